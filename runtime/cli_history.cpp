@@ -1,0 +1,140 @@
+// `agentd tasks` and `agentd task ID`: reading task history.
+#include <cstdio>
+#include <iostream>
+
+#include "runtime/cli.hpp"
+#include "runtime/task_json.hpp"
+#include "runtime/time_spec.hpp"
+#include "storage/schema.hpp"
+
+namespace agentd::runtime {
+
+namespace {
+
+// One line of at most `width` characters: newlines folded, the rest cut with an ellipsis.
+std::string one_line(std::string_view text, size_t width) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= width) break;
+    out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+  }
+  if (text.size() > width && width > 3) out.replace(width - 3, std::string::npos, "...");
+  return out;
+}
+
+std::string task_duration(const storage::Task& t) {
+  if (!t.started_at) return "-";
+  int64_t end = t.finished_at.value_or(storage::now_ms());
+  return format_duration(end - *t.started_at);
+}
+
+void print_task_table(const std::vector<storage::Task>& tasks) {
+  std::printf("%-8s %-14s %-11s %-11s %-19s %-9s %s\n", "ID", "AGENT", "STATUS", "PRIORITY", "CREATED",
+              "DURATION", "INPUT");
+  for (const auto& t : tasks) {
+    std::printf("%-8lld %-14s %-11s %-11s %-19s %-9s %s\n", static_cast<long long>(t.id),
+                one_line(t.agent, 14).c_str(), std::string(storage::to_string(t.status)).c_str(),
+                std::string(scheduler::to_string(t.priority)).c_str(), format_local_time(t.created_at).c_str(),
+                task_duration(t).c_str(), one_line(t.input, 60).c_str());
+  }
+  if (tasks.empty()) std::printf("(no tasks)\n");
+}
+
+void print_task_detail(const storage::Task& t, const std::vector<storage::TaskEvent>& events,
+                       const std::vector<storage::Section>& sections) {
+  std::printf("task %lld  %s  agent=%s plugin=%s priority=%s trigger=%s attempt=%d\n",
+              static_cast<long long>(t.id), std::string(storage::to_string(t.status)).c_str(), t.agent.c_str(),
+              t.plugin.c_str(), std::string(scheduler::to_string(t.priority)).c_str(), t.trigger.c_str(), t.attempt);
+  std::printf("created %s", format_local_time(t.created_at).c_str());
+  if (t.started_at) std::printf("  started %s", format_local_time(*t.started_at).c_str());
+  if (t.finished_at) std::printf("  ended %s (%s)", format_local_time(*t.finished_at).c_str(), task_duration(t).c_str());
+  if (t.parent_id) std::printf("  parent %lld", static_cast<long long>(*t.parent_id));
+  std::printf("\n\ninput:\n%s\n\ntimeline:\n", t.input.c_str());
+  for (const auto& e : events) {
+    std::string data = e.data.is_object() && e.data.empty() ? "" : e.data.dump();
+    std::printf("  %s  %-12s %s\n", format_local_time(e.at).c_str(), e.kind.c_str(), data.c_str());
+  }
+  if (!sections.empty()) {
+    std::printf("\nsections:\n");
+    for (const auto& s : sections) {
+      std::printf("  %2d. [%-7s] %s (%d tokens)\n", s.idx + 1, std::string(storage::to_string(s.status)).c_str(),
+                  s.title.c_str(), s.tokens);
+    }
+  }
+  if (t.error) std::printf("\nerror:\n%s\n", t.error->c_str());
+  if (t.output) std::printf("\noutput:\n%s\n", t.output->c_str());
+}
+
+}  // namespace
+
+void add_history_commands(CLI::App& app, CliGlobals& g) {
+  auto* tasks = app.add_subcommand("tasks", "List tasks, newest first");
+  struct TasksArgs {
+    std::string agent, status, since, until, text;
+    int limit = 20;
+  };
+  auto args = std::make_shared<TasksArgs>();
+  tasks->add_option("--agent", args->agent, "Only this agent's tasks");
+  tasks->add_option("--status", args->status, "queued, running, finished, failed, cancelled or interrupted");
+  tasks->add_option("--since", args->since, "Created at or after: a duration back from now (2h, 30d) or a date "
+                                            "(2026-11-01, 2026-11-01T08:30)");
+  tasks->add_option("--until", args->until, "Created before (same forms as --since)");
+  tasks->add_option("--text", args->text, "Input, output or error contains this text");
+  tasks->add_option("--limit,-n", args->limit, "At most this many tasks")->check(CLI::PositiveNumber)->capture_default_str();
+  tasks->add_flag("--json", g.json, "Print a JSON array");
+  tasks->callback([&g, args] {
+    storage::TaskFilter f;
+    int64_t now = storage::now_ms();
+    if (!args->agent.empty()) f.agent = args->agent;
+    if (!args->status.empty()) {
+      f.status = storage::parse_task_status(args->status);
+      if (!f.status) throw CliError("--status: unknown status '" + args->status +
+                                    "' (queued, running, finished, failed, cancelled, interrupted)", 2);
+    }
+    auto time_arg = [now](const std::string& value, const char* flag) -> std::optional<int64_t> {
+      if (value.empty()) return std::nullopt;
+      auto t = parse_time_spec(value, now);
+      if (!t) throw CliError(std::string(flag) + ": '" + value + "' is neither a duration (2h, 30d) nor a date "
+                             "(2026-11-01, 2026-11-01T08:30)", 2);
+      return t;
+    };
+    f.since_ms = time_arg(args->since, "--since");
+    f.until_ms = time_arg(args->until, "--until");
+    if (!args->text.empty()) f.text = args->text;
+    f.limit = args->limit;
+    auto db = g.open_reader();
+    auto rows = storage::TaskStore(*db).list(f);
+    if (g.json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& t : rows) out.push_back(to_json(t));
+      std::cout << out.dump(2) << '\n';
+    } else {
+      print_task_table(rows);
+    }
+  });
+
+  auto* task = app.add_subcommand("task", "Show one task: its timeline, sections and output");
+  auto id = std::make_shared<int64_t>(0);
+  task->add_option("id", *id, "Task id")->required();
+  task->add_flag("--json", g.json, "Print a JSON object");
+  task->callback([&g, id] {
+    auto db = g.open_reader();
+    storage::TaskStore store(*db);
+    auto t = store.get(*id);
+    if (!t) throw CliError("no task with id " + std::to_string(*id) + " in " + db->path().string());
+    auto events = store.events(*id);
+    auto sections = storage::SectionStore(*db).list(*id);
+    if (g.json) {
+      nlohmann::json out = to_json(*t);
+      out["events"] = nlohmann::json::array();
+      for (const auto& e : events) out["events"].push_back(to_json(e));
+      out["sections"] = nlohmann::json::array();
+      for (const auto& s : sections) out["sections"].push_back(to_json(s));
+      std::cout << out.dump(2) << '\n';
+    } else {
+      print_task_detail(*t, events, sections);
+    }
+  });
+}
+
+}  // namespace agentd::runtime

@@ -1,0 +1,137 @@
+#include "storage/schema.hpp"
+
+#include <array>
+#include <string>
+
+namespace agentd::storage {
+
+namespace {
+
+// Timestamps are INTEGER milliseconds since the Unix epoch (UTC). JSON lives in TEXT columns.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE tasks (
+  id          INTEGER PRIMARY KEY,
+  agent       TEXT NOT NULL,
+  plugin      TEXT NOT NULL DEFAULT '',
+  priority    TEXT NOT NULL DEFAULT 'background'
+              CHECK (priority IN ('interactive', 'tool', 'background')),
+  status      TEXT NOT NULL DEFAULT 'queued'
+              CHECK (status IN ('queued', 'running', 'finished', 'failed', 'cancelled', 'interrupted')),
+  trigger     TEXT NOT NULL DEFAULT 'manual',
+  input       TEXT NOT NULL DEFAULT '',
+  output      TEXT,
+  error       TEXT,
+  parent_id   INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+  attempt     INTEGER NOT NULL DEFAULT 1,
+  created_at  INTEGER NOT NULL,
+  started_at  INTEGER,
+  finished_at INTEGER
+);
+-- Listings are newest first (id order is creation order), optionally by agent and status.
+CREATE INDEX tasks_by_agent_status ON tasks (agent, status, id);
+CREATE INDEX tasks_by_status ON tasks (status, id);
+CREATE INDEX tasks_by_created ON tasks (created_at);
+CREATE INDEX tasks_by_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;
+
+CREATE TABLE task_events (
+  id      INTEGER PRIMARY KEY,
+  task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  at      INTEGER NOT NULL,
+  kind    TEXT NOT NULL,
+  data    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX task_events_by_task ON task_events (task_id, id);
+
+CREATE TABLE sections (
+  task_id    INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  idx        INTEGER NOT NULL,
+  title      TEXT NOT NULL,
+  text       TEXT NOT NULL DEFAULT '',
+  tokens     INTEGER NOT NULL DEFAULT 0,
+  status     TEXT NOT NULL DEFAULT 'pending'
+             CHECK (status IN ('pending', 'running', 'done', 'failed')),
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (task_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE memory (
+  agent      TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL CHECK (json_valid(value)),
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (agent, key)
+) WITHOUT ROWID;
+
+CREATE TABLE notes (
+  id    INTEGER PRIMARY KEY,
+  agent TEXT NOT NULL,
+  at    INTEGER NOT NULL,
+  text  TEXT NOT NULL
+);
+CREATE INDEX notes_by_agent ON notes (agent, id);
+CREATE VIRTUAL TABLE notes_fts USING fts5 (text, content = 'notes', content_rowid = 'id',
+                                          tokenize = 'porter unicode61');
+CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN
+  INSERT INTO notes_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER notes_ad AFTER DELETE ON notes BEGIN
+  INSERT INTO notes_fts (notes_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER notes_au AFTER UPDATE ON notes BEGIN
+  INSERT INTO notes_fts (notes_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO notes_fts (rowid, text) VALUES (new.id, new.text);
+END;
+
+CREATE TABLE schedules (
+  agent        TEXT NOT NULL,
+  trigger      TEXT NOT NULL,
+  last_fire_at INTEGER,
+  next_fire_at INTEGER,
+  PRIMARY KEY (agent, trigger)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+
+[[noreturn]] void throw_too_new(const std::filesystem::path& path, int version) {
+  throw SchemaTooNewError(path.string() + ": schema version " + std::to_string(version) +
+                              " was written by a newer agentd; this build knows versions up to " +
+                              std::to_string(static_cast<int>(kMigrations.size())) + ". Upgrade agentd.",
+                          0);
+}
+
+}  // namespace
+
+std::span<const std::string_view> migrations() { return kMigrations; }
+int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+int migrate(Database& db, int target) {
+  if (target < 0) target = latest_schema_version();
+  int from = db.user_version();
+  if (from > latest_schema_version()) {
+    throw_too_new(db.path(), from);
+  }
+  for (int v = from; v < target; ++v) {
+    Transaction tx(db);
+    db.exec(kMigrations[static_cast<size_t>(v)]);
+    db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+    tx.commit();
+  }
+  return from;
+}
+
+std::unique_ptr<Database> open_database(const std::filesystem::path& path, OpenMode mode) {
+  if (mode == OpenMode::read_only && !std::filesystem::exists(path)) {
+    throw DatabaseError(path.string() + ": no database here (the daemon creates it on first run)",
+                        SQLITE_CANTOPEN);
+  }
+  auto db = std::make_unique<Database>(path, mode);
+  if (mode == OpenMode::read_write) {
+    migrate(*db);
+  } else if (int v = db->user_version(); v > latest_schema_version()) {
+    throw_too_new(path, v);
+  }
+  return db;
+}
+
+}  // namespace agentd::storage

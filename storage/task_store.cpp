@@ -1,0 +1,235 @@
+#include "storage/task_store.hpp"
+
+#include <array>
+
+namespace agentd::storage {
+
+using scheduler::Priority;
+
+namespace {
+
+constexpr std::array<std::string_view, 6> kStatusNames = {"queued",    "running",   "finished",
+                                                          "failed",    "cancelled", "interrupted"};
+
+constexpr std::string_view kTaskColumns =
+    "id, agent, plugin, priority, status, trigger, input, output, error, parent_id, attempt, "
+    "created_at, started_at, finished_at";
+
+Task read_task(const Statement& s) {
+  Task t;
+  t.id = s.int64(0);
+  t.agent = s.text(1);
+  t.plugin = s.text(2);
+  t.priority = scheduler::parse_priority(s.text(3)).value_or(Priority::background);
+  t.status = parse_task_status(s.text(4)).value_or(TaskStatus::failed);
+  t.trigger = s.text(5);
+  t.input = s.text(6);
+  t.output = s.optional_text(7);
+  t.error = s.optional_text(8);
+  t.parent_id = s.optional_int64(9);
+  t.attempt = static_cast<int>(s.int64(10));
+  t.created_at = s.int64(11);
+  t.started_at = s.optional_int64(12);
+  t.finished_at = s.optional_int64(13);
+  return t;
+}
+
+}  // namespace
+
+std::string_view to_string(TaskStatus s) { return kStatusNames[static_cast<size_t>(s)]; }
+
+std::optional<TaskStatus> parse_task_status(std::string_view s) {
+  for (size_t i = 0; i < kStatusNames.size(); ++i) {
+    if (kStatusNames[i] == s) return static_cast<TaskStatus>(i);
+  }
+  return std::nullopt;
+}
+
+int64_t TaskStore::enqueue(const NewTask& task) {
+  Transaction tx(db_);
+  int64_t at = now_ms();
+  db_.cached("INSERT INTO tasks (agent, plugin, priority, status, trigger, input, parent_id, created_at) "
+             "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)")
+      .bind_all(task.agent, task.plugin, scheduler::to_string(task.priority), task.trigger, task.input,
+                task.parent_id, at)
+      .run();
+  int64_t id = db_.last_insert_rowid();
+  insert_event(id, at, event::queued, {{"trigger", task.trigger}});
+  tx.commit();
+  return id;
+}
+
+bool TaskStore::claim(int64_t id) {
+  return transition(id, {TaskStatus::queued}, TaskStatus::running, event::started, nlohmann::json::object());
+}
+
+std::optional<Task> TaskStore::claim_next() {
+  auto& next = db_.cached(
+      "SELECT id FROM tasks WHERE status = 'queued' ORDER BY "
+      "CASE priority WHEN 'interactive' THEN 0 WHEN 'tool' THEN 1 ELSE 2 END, id LIMIT 1");
+  if (!next.step()) return std::nullopt;
+  int64_t id = next.int64(0);
+  next.reset();
+  if (!claim(id)) return std::nullopt;
+  return get(id);
+}
+
+bool TaskStore::finish(int64_t id, std::string_view output) {
+  return transition(id, {TaskStatus::running}, TaskStatus::finished, event::finished,
+                    {{"output_bytes", output.size()}}, output);
+}
+
+bool TaskStore::fail(int64_t id, std::string_view error) {
+  return transition(id, {TaskStatus::running}, TaskStatus::failed, event::failed, {{"error", error}}, {},
+                    error);
+}
+
+bool TaskStore::cancel(int64_t id, std::string_view reason) {
+  return transition(id, {TaskStatus::queued, TaskStatus::running}, TaskStatus::cancelled, event::cancelled,
+                    {{"reason", reason}}, {}, reason);
+}
+
+bool TaskStore::interrupt(int64_t id, std::string_view reason) {
+  return transition(id, {TaskStatus::running}, TaskStatus::interrupted, event::interrupted,
+                    {{"reason", reason}});
+}
+
+int TaskStore::recover_interrupted() {
+  Transaction tx(db_);
+  int64_t at = now_ms();
+  db_.cached("INSERT INTO task_events (task_id, at, kind, data) "
+             "SELECT id, ?, 'interrupted', '{\"reason\":\"the daemon stopped while the task ran\"}' "
+             "FROM tasks WHERE status = 'running'")
+      .bind_all(at)
+      .run();
+  db_.cached("UPDATE tasks SET status = 'interrupted', finished_at = ? WHERE status = 'running'")
+      .bind_all(at)
+      .run();
+  int n = db_.changes();
+  tx.commit();
+  return n;
+}
+
+bool TaskStore::requeue(int64_t id) {
+  Transaction tx(db_);
+  db_.cached("UPDATE tasks SET status = 'queued', attempt = attempt + 1, started_at = NULL, "
+             "finished_at = NULL WHERE id = ? AND status = 'interrupted'")
+      .bind_all(id)
+      .run();
+  if (db_.changes() == 0) return false;
+  insert_event(id, now_ms(), event::resumed, nlohmann::json::object());
+  tx.commit();
+  return true;
+}
+
+void TaskStore::add_event(int64_t task_id, std::string_view kind, const nlohmann::json& data) {
+  insert_event(task_id, now_ms(), kind, data);
+}
+
+void TaskStore::insert_event(int64_t task_id, int64_t at, std::string_view kind, const nlohmann::json& data) {
+  db_.cached("INSERT INTO task_events (task_id, at, kind, data) VALUES (?, ?, ?, ?)")
+      .bind_all(task_id, at, kind, data.dump())
+      .run();
+}
+
+bool TaskStore::transition(int64_t id, std::initializer_list<TaskStatus> from, TaskStatus to,
+                           std::string_view kind, const nlohmann::json& data,
+                           std::optional<std::string_view> output, std::optional<std::string_view> error) {
+  std::string allowed;
+  for (TaskStatus s : from) allowed += (allowed.empty() ? "'" : ", '") + std::string(to_string(s)) + "'";
+  const bool starts = to == TaskStatus::running;
+  std::string sql = "UPDATE tasks SET status = ?, " +
+                    std::string(starts ? "started_at = ?" : "finished_at = ?") +
+                    ", output = coalesce(?, output), error = coalesce(?, error) WHERE id = ? AND status IN (" +
+                    allowed + ")";
+  Transaction tx(db_);
+  int64_t at = now_ms();
+  db_.cached(sql).bind_all(to_string(to), at, output, error, id).run();
+  if (db_.changes() == 0) return false;
+  insert_event(id, at, kind, data);
+  tx.commit();
+  return true;
+}
+
+std::optional<Task> TaskStore::get(int64_t id) {
+  auto& s = db_.cached("SELECT " + std::string(kTaskColumns) + " FROM tasks WHERE id = ?");
+  s.bind_all(id);
+  if (!s.step()) return std::nullopt;
+  Task t = read_task(s);
+  s.reset();
+  return t;
+}
+
+std::vector<TaskEvent> TaskStore::events(int64_t task_id) {
+  auto& s = db_.cached("SELECT id, task_id, at, kind, data FROM task_events WHERE task_id = ? ORDER BY id");
+  s.bind_all(task_id);
+  std::vector<TaskEvent> out;
+  while (s.step()) {
+    out.push_back({s.int64(0), s.int64(1), s.int64(2), s.text(3),
+                   nlohmann::json::parse(s.text(4), nullptr, /*allow_exceptions=*/false)});
+  }
+  s.reset();
+  return out;
+}
+
+std::vector<Task> TaskStore::list(const TaskFilter& f) {
+  // Built from fixed fragments only; every value is bound.
+  std::string sql = "SELECT " + std::string(kTaskColumns) + " FROM tasks WHERE 1";
+  if (f.agent) sql += " AND agent = :agent";
+  if (f.status) sql += " AND status = :status";
+  if (f.since_ms) sql += " AND created_at >= :since";
+  if (f.until_ms) sql += " AND created_at < :until";
+  if (f.before_id) sql += " AND id < :before";
+  if (f.text) sql += " AND (instr(input, :text) OR instr(output, :text) OR instr(error, :text))";
+  sql += " ORDER BY id DESC LIMIT :limit";
+  auto& s = db_.cached(sql);
+  // Named parameters take indexes in order of first appearance (:text once, though used thrice).
+  int i = 0;
+  if (f.agent) s.bind(++i, *f.agent);
+  if (f.status) s.bind(++i, to_string(*f.status));
+  if (f.since_ms) s.bind(++i, *f.since_ms);
+  if (f.until_ms) s.bind(++i, *f.until_ms);
+  if (f.before_id) s.bind(++i, *f.before_id);
+  if (f.text) s.bind(++i, *f.text);
+  s.bind(++i, f.limit);
+  std::vector<Task> out;
+  while (s.step()) out.push_back(read_task(s));
+  s.reset();
+  return out;
+}
+
+std::vector<Task> TaskStore::with_status(TaskStatus status, int limit) {
+  TaskFilter f;
+  f.status = status;
+  f.limit = limit;
+  return list(f);
+}
+
+std::vector<AgentStats> TaskStore::agent_stats() {
+  auto& s = db_.cached(
+      "SELECT agent, count(*), "
+      "sum(status = 'queued'), sum(status = 'running'), sum(status = 'finished'), "
+      "sum(status = 'failed'), sum(status = 'cancelled'), sum(status = 'interrupted'), "
+      "max(created_at), "
+      "avg(CASE WHEN status = 'finished' THEN finished_at - started_at END) "
+      "FROM tasks GROUP BY agent ORDER BY agent");
+  std::vector<AgentStats> out;
+  while (s.step()) {
+    AgentStats a;
+    a.agent = s.text(0);
+    a.total = s.int64(1);
+    a.queued = s.int64(2);
+    a.running = s.int64(3);
+    a.finished = s.int64(4);
+    a.failed = s.int64(5);
+    a.cancelled = s.int64(6);
+    a.interrupted = s.int64(7);
+    a.last_created_at = s.optional_int64(8);
+    a.mean_duration_ms = s.is_null(9) ? 0 : s.real(9);
+    out.push_back(std::move(a));
+  }
+  s.reset();
+  return out;
+}
+
+}  // namespace agentd::storage

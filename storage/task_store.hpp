@@ -1,0 +1,134 @@
+// Tasks and their append-only timeline. A task row is written (queued) before anything runs, and
+// every state change is one transaction together with its timeline event, so a crash at any
+// moment leaves a task in exactly one recorded state.
+//
+//   queued ──claim──▶ running ──▶ finished | failed | cancelled
+//     │                  └──(daemon died)──▶ interrupted ──requeue──▶ queued (attempt + 1)
+//     └──cancel──▶ cancelled
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scheduler/priority.hpp"
+#include "storage/database.hpp"
+
+namespace agentd::storage {
+
+enum class TaskStatus { queued, running, finished, failed, cancelled, interrupted };
+std::string_view to_string(TaskStatus s);
+std::optional<TaskStatus> parse_task_status(std::string_view s);
+
+// Timeline event kinds used across agentd (data is free-form JSON per kind).
+namespace event {
+inline constexpr std::string_view queued = "queued";
+inline constexpr std::string_view started = "started";
+inline constexpr std::string_view llm_call = "llm_call";  // route, queue_wait_ms, ttft_ms, tokens
+inline constexpr std::string_view section = "section";
+inline constexpr std::string_view memory_write = "memory_write";
+inline constexpr std::string_view emitted = "emitted";
+inline constexpr std::string_view log = "log";
+inline constexpr std::string_view finished = "finished";
+inline constexpr std::string_view failed = "failed";
+inline constexpr std::string_view cancelled = "cancelled";
+inline constexpr std::string_view interrupted = "interrupted";
+inline constexpr std::string_view resumed = "resumed";
+}  // namespace event
+
+struct NewTask {
+  std::string agent;
+  std::string plugin;
+  scheduler::Priority priority = scheduler::Priority::background;
+  std::string trigger = "manual";
+  std::string input;
+  std::optional<int64_t> parent_id;
+};
+
+struct Task {
+  int64_t id = 0;
+  std::string agent;
+  std::string plugin;
+  scheduler::Priority priority = scheduler::Priority::background;
+  TaskStatus status = TaskStatus::queued;
+  std::string trigger;
+  std::string input;
+  std::optional<std::string> output;
+  std::optional<std::string> error;
+  std::optional<int64_t> parent_id;
+  int attempt = 1;
+  int64_t created_at = 0;
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> finished_at;
+};
+
+struct TaskEvent {
+  int64_t id = 0;
+  int64_t task_id = 0;
+  int64_t at = 0;
+  std::string kind;
+  nlohmann::json data;
+};
+
+struct TaskFilter {
+  std::optional<std::string> agent;
+  std::optional<TaskStatus> status;
+  std::optional<int64_t> since_ms;   // created_at >= since
+  std::optional<int64_t> until_ms;   // created_at < until
+  std::optional<std::string> text;   // substring of input, output or error
+  std::optional<int64_t> before_id;  // paging: only ids below this
+  int limit = 20;
+};
+
+struct AgentStats {
+  std::string agent;
+  int64_t total = 0;
+  int64_t queued = 0, running = 0, finished = 0, failed = 0, cancelled = 0, interrupted = 0;
+  std::optional<int64_t> last_created_at;
+  double mean_duration_ms = 0;  // over finished tasks
+};
+
+class TaskStore {
+ public:
+  explicit TaskStore(Database& db) : db_(db) {}
+
+  int64_t enqueue(const NewTask& task);
+  // queued -> running. False if the task was not queued (someone else took or cancelled it).
+  bool claim(int64_t id);
+  // Claims the most urgent queued task (class, then age), if any.
+  std::optional<Task> claim_next();
+  // running -> finished / failed. False if the task was no longer running (e.g. cancelled).
+  bool finish(int64_t id, std::string_view output);
+  bool fail(int64_t id, std::string_view error);
+  // queued or running -> cancelled.
+  bool cancel(int64_t id, std::string_view reason);
+  // running -> interrupted (the daemon stopped before the task ended).
+  bool interrupt(int64_t id, std::string_view reason);
+  // Crash recovery, run by the daemon at start-up: every task left running becomes interrupted.
+  int recover_interrupted();
+  // interrupted -> queued with attempt + 1 and a `resumed` event.
+  bool requeue(int64_t id);
+
+  void add_event(int64_t task_id, std::string_view kind, const nlohmann::json& data = nlohmann::json::object());
+
+  std::optional<Task> get(int64_t id);
+  std::vector<TaskEvent> events(int64_t task_id);
+  std::vector<Task> list(const TaskFilter& filter);
+  std::vector<Task> with_status(TaskStatus status, int limit = 1000);
+  std::vector<AgentStats> agent_stats();
+
+ private:
+  // Moves `id` from any of `from` to `to` and records `kind`; false if it was in no such state.
+  bool transition(int64_t id, std::initializer_list<TaskStatus> from, TaskStatus to,
+                  std::string_view kind, const nlohmann::json& data,
+                  std::optional<std::string_view> output = {}, std::optional<std::string_view> error = {});
+  void insert_event(int64_t task_id, int64_t at, std::string_view kind, const nlohmann::json& data);
+
+  Database& db_;
+};
+
+}  // namespace agentd::storage
