@@ -1,0 +1,111 @@
+#include "engine/generation_stream.hpp"
+
+#include <utility>
+
+namespace agentd::engine {
+
+namespace {
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+}  // namespace
+
+const char* to_string(FinishReason r) {
+  switch (r) {
+    case FinishReason::stop: return "stop";
+    case FinishReason::length: return "length";
+    case FinishReason::cancelled: return "cancelled";
+    case FinishReason::deadline: return "deadline";
+    case FinishReason::error: return "error";
+  }
+  return "?";
+}
+
+GenerationStream::GenerationStream(int prompt_tokens, int64_t submitted_step)
+    : submitted_at_(Clock::now()) {
+  result_.prompt_tokens = prompt_tokens;
+  marks_.submitted = submitted_step;
+}
+
+std::optional<std::string> GenerationStream::next_piece() {
+  Lock lock(mutex_);
+  changed_.wait(lock, [&] { return !unread_.empty() || ended_; });
+  if (unread_.empty()) return std::nullopt;
+  std::string piece = std::move(unread_.front());
+  unread_.pop_front();
+  return piece;
+}
+
+Result GenerationStream::wait() {
+  Lock lock(mutex_);
+  changed_.wait(lock, [&] { return ended_; });
+  return result_;
+}
+
+void GenerationStream::cancel() { stop_.request_stop(); }
+
+bool GenerationStream::ended() const {
+  Lock lock(mutex_);
+  return ended_;
+}
+
+StepMarks GenerationStream::steps() const {
+  Lock lock(mutex_);
+  return marks_;
+}
+
+void GenerationStream::push(std::string piece) {
+  if (piece.empty()) return;
+  {
+    Lock lock(mutex_);
+    result_.text += piece;
+    unread_.push_back(std::move(piece));
+  }
+  changed_.notify_all();
+}
+
+void GenerationStream::mark_admitted(int64_t step) {
+  Lock lock(mutex_);
+  if (marks_.admitted >= 0) return;  // a resumed sequence keeps its first admission
+  marks_.admitted = step;
+  admitted_at_ = Clock::now();
+  result_.queue_wait_ms = ms_between(submitted_at_, admitted_at_);
+}
+
+void GenerationStream::mark_first_token(int64_t step) {
+  Lock lock(mutex_);
+  marks_.first_token = step;
+  first_token_at_ = Clock::now();
+  result_.ttft_ms = ms_between(submitted_at_, first_token_at_);
+}
+
+void GenerationStream::finish(FinishReason why, std::string error, int completion_tokens,
+                              int times_preempted, int64_t step) {
+  {
+    Lock lock(mutex_);
+    if (ended_) return;
+    const auto end = Clock::now();
+    result_.finish = why;
+    result_.error = std::move(error);
+    result_.completion_tokens = completion_tokens;
+    result_.times_preempted = times_preempted;
+    if (marks_.first_token >= 0 && completion_tokens > 0) {
+      const double secs = std::chrono::duration<double>(end - first_token_at_).count();
+      if (secs > 0) result_.decode_tokens_per_s = completion_tokens / secs;
+    }
+    marks_.finished = step;
+    ended_ = true;
+  }
+  changed_.notify_all();
+}
+
+LlamaGeneration::LlamaGeneration(std::shared_ptr<GenerationStream> stream)
+    : stream_(std::move(stream)) {}
+
+LlamaGeneration::~LlamaGeneration() {
+  if (!stream_->ended()) stream_->cancel();
+}
+
+}  // namespace agentd::engine

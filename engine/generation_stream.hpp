@@ -1,0 +1,91 @@
+// GenerationStream: the state one generation shares between its reader (any thread or fiber) and
+// the inference thread. All of that cross-thread state, and its locking, lives here.
+//
+// The inference thread only appends (push / mark_* / finish) and never waits for the reader: the
+// piece queue is unbounded. Readers block fiber-aware (boost::fibers primitives; on a plain thread
+// they block the thread).
+//
+// LlamaGeneration is the Generation handed to callers; it adds the decode-step marks that tests
+// and `agentd status` use to reason in engine steps rather than in seconds.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+#include <boost/fiber/condition_variable.hpp>
+#include <boost/fiber/mutex.hpp>
+
+#include "engine/engine.hpp"
+
+namespace agentd::engine {
+
+// Engine decode-step counts (llama_decode calls done so far) at points of a generation's life;
+// -1 = not reached.
+struct StepMarks {
+  int64_t submitted = -1;    // steps done when submit() queued the request
+  int64_t admitted = -1;     // steps done when it first got a slot (its prefill starts next step)
+  int64_t first_token = -1;  // number of the step whose logits gave the first token
+  int64_t finished = -1;     // steps done when it ended
+};
+
+class GenerationStream {
+ public:
+  GenerationStream(int prompt_tokens, int64_t submitted_step);
+  GenerationStream(const GenerationStream&) = delete;
+  GenerationStream& operator=(const GenerationStream&) = delete;
+
+  // Reader side: any thread or fiber.
+  std::optional<std::string> next_piece();
+  Result wait();
+  void cancel();
+  bool cancel_requested() const { return stop_.stop_requested(); }
+  std::stop_token stop_token() const { return stop_.get_token(); }
+  bool ended() const;
+  StepMarks steps() const;
+
+  // Writer side: the inference thread only.
+  void push(std::string piece);
+  void mark_admitted(int64_t step);
+  void mark_first_token(int64_t step);
+  void finish(FinishReason why, std::string error, int completion_tokens, int times_preempted,
+              int64_t step);
+
+ private:
+  using Lock = std::unique_lock<boost::fibers::mutex>;
+
+  mutable boost::fibers::mutex mutex_;
+  boost::fibers::condition_variable changed_;  // a piece arrived or the generation ended
+  // Guarded by mutex_:
+  std::deque<std::string> unread_;
+  Result result_;  // result_.text grows with every piece
+  bool ended_ = false;
+  StepMarks marks_;
+  Clock::time_point submitted_at_;
+  Clock::time_point admitted_at_;
+  Clock::time_point first_token_at_;
+
+  std::stop_source stop_;  // cancel(): also wakes the slot waiter of a queued request
+};
+
+class LlamaGeneration final : public Generation {
+ public:
+  explicit LlamaGeneration(std::shared_ptr<GenerationStream> stream);
+  ~LlamaGeneration() override;
+
+  std::optional<std::string> next_piece() override { return stream_->next_piece(); }
+  void cancel() override { stream_->cancel(); }
+  Result wait() override { return stream_->wait(); }
+
+  StepMarks steps() const { return stream_->steps(); }
+  bool ended() const { return stream_->ended(); }
+
+ private:
+  std::shared_ptr<GenerationStream> stream_;
+};
+
+}  // namespace agentd::engine

@@ -1,0 +1,475 @@
+#include "engine/inference_loop.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <boost/fiber/fiber.hpp>
+#include <boost/fiber/operations.hpp>
+
+namespace agentd::engine {
+
+namespace {
+
+using scheduler::AcquireStatus;
+using scheduler::Priority;
+using Lock = std::unique_lock<boost::fibers::mutex>;
+
+// Rank for admission order inside the batch and for choosing whom to pause: class first, then
+// the earlier admission.
+bool ranked_before(const Sequence* a, const Sequence* b) {
+  if (a->rank_class() != b->rank_class()) return a->rank_class() < b->rank_class();
+  return a->admit_order < b->admit_order;
+}
+
+scheduler::PrioritySlotsOptions slot_options(const LoopConfig& c) {
+  scheduler::PrioritySlotsOptions o;
+  o.aging = c.aging;
+  if (c.now) o.now = c.now;
+  return o;
+}
+
+}  // namespace
+
+InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config)
+    : ctx_(ctx),
+      vocab_(llama_model_get_vocab(llama_get_model(ctx))),
+      config_(std::move(config)),
+      n_cells_(static_cast<int>(llama_n_ctx(ctx))),
+      slots_(static_cast<std::size_t>(config_.slots), slot_options(config_)) {
+  batch_capacity_ = config_.slots + config_.prefill_chunk;
+  batch_ = llama_batch_init(batch_capacity_, 0, 1);
+  for (int id = config_.seq_ids - 1; id >= 0; --id) free_ids_.push_back(id);
+  counters_.kv_cells = n_cells_;
+  published_ = counters_;
+  thread_ = std::thread([this] { thread_main(); });
+}
+
+InferenceLoop::~InferenceLoop() {
+  {
+    Lock lock(mail_mutex_);
+    stopping_ = true;
+  }
+  mail_changed_.notify_all();
+  thread_.join();
+  llama_batch_free(batch_);
+}
+
+void InferenceLoop::post(std::unique_ptr<Sequence> seq) {
+  {
+    Lock lock(mail_mutex_);
+    if (stopping_) throw RequestError("the engine is shutting down; request refused");
+    inbox_.push_back(std::move(seq));
+  }
+  mail_changed_.notify_all();
+}
+
+EngineStats InferenceLoop::stats() const {
+  std::lock_guard lock(stats_mutex_);
+  return published_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+
+void InferenceLoop::thread_main() {
+  for (;;) {
+    try {
+      if (!run_one_iteration()) break;
+    } catch (const std::exception& e) {
+      fail_everything(std::string("inference loop error: ") + e.what());
+    }
+  }
+  shut_down();
+  publish_stats();
+}
+
+// One pass: take mail, end what must end, maybe preempt, then decode one step (or sleep until
+// there is mail). False once the engine is stopping.
+bool InferenceLoop::run_one_iteration() {
+  if (!take_mail()) return false;
+  {
+    end_cancelled_and_expired();
+    if (config_.policy == Policy::batched && preempt_if_needed()) {
+      sweep_finished();
+      boost::this_fiber::yield();  // the waiter granted the slot reports; admit it before decoding
+      return true;
+    }
+    sweep_finished();
+    if (!build_batch()) {
+      publish_stats();
+      wait_for_mail();
+      return true;
+    }
+  }
+  decode_step();
+  sweep_finished();
+  publish_stats();
+  if (config_.after_step) config_.after_step(steps_done());
+  boost::this_fiber::yield();  // let granted slot waiters report before the next step
+  return true;
+}
+
+// Last resort after an unexpected exception: end every sequence with the error rather than leave
+// a reader waiting forever. Waiting ones end through their waiter (see on_admission).
+void InferenceLoop::fail_everything(const std::string& why) {
+  for (const auto& s : seqs_) {
+    if (s->state == SeqState::finished) continue;
+    if (s->waiting_for_slot) {
+      s->fault = why;
+      s->stream->cancel();
+    } else {
+      finish(*s, FinishReason::error, why);
+    }
+  }
+  sweep_finished();
+  publish_stats();
+}
+
+bool InferenceLoop::take_mail() {
+  std::vector<std::unique_ptr<Sequence>> arrived;
+  bool stop = false;
+  {
+    Lock lock(mail_mutex_);
+    arrived.swap(inbox_);
+    stop = stopping_;
+  }
+  for (auto& s : arrived) {
+    Sequence& ref = *s;
+    seqs_.push_back(std::move(s));
+    start_waiter(ref);  // runs at once: a free slot is taken now and reported below
+  }
+  std::vector<Admission> admitted;
+  {
+    Lock lock(mail_mutex_);
+    admitted.swap(admissions_);
+  }
+  for (const auto& a : admitted) on_admission(*a.seq, a.status);
+  return !stop;
+}
+
+void InferenceLoop::wait_for_mail() {
+  Lock lock(mail_mutex_);
+  mail_changed_.wait(lock, [&] { return !inbox_.empty() || !admissions_.empty() || stopping_; });
+}
+
+// A waiter fiber per sequence waiting for a slot: PrioritySlots decides who goes next.
+void InferenceLoop::start_waiter(Sequence& s) {
+  s.waiting_for_slot = true;
+  s.waiting_since = now();
+  {
+    Lock lock(mail_mutex_);
+    ++live_waiters_;
+  }
+  // dispatch: the waiter runs at once, so it is queued in the lock before the next decision.
+  boost::fibers::fiber(boost::fibers::launch::dispatch, [this, &s] {
+    const AcquireStatus status = slots_.acquire(s.priority, s.deadline, s.stream->stop_token());
+    {
+      Lock lock(mail_mutex_);
+      admissions_.push_back({&s, status});
+      --live_waiters_;
+    }
+    mail_changed_.notify_all();
+  }).detach();
+}
+
+void InferenceLoop::on_admission(Sequence& s, AcquireStatus status) {
+  s.waiting_for_slot = false;
+  s.holds_slot = status == AcquireStatus::acquired;
+  if (!s.fault.empty()) return finish(s, FinishReason::error, s.fault);
+  if (status == AcquireStatus::cancelled) return finish(s, FinishReason::cancelled);
+  if (status == AcquireStatus::timeout) return finish(s, FinishReason::deadline);
+  if (s.stream->cancel_requested()) return finish(s, FinishReason::cancelled);
+  if (s.deadline && now() >= *s.deadline) return finish(s, FinishReason::deadline);
+  if (!make_room_for(s)) {
+    return finish(s, FinishReason::error, "no room in the KV cache for this sequence");
+  }
+  if (!s.kv_in_cache()) {
+    s.seq_id = take_seq_id();
+    if (!restore(s)) {
+      return finish(s, FinishReason::error,
+                    "llama_state_seq_set_data could not restore the paused sequence's state");
+    }
+  }
+  s.state = SeqState::running;
+  s.skipped = false;
+  s.rank = promoted_class(s);
+  s.admit_order = next_admit_order_++;
+  running_.push_back(&s);
+  s.stream->mark_admitted(steps_done());
+}
+
+// The class a sequence runs as: the lock admitted it after `aging` intervals counted as that many
+// classes up, so it keeps that rank while running (else preemption would undo aging at once).
+int InferenceLoop::promoted_class(const Sequence& s) const {
+  const int own = scheduler::index(s.priority);
+  if (config_.aging <= Clock::duration::zero()) return own;
+  const auto intervals = (now() - s.waiting_since) / config_.aging;
+  return static_cast<int>(std::max<int64_t>(0, own - static_cast<int64_t>(intervals)));
+}
+
+Clock::time_point InferenceLoop::now() const { return config_.now ? config_.now() : Clock::now(); }
+
+void InferenceLoop::end_cancelled_and_expired() {
+  const auto t = now();
+  for (Sequence* s : running_) {
+    if (s->state != SeqState::running) continue;
+    if (s->stream->cancel_requested()) {
+      finish(*s, FinishReason::cancelled);
+    } else if (s->deadline && t >= *s->deadline) {
+      finish(*s, FinishReason::deadline);
+    }
+  }
+}
+
+// Batched policy: a waiting class more urgent than a running one, and no free slot -> the
+// lowest-ranked running sequence gives its slot back (one per step boundary; the lock hands the
+// slot straight to the best waiter, so the waiting count drops before the next check).
+bool InferenceLoop::preempt_if_needed() {
+  if (slots_.held() < slots_.capacity()) return false;
+  int best_waiting = -1;
+  for (int c = 0; c < scheduler::kPriorityClasses; ++c) {
+    if (slots_.waiting(static_cast<Priority>(c)) > 0) {
+      best_waiting = c;
+      break;
+    }
+  }
+  if (best_waiting < 0) return false;
+  Sequence* victim = nullptr;
+  for (Sequence* s : running_) {
+    if (s->state != SeqState::running || s->rank_class() <= best_waiting) continue;
+    if (victim == nullptr || ranked_before(victim, s)) victim = s;
+  }
+  if (victim == nullptr) return false;
+  pause(*victim);
+  return true;
+}
+
+void InferenceLoop::pause(Sequence& s) {
+  running_.erase(std::find(running_.begin(), running_.end(), &s));
+  s.state = SeqState::paused;
+  s.skipped = false;
+  ++s.times_preempted;
+  ++counters_.preemptions;
+  s.holds_slot = false;
+  slots_.release();  // straight to the best waiter
+  start_waiter(s);   // and queue again for a slot, behind it
+}
+
+// One batch: a decode token for every running sequence past its prompt, then prompt chunks in
+// rank order until the prefill budget is spent.
+bool InferenceLoop::build_batch() {
+  batch_.n_tokens = 0;
+  auto add = [&](llama_token token, llama_pos pos, llama_seq_id seq, bool output) {
+    const int i = batch_.n_tokens++;
+    batch_.token[i] = token;
+    batch_.pos[i] = pos;
+    batch_.n_seq_id[i] = 1;
+    batch_.seq_id[i][0] = seq;
+    batch_.logits[i] = output ? 1 : 0;
+    return i;
+  };
+  std::sort(running_.begin(), running_.end(), ranked_before);
+  const bool hold_out_lower =
+      config_.pause_lower_while_interactive &&
+      std::any_of(running_.begin(), running_.end(),
+                  [](const Sequence* s) { return s->priority == Priority::interactive; });
+  for (Sequence* s : running_) {
+    s->batch_tokens = 0;
+    s->batch_output = -1;
+    const bool hold_out = hold_out_lower && s->priority != Priority::interactive;
+    if (hold_out && !s->skipped) ++s->times_preempted;
+    s->skipped = hold_out;
+    if (hold_out || s->prefilling()) continue;
+    s->batch_output = add(s->pending, s->n_past, s->seq_id, true);
+    s->batch_tokens = 1;
+  }
+  int budget = config_.prefill_chunk;
+  for (Sequence* s : running_) {
+    if (budget == 0) break;
+    if (s->skipped || !s->prefilling()) continue;
+    const int left = static_cast<int>(s->prompt.size()) - s->n_past;
+    const int n = std::min(budget, left);
+    for (int i = 0; i < n; ++i) {
+      add(s->prompt[static_cast<size_t>(s->n_past + i)], s->n_past + i, s->seq_id,
+          i == n - 1 && n == left);
+    }
+    if (n == left) s->batch_output = batch_.n_tokens - 1;
+    s->batch_tokens = n;
+    budget -= n;
+  }
+  return batch_.n_tokens > 0;
+}
+
+void InferenceLoop::decode_step() {
+  const int rc = llama_decode(ctx_, batch_);
+  counters_.decode_steps = steps_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  if (rc != 0) {
+    const std::string why = "llama_decode failed with code " + std::to_string(rc);
+    for (Sequence* s : running_) {
+      if (s->batch_tokens > 0) finish(*s, FinishReason::error, why);
+    }
+    return;
+  }
+  for (Sequence* s : running_) {
+    if (s->batch_tokens == 0) continue;
+    if (s->prefilling()) counters_.prompt_tokens += s->batch_tokens;
+    s->n_past += s->batch_tokens;
+    s->pending = LLAMA_TOKEN_NULL;
+    if (s->batch_output < 0) continue;  // a prompt chunk that does not end the prompt
+    on_token(*s, llama_sampler_sample(s->sampler.get(), ctx_, s->batch_output));
+  }
+}
+
+void InferenceLoop::on_token(Sequence& s, llama_token token) {
+  if (!s.first_token_seen) {
+    s.first_token_seen = true;
+    s.stream->mark_first_token(steps_done());
+  }
+  if (llama_vocab_is_eog(vocab_, token)) return finish(s, FinishReason::stop);
+  ++s.n_generated;
+  ++counters_.tokens_generated;
+
+  std::string piece(32, '\0');
+  int n = llama_token_to_piece(vocab_, token, piece.data(), static_cast<int>(piece.size()), 0, false);
+  if (n < 0) {
+    piece.resize(static_cast<size_t>(-n));
+    n = llama_token_to_piece(vocab_, token, piece.data(), static_cast<int>(piece.size()), 0, false);
+  }
+  piece.resize(static_cast<size_t>(std::max(n, 0)));
+
+  auto out = s.stop.feed(piece);
+  s.stream->push(std::move(out.text));
+  if (out.stopped) return finish(s, FinishReason::stop, {}, /*flush=*/false);
+  if (s.n_generated >= s.max_tokens || s.n_past >= config_.n_ctx_per_seq) {
+    return finish(s, FinishReason::length);
+  }
+  s.pending = token;
+}
+
+// Ends a sequence now: slot and KV cells are given back before the reader is told.
+void InferenceLoop::finish(Sequence& s, FinishReason why, std::string error, bool flush) {
+  if (s.state == SeqState::finished) return;
+  s.state = SeqState::finished;
+  if (s.holds_slot) {
+    s.holds_slot = false;
+    slots_.release();
+  }
+  free_seq_id(s);
+  s.saved_state = {};
+  if (flush) s.stream->push(s.stop.flush());
+  s.stream->finish(why, std::move(error), s.n_generated, s.times_preempted, steps_done());
+}
+
+void InferenceLoop::sweep_finished() {
+  std::erase_if(running_, [](const Sequence* s) { return s->state == SeqState::finished; });
+  // A finished sequence never has a waiter fiber left (waiting ones end through their waiter).
+  seqs_.remove_if([](const std::unique_ptr<Sequence>& s) {
+    return s->state == SeqState::finished && !s->waiting_for_slot;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// KV cells: running sequences reserve their worst case; paused ones hold what they used.
+
+bool InferenceLoop::make_room_for(Sequence& s) {
+  auto cells_needed = [&] {
+    int used = s.kv_reserve;
+    for (const Sequence* r : running_) used += r->kv_reserve;
+    for (const auto& p : seqs_) {
+      if (p.get() != &s && p->state == SeqState::paused && p->kv_in_cache()) used += p->n_past;
+    }
+    return used;
+  };
+  while (cells_needed() > n_cells_ || (!s.kv_in_cache() && free_ids_.empty())) {
+    Sequence* victim = nullptr;  // the lowest-ranked paused sequence still in the cache
+    for (const auto& p : seqs_) {
+      if (p.get() == &s || p->state != SeqState::paused || !p->kv_in_cache()) continue;
+      if (victim == nullptr || ranked_before(victim, p.get())) victim = p.get();
+    }
+    if (victim == nullptr) return false;
+    copy_out(*victim);
+  }
+  return true;
+}
+
+void InferenceLoop::copy_out(Sequence& s) {
+  if (s.n_past > 0) {
+    const size_t size = llama_state_seq_get_size(ctx_, s.seq_id);
+    s.saved_state.resize(size);
+    const size_t got = llama_state_seq_get_data(ctx_, s.saved_state.data(), size, s.seq_id);
+    if (got == 0) {
+      s.saved_state = {};
+      s.fault = "llama_state_seq_get_data could not copy out the paused sequence's state";
+    } else {
+      s.saved_state.resize(got);
+      ++counters_.state_copy_outs;
+    }
+  }
+  free_seq_id(s);
+}
+
+bool InferenceLoop::restore(Sequence& s) {
+  if (s.saved_state.empty()) return s.n_past == 0;
+  const size_t read =
+      llama_state_seq_set_data(ctx_, s.saved_state.data(), s.saved_state.size(), s.seq_id);
+  s.saved_state = {};
+  if (read == 0) return false;
+  if (llama_memory_seq_pos_max(llama_get_memory(ctx_), s.seq_id) != s.n_past - 1) return false;
+  ++counters_.state_restores;
+  return true;
+}
+
+llama_seq_id InferenceLoop::take_seq_id() {
+  const llama_seq_id id = free_ids_.back();
+  free_ids_.pop_back();
+  return id;
+}
+
+void InferenceLoop::free_seq_id(Sequence& s) {
+  if (s.seq_id < 0) return;
+  llama_memory_seq_rm(llama_get_memory(ctx_), s.seq_id, -1, -1);
+  free_ids_.push_back(s.seq_id);
+  s.seq_id = -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown and stats
+
+void InferenceLoop::shut_down() {
+  for (const auto& s : seqs_) s->stream->cancel();  // wakes every slot waiter
+  for (Sequence* s : running_) finish(*s, FinishReason::cancelled);
+  sweep_finished();
+  for (;;) {
+    std::vector<Admission> admitted;
+    {
+      Lock lock(mail_mutex_);
+      mail_changed_.wait(lock, [&] { return !admissions_.empty() || live_waiters_ == 0; });
+      admitted.swap(admissions_);
+    }
+    if (admitted.empty()) break;
+    for (const auto& a : admitted) {
+      a.seq->waiting_for_slot = false;
+      a.seq->holds_slot = a.status == AcquireStatus::acquired;
+      finish(*a.seq, FinishReason::cancelled);
+    }
+    sweep_finished();
+  }
+}
+
+void InferenceLoop::publish_stats() {
+  EngineStats s = counters_;
+  s.decode_steps = steps_done();
+  for (const auto& q : seqs_) {
+    auto& c = s.by_class[static_cast<size_t>(q->rank_class())];
+    switch (q->state) {
+      case SeqState::queued: ++c.queued; break;
+      case SeqState::running: ++(q->skipped ? c.paused : c.running); break;
+      case SeqState::paused: ++c.paused; break;
+      case SeqState::finished: break;
+    }
+  }
+  std::lock_guard lock(stats_mutex_);
+  published_ = s;
+}
+
+}  // namespace agentd::engine

@@ -1,0 +1,124 @@
+// InferenceLoop: the inference thread. It alone touches the llama_context: it admits sequences
+// through scheduler::PrioritySlots, builds one llama_batch per step (decode tokens of running
+// sequences + prompt chunks under a budget), samples, streams pieces out, pauses lower classes
+// for higher ones and moves KV state out of and back into the cache.
+//
+// The thread runs Boost.Fiber fibers: the main fiber is the decode loop; every sequence waiting for
+// a slot has a small waiter fiber blocked in PrioritySlots::acquire() (so the lock itself decides
+// the order: class, FIFO, aging, deadline, cancellation). The main fiber yields between steps so
+// granted waiters can report. All cross-thread state of the loop is the mailbox (guarded by
+// mail_mutex_) and the stats snapshot (stats_mutex_).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/fiber/condition_variable.hpp>
+#include <boost/fiber/mutex.hpp>
+
+#include "engine/llama_engine.hpp"
+#include "engine/sequence.hpp"
+#include "llama.h"
+#include "scheduler/priority_slots.hpp"
+
+namespace agentd::engine {
+
+struct LoopConfig {
+  Policy policy = Policy::batched;
+  int slots = 1;            // running sequences at once (1 for serial)
+  int n_ctx_per_seq = 0;    // tokens one sequence may hold
+  int prefill_chunk = 256;  // prompt tokens per step
+  int seq_ids = 1;          // KV sequence ids available (running + paused with cells kept)
+  bool pause_lower_while_interactive = false;
+  Clock::duration aging{0};
+  std::function<Clock::time_point()> now;
+  std::function<void(int64_t)> after_step;
+};
+
+class InferenceLoop {
+ public:
+  // Does not own ctx; starts the thread.
+  InferenceLoop(llama_context* ctx, LoopConfig config);
+  // Ends every sequence (cancelled) and joins the thread.
+  ~InferenceLoop();
+  InferenceLoop(const InferenceLoop&) = delete;
+  InferenceLoop& operator=(const InferenceLoop&) = delete;
+
+  // Any thread: hands a prepared sequence to the inference thread.
+  void post(std::unique_ptr<Sequence> seq);
+  int64_t steps_done() const { return steps_.load(std::memory_order_acquire); }
+  EngineStats stats() const;
+
+ private:
+  struct Admission {
+    Sequence* seq;
+    scheduler::AcquireStatus status;
+  };
+
+  void thread_main();
+  bool run_one_iteration();
+  void fail_everything(const std::string& why);
+  bool take_mail();  // false once stopping
+  void wait_for_mail();
+  void start_waiter(Sequence& s);
+  void on_admission(Sequence& s, scheduler::AcquireStatus status);
+
+  void end_cancelled_and_expired();
+  bool preempt_if_needed();  // true if it paused a sequence
+  int promoted_class(const Sequence& s) const;
+  Clock::time_point now() const;
+  void pause(Sequence& s);
+  bool build_batch();
+  void decode_step();
+  void on_token(Sequence& s, llama_token token);
+  void finish(Sequence& s, FinishReason why, std::string error = {}, bool flush = true);
+  void sweep_finished();
+
+  bool make_room_for(Sequence& s);
+  void copy_out(Sequence& s);
+  bool restore(Sequence& s);
+  llama_seq_id take_seq_id();
+  void free_seq_id(Sequence& s);
+
+  void shut_down();
+  void publish_stats();
+
+  llama_context* const ctx_;
+  const llama_vocab* const vocab_;
+  const LoopConfig config_;
+  const int n_cells_;
+  scheduler::PrioritySlots slots_;
+
+  // Mailbox: the only loop state other threads (and waiter fibers) touch.
+  boost::fibers::mutex mail_mutex_;
+  boost::fibers::condition_variable mail_changed_;
+  std::vector<std::unique_ptr<Sequence>> inbox_;  // guarded by mail_mutex_
+  std::vector<Admission> admissions_;             // guarded by mail_mutex_
+  int live_waiters_ = 0;                          // guarded by mail_mutex_
+  bool stopping_ = false;                         // guarded by mail_mutex_
+
+  // Inference thread only.
+  std::list<std::unique_ptr<Sequence>> seqs_;  // every sequence not yet dropped
+  std::vector<Sequence*> running_;             // holding a slot
+  std::vector<llama_seq_id> free_ids_;
+  llama_batch batch_{};
+  int batch_capacity_ = 0;
+  uint64_t next_admit_order_ = 0;
+  bool shutting_down_ = false;
+  EngineStats counters_;  // running totals; by_class filled in publish_stats()
+
+  std::atomic<int64_t> steps_{0};
+  mutable std::mutex stats_mutex_;
+  EngineStats published_;  // guarded by stats_mutex_
+
+  std::thread thread_;  // last: started after everything above exists
+};
+
+}  // namespace agentd::engine

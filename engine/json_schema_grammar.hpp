@@ -1,0 +1,19 @@
+// JSON schema -> GBNF, for grammar-constrained output (Request::json_schema).
+//
+// Supported: type (one or a list), object properties + required, array items + minItems/maxItems,
+// string minLength/maxLength, number, integer, boolean, null, enum, const, anyOf/oneOf, and the
+// empty schema (any JSON value). Annotations (title, description, default, examples, format,
+// $schema, $id, additionalProperties) are accepted and ignored: objects never get extra keys.
+// Keywords that cannot be enforced ($ref, allOf, not, pattern, ...) are refused rather than
+// silently dropped. Properties come out in schema order, required before optional; when an object
+// has only optional properties, a non-empty object starts with its first listed property.
+#pragma once
+
+#include <string>
+
+namespace agentd::engine {
+
+// Throws std::invalid_argument naming the JSON pointer of the problem.
+std::string json_schema_to_gbnf(const std::string& schema_json);
+
+}  // namespace agentd::engine

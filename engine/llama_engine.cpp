@@ -1,0 +1,346 @@
+#include "engine/llama_engine.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include <unistd.h>
+
+#include "engine/inference_loop.hpp"
+#include "engine/json_schema_grammar.hpp"
+#include "engine/model_check.hpp"
+#include "engine/sequence.hpp"
+#include "llama.h"
+
+namespace agentd::engine {
+
+namespace {
+
+struct ModelDeleter {
+  void operator()(llama_model* m) const { llama_model_free(m); }
+};
+struct ContextDeleter {
+  void operator()(llama_context* c) const { llama_free(c); }
+};
+using ModelPtr = std::unique_ptr<llama_model, ModelDeleter>;
+using ContextPtr = std::unique_ptr<llama_context, ContextDeleter>;
+
+void init_backend_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { llama_backend_init(); });
+}
+
+std::string with_llama_reason(std::string what) {
+  const std::string reason = last_llama_error();
+  if (!reason.empty()) what += ": llama.cpp reported \"" + reason + "\"";
+  return what;
+}
+
+void check_options(const LlamaEngineOptions& o) {
+  auto fail = [](const std::string& what) { throw EngineError("invalid engine option " + what); };
+  if (o.n_ctx_per_seq < 8) fail("n_ctx_per_seq=" + std::to_string(o.n_ctx_per_seq) + " (min 8)");
+  const int max_slots = static_cast<int>(llama_max_parallel_sequences());
+  if (o.slots < 1 || o.slots > max_slots) {
+    fail("slots=" + std::to_string(o.slots) + " (1.." + std::to_string(max_slots) + ")");
+  }
+  if (o.threads < 0) fail("threads=" + std::to_string(o.threads) + " (0 = all cores)");
+  if (o.prefill_chunk < 1) fail("prefill_chunk=" + std::to_string(o.prefill_chunk) + " (min 1)");
+  const int64_t slots = o.policy == Policy::serial ? 1 : o.slots;
+  if (static_cast<int64_t>(o.n_ctx_per_seq) * slots > INT32_MAX) {
+    fail("n_ctx_per_seq x slots = " + std::to_string(o.n_ctx_per_seq * slots) +
+         " tokens: more than one context can hold");
+  }
+}
+
+std::string builtin_template_names() {
+  std::vector<const char*> names(128);
+  const int32_t n = llama_chat_builtin_templates(names.data(), names.size());
+  std::string out;
+  for (int32_t i = 0; i < std::min<int32_t>(n, static_cast<int32_t>(names.size())); ++i) {
+    if (i > 0) out += ", ";
+    out += names[static_cast<size_t>(i)];
+  }
+  return out;
+}
+
+bool template_works(const std::string& tmpl) {
+  const llama_chat_message probe{"user", "hello"};
+  char buf[256];
+  return llama_chat_apply_template(tmpl.c_str(), &probe, 1, true, buf, sizeof buf) >= 0;
+}
+
+void check_sampling(const Request& r) {
+  const Sampling& s = r.sampling;
+  auto fail = [](const std::string& what) { throw RequestError("invalid sampling: " + what); };
+  if (!(s.temperature >= 0.0f) || !std::isfinite(s.temperature)) fail("temperature must be >= 0");
+  if (s.top_k < 0) fail("top_k must be >= 0 (0 = off)");
+  if (!(s.top_p > 0.0f && s.top_p <= 1.0f)) fail("top_p must be in (0, 1] (1 = off)");
+  if (!(s.min_p >= 0.0f && s.min_p <= 1.0f)) fail("min_p must be in [0, 1] (0 = off)");
+  if (!(s.repeat_penalty > 0.0f) || !std::isfinite(s.repeat_penalty)) {
+    fail("repeat_penalty must be > 0 (1 = off)");
+  }
+  if (s.repeat_last_n < -1) fail("repeat_last_n must be >= -1 (-1 = whole context)");
+  if (r.max_tokens < 1) throw RequestError("max_tokens must be >= 1");
+}
+
+}  // namespace
+
+const char* to_string(Policy p) { return p == Policy::serial ? "serial" : "batched"; }
+
+std::optional<Policy> parse_policy(std::string_view s) {
+  if (s == "serial") return Policy::serial;
+  if (s == "batched") return Policy::batched;
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct LlamaEngine::Impl {
+  LlamaEngineOptions options;
+  int slots = 1;  // decoded together (1 for serial)
+  ModelPtr model;
+  const llama_vocab* vocab = nullptr;
+  std::string chat_template;  // empty: messages cannot be formatted
+  ContextPtr ctx;
+  std::unique_ptr<InferenceLoop> loop;  // last: stopped before ctx and model are freed
+
+  void load_model();
+  void pick_chat_template();
+  void check_context_fits_memory(uint64_t n_ctx) const;
+  void create_context();
+  std::vector<llama_token> tokenize(const Request& r) const;
+  std::string format_messages(const Request& r) const;
+  SamplerPtr make_grammar(const Request& r) const;
+  std::unique_ptr<Sequence> prepare(Request r);
+};
+
+void LlamaEngine::Impl::load_model() {
+  auto params = llama_model_default_params();
+  params.n_gpu_layers = 0;  // CPU build; a GPU build would offload here
+  clear_llama_error();
+  model.reset(llama_model_load_from_file(options.model_path.c_str(), params));
+  if (!model) {
+    throw EngineError(with_llama_reason("cannot load model " + options.model_path +
+                                        " (unsupported architecture or damaged GGUF file?)"));
+  }
+  vocab = llama_model_get_vocab(model.get());
+}
+
+// The model's own template if llama_chat_apply_template understands it, else the named one.
+void LlamaEngine::Impl::pick_chat_template() {
+  if (const char* own = llama_model_chat_template(model.get(), nullptr); own != nullptr) {
+    if (template_works(own)) {
+      chat_template = own;
+      return;
+    }
+  }
+  if (options.chat_template.empty()) return;
+  if (!template_works(options.chat_template)) {
+    throw EngineError("unknown chat_template \"" + options.chat_template +
+                      "\"; built-in templates: " + builtin_template_names());
+  }
+  chat_template = options.chat_template;
+}
+
+// A lower bound of what the KV cache of n_ctx cells needs (F16 K and V in every layer, plus cell
+// bookkeeping); refuse at once what cannot fit in this machine's RAM, instead of letting
+// llama.cpp try.
+void LlamaEngine::Impl::check_context_fits_memory(uint64_t n_ctx) const {
+  const uint64_t n_head = std::max(1, llama_model_n_head(model.get()));
+  const uint64_t head_dim = static_cast<uint64_t>(llama_model_n_embd(model.get())) / n_head;
+  const uint64_t kv_dim = head_dim * static_cast<uint64_t>(std::max(1, llama_model_n_head_kv(model.get())));
+  const uint64_t per_cell = static_cast<uint64_t>(llama_model_n_layer(model.get())) * 2 * kv_dim * 2 + 64;
+  const uint64_t needed = n_ctx * per_cell;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return;
+  const uint64_t ram = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
+  if (needed <= ram) return;
+  auto gib = [](uint64_t b) { return std::to_string(b / (1ULL << 30)) + " GiB"; };
+  throw EngineError("context of " + std::to_string(n_ctx) + " tokens (" + std::to_string(slots) +
+                    " x n_ctx_per_seq " + std::to_string(options.n_ctx_per_seq) + ") for " +
+                    options.model_path + " is too large for memory: its KV cache alone needs at least " +
+                    gib(needed) + ", this machine has " + gib(ram) + " of RAM");
+}
+
+void LlamaEngine::Impl::create_context() {
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  auto params = llama_context_default_params();
+  params.n_ctx = static_cast<uint32_t>(options.n_ctx_per_seq) * static_cast<uint32_t>(slots);
+  params.n_seq_max = static_cast<uint32_t>(slots);
+  params.n_batch = static_cast<uint32_t>(slots + options.prefill_chunk);
+  params.n_ubatch = params.n_batch;  // one step = one ubatch
+  params.n_threads = threads;
+  params.n_threads_batch = threads;
+  params.no_perf = true;
+  // Batched: one pool of cells shared by all sequences, so a paused sequence can keep its cells
+  // while others run, and any of the LLAMA_MAX_SEQ sequence ids can be used.
+  params.kv_unified = options.policy == Policy::batched;
+  check_context_fits_memory(params.n_ctx);
+  clear_llama_error();
+  ctx.reset(llama_init_from_model(model.get(), params));
+  if (!ctx) {
+    throw EngineError(with_llama_reason(
+        "cannot create a llama.cpp context of " + std::to_string(params.n_ctx) + " tokens (" +
+        std::to_string(slots) + " x n_ctx_per_seq " + std::to_string(options.n_ctx_per_seq) +
+        ") for " + options.model_path + "; too large for memory?"));
+  }
+}
+
+std::string LlamaEngine::Impl::format_messages(const Request& r) const {
+  if (chat_template.empty()) {
+    throw RequestError("request has chat messages but model " + options.model_path +
+                       " has no usable chat template; set the engine's chat_template "
+                       "(e.g. \"chatml\") or send a raw prompt");
+  }
+  std::vector<llama_chat_message> msgs;
+  size_t chars = 0;
+  for (const auto& m : r.messages) {
+    msgs.push_back({m.role.c_str(), m.content.c_str()});
+    chars += m.role.size() + m.content.size();
+  }
+  std::string out(2 * chars + 256, '\0');
+  int32_t n = llama_chat_apply_template(chat_template.c_str(), msgs.data(), msgs.size(), true,
+                                        out.data(), static_cast<int32_t>(out.size()));
+  if (n > static_cast<int32_t>(out.size())) {
+    out.resize(static_cast<size_t>(n));
+    n = llama_chat_apply_template(chat_template.c_str(), msgs.data(), msgs.size(), true,
+                                  out.data(), static_cast<int32_t>(out.size()));
+  }
+  if (n < 0) throw RequestError("chat template could not format the messages");
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::vector<llama_token> LlamaEngine::Impl::tokenize(const Request& r) const {
+  std::string text;
+  if (!r.prompt.empty()) {
+    text = r.prompt;
+  } else if (!r.messages.empty()) {
+    text = format_messages(r);
+  } else {
+    throw RequestError("request has neither a prompt nor messages");
+  }
+  if (text.size() > static_cast<size_t>(INT32_MAX / 2)) throw RequestError("prompt too large");
+  const auto len = static_cast<int32_t>(text.size());
+  std::vector<llama_token> tokens(text.size() + 2);
+  int32_t n = llama_tokenize(vocab, text.data(), len, tokens.data(),
+                             static_cast<int32_t>(tokens.size()), true, true);
+  if (n < 0) {
+    tokens.resize(static_cast<size_t>(-n));
+    n = llama_tokenize(vocab, text.data(), len, tokens.data(), static_cast<int32_t>(tokens.size()),
+                       true, true);
+  }
+  if (n <= 0) throw RequestError("prompt could not be tokenized");
+  tokens.resize(static_cast<size_t>(n));
+  return tokens;
+}
+
+SamplerPtr LlamaEngine::Impl::make_grammar(const Request& r) const {
+  std::string gbnf = r.grammar;
+  if (!r.json_schema.empty()) {
+    if (!gbnf.empty()) throw RequestError("request has both a grammar and a JSON schema");
+    try {
+      gbnf = json_schema_to_gbnf(r.json_schema);
+    } catch (const std::exception& e) {
+      throw RequestError(std::string("invalid JSON schema: ") + e.what());
+    }
+  }
+  if (gbnf.empty()) return nullptr;
+  clear_llama_error();
+  SamplerPtr grammar(llama_sampler_init_grammar(vocab, gbnf.c_str(), "root"));
+  if (!grammar) {
+    const std::string origin = r.json_schema.empty() ? "invalid grammar" : "grammar built from the JSON schema is invalid";
+    throw RequestError(with_llama_reason(origin + " (GBNF with a \"root\" rule expected)"));
+  }
+  return grammar;
+}
+
+std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r) {
+  check_sampling(r);
+  auto seq = std::make_unique<Sequence>();
+  seq->prompt = tokenize(r);
+  const int n_prompt = static_cast<int>(seq->prompt.size());
+  if (n_prompt >= options.n_ctx_per_seq) {
+    throw RequestError("prompt is " + std::to_string(n_prompt) +
+                       " tokens; the context holds " + std::to_string(options.n_ctx_per_seq) +
+                       " tokens per sequence (prompt + output)");
+  }
+  Sampling sampling = r.sampling;
+  if (sampling.repeat_last_n == -1) sampling.repeat_last_n = options.n_ctx_per_seq;
+  seq->sampler = make_sampler_chain(sampling, llama_vocab_n_tokens(vocab), make_grammar(r));
+  seq->priority = r.priority;
+  seq->rank = scheduler::index(r.priority);
+  seq->deadline = r.deadline;
+  seq->max_tokens = r.max_tokens;
+  seq->kv_reserve = static_cast<int>(
+      std::min<int64_t>(options.n_ctx_per_seq, static_cast<int64_t>(n_prompt) + r.max_tokens));
+  seq->stop = StopMatcher(std::move(r.stop));
+  seq->stream = std::make_shared<GenerationStream>(n_prompt, loop->steps_done());
+  return seq;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+LlamaEngine::LlamaEngine(LlamaEngineOptions options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.options = std::move(options);
+  m.slots = m.options.policy == Policy::serial ? 1 : m.options.slots;
+  check_options(m.options);               // sizes make sense
+  check_model_file(m.options.model_path);  // exists, readable, GGUF magic
+  init_backend_once();
+  install_llama_log(m.options.log_level);
+  m.load_model();  // unsupported architecture and damaged files fail here
+  m.pick_chat_template();
+  m.create_context();  // a context too large for memory fails here
+
+  LoopConfig config;
+  config.policy = m.options.policy;
+  config.slots = m.slots;
+  config.n_ctx_per_seq = m.options.n_ctx_per_seq;
+  config.prefill_chunk = m.options.prefill_chunk;
+  config.seq_ids = m.options.policy == Policy::serial
+                       ? 1
+                       : static_cast<int>(llama_max_parallel_sequences());
+  config.pause_lower_while_interactive = m.options.pause_lower_while_interactive;
+  config.aging = m.options.aging;
+  config.now = m.options.now;
+  config.after_step = m.options.after_step;
+  m.loop = std::make_unique<InferenceLoop>(m.ctx.get(), std::move(config));
+}
+
+LlamaEngine::~LlamaEngine() = default;
+
+std::unique_ptr<Generation> LlamaEngine::submit(Request request) {
+  return submit_llama(std::move(request));
+}
+
+std::unique_ptr<LlamaGeneration> LlamaEngine::submit_llama(Request request) {
+  auto seq = impl_->prepare(std::move(request));
+  auto generation = std::make_unique<LlamaGeneration>(seq->stream);
+  impl_->loop->post(std::move(seq));
+  return generation;
+}
+
+EngineInfo LlamaEngine::info() const {
+  EngineInfo i;
+  i.backend = "llama.cpp";
+  i.model = impl_->options.model_path;
+  i.policy = to_string(impl_->options.policy);
+  i.slots = impl_->slots;
+  i.context = impl_->options.n_ctx_per_seq;
+  return i;
+}
+
+EngineStats LlamaEngine::stats() const { return impl_->loop->stats(); }
+
+std::vector<int32_t> LlamaEngine::tokenize_prompt(const Request& request) const {
+  return impl_->tokenize(request);
+}
+
+}  // namespace agentd::engine

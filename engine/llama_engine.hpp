@@ -1,0 +1,105 @@
+// LlamaEngine: one llama.cpp model and context shared by many callers.
+//
+// One inference thread owns the llama_context. submit() runs on the caller's thread: it formats and
+// tokenizes the prompt (the vocabulary is read-only), checks that it fits, builds the sampler chain
+// (a bad grammar or JSON schema is refused there) and posts the request to the inference thread.
+// Text pieces come back through the Generation (an unbounded fiber-aware queue: the inference
+// thread never waits for a slow reader).
+//
+// Admission goes through scheduler::PrioritySlots: class first (interactive > tool > background),
+// then age, with aging so that long waiters are promoted.
+//  - serial:  capacity 1, i.e. the PriorityLock grants the whole engine to one generation at a time
+//             (the original design, kept as the benchmark baseline).
+//  - batched: `slots` generations decoded together, one llama_batch per step; they join and leave
+//             between steps. When a higher class waits and every slot is held, the lowest-ranked
+//             running sequence is paused at the next token boundary: it gives its slot back, keeps
+//             its KV cells (or, when cells run short, its state is copied out with
+//             llama_state_seq_get_data and restored later) and continues with the same text.
+//             Prompts are prefilled in chunks of at most `prefill_chunk` tokens per step, so a long
+//             prompt never freezes the other streams.
+// The destructor ends every generation still in flight (FinishReason::cancelled) and joins the
+// inference thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "engine/generation_stream.hpp"
+#include "engine/llama_log.hpp"
+#include "scheduler/priority.hpp"
+
+namespace agentd::engine {
+
+enum class Policy { serial, batched };
+const char* to_string(Policy p);
+std::optional<Policy> parse_policy(std::string_view s);
+
+struct LlamaEngineOptions {
+  std::string model_path;
+  int n_ctx_per_seq = 2048;  // tokens one sequence may hold (prompt + output)
+  int slots = 4;             // sequences decoded together (batched; serial always uses 1)
+  int threads = 0;           // llama.cpp compute threads; 0 = hardware concurrency
+  int prefill_chunk = 256;   // prompt tokens decoded per step, over all prefilling sequences
+  Policy policy = Policy::batched;
+  std::string chat_template;  // built-in template name (e.g. "chatml") used when the model has none
+  bool pause_lower_while_interactive = false;  // hold other classes out while interactive decodes
+  Clock::duration aging = std::chrono::seconds(10);  // each interval waited = one class up; 0 = off
+  // Clock for aging and for the deadline checks of admitted requests; empty = Clock::now. Tests
+  // inject one running ahead of it. (A request waiting for a slot, queued or paused, times out on
+  // the real clock, inside PrioritySlots::acquire.)
+  std::function<Clock::time_point()> now;
+  LogLevel log_level = LogLevel::error;    // llama.cpp messages printed to stderr (process-wide)
+  // Called on the inference thread after every decode step with the number of steps done, at a
+  // token boundary. For diagnostics and tests (a test holds the engine at a boundary by blocking
+  // here); it must not call into the engine.
+  std::function<void(int64_t steps_done)> after_step;
+};
+
+struct ClassCounts {
+  int running = 0;  // holding a slot (prefilling or decoding)
+  int paused = 0;   // preempted, or held out while an interactive generation decodes
+  int queued = 0;   // waiting for a first slot
+};
+
+struct EngineStats {
+  int64_t decode_steps = 0;      // llama_decode calls
+  int64_t tokens_generated = 0;  // sampled completion tokens
+  int64_t prompt_tokens = 0;     // prompt tokens prefilled
+  int64_t preemptions = 0;       // sequences paused to make room for a higher class
+  int64_t state_copy_outs = 0;   // paused sequences whose KV was copied out to free cells
+  int64_t state_restores = 0;    // ... and copied back in on resume
+  std::array<ClassCounts, scheduler::kPriorityClasses> by_class{};  // index(Priority)
+  int kv_cells = 0;              // cells of the KV cache (all sequences)
+};
+
+class LlamaEngine final : public Engine {
+ public:
+  // Loads the model and creates the context; throws EngineError naming what and where.
+  explicit LlamaEngine(LlamaEngineOptions options);
+  ~LlamaEngine() override;
+  LlamaEngine(const LlamaEngine&) = delete;
+  LlamaEngine& operator=(const LlamaEngine&) = delete;
+
+  std::unique_ptr<Generation> submit(Request request) override;
+  // The same, typed: the LlamaGeneration also reports decode-step marks (see StepMarks).
+  std::unique_ptr<LlamaGeneration> submit_llama(Request request);
+  EngineInfo info() const override;
+  EngineStats stats() const;
+
+  // The exact token sequence a request's prompt is decoded as (chat template applied; BOS added
+  // when the model wants it; special tokens parsed). Throws RequestError like submit().
+  std::vector<int32_t> tokenize_prompt(const Request& request) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace agentd::engine

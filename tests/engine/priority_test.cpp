@@ -1,0 +1,313 @@
+// Priority, preemption, aging, cancellation and deadlines, counted in engine decode steps.
+//
+// No timing: situations are set up with StepGate, which holds the engine at an exact token
+// boundary while the test submits or cancels; results are read from Result and StepMarks.
+#include <memory>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace agentd::engine::test {
+namespace {
+
+using scheduler::Priority;
+
+class PriorityTest : public ModelTest {};
+
+int queued(const LlamaEngine& e, Priority p) {
+  return e.stats().by_class[static_cast<size_t>(scheduler::index(p))].queued;
+}
+
+// Every slot held by background generations: an interactive request pauses one of them at the
+// next token boundary and gets its first token right after its one-chunk prefill.
+TEST_F(PriorityTest, InteractiveFirstTokenWithinBoundedStepsWhenAllSlotsAreBusy) {
+  StepGate gate;
+  auto o = options(Policy::batched, 2);
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);
+  auto bg1 = engine.submit_llama(greedy_request(prompts()[0], 80, Priority::background));
+  auto bg2 = engine.submit_llama(greedy_request(prompts()[2], 80, Priority::background));
+  ASSERT_TRUE(gate.wait_held());
+  gate.hold_when([&](int64_t) { return bg1->steps().first_token >= 0 && bg2->steps().first_token >= 0; });
+  ASSERT_TRUE(gate.wait_held());  // both decoding, every slot held
+
+  const Request ireq = greedy_request(prompts()[1], 16, Priority::interactive);
+  const auto n_prompt = static_cast<int64_t>(engine.tokenize_prompt(ireq).size());
+  ASSERT_LE(n_prompt, o.prefill_chunk);
+  auto inter = engine.submit_llama(ireq);
+  gate.release();
+  const Result ir = inter->wait();
+  const StepMarks is = inter->steps();
+
+  EXPECT_GT(ir.completion_tokens, 0);
+  EXPECT_EQ(is.admitted, is.submitted);          // admitted at the very next token boundary
+  EXPECT_EQ(is.first_token, is.admitted + 1);    // its prompt fits one chunk: the next step
+  const Result r1 = bg1->wait();
+  const Result r2 = bg2->wait();
+  EXPECT_EQ(r1.times_preempted + r2.times_preempted, 1);
+  EXPECT_EQ(engine.stats().preemptions, 1);
+  EXPECT_GT(bg1->steps().finished, is.finished);
+  EXPECT_GT(bg2->steps().finished, is.finished);
+  // Paused or not, each produces its text (up to batching near-ties, see the greedy tests).
+  for (const auto& [text, prompt] : {std::pair{r1.text, prompts()[0]}, std::pair{r2.text, prompts()[2]}}) {
+    const auto ref = reference_greedy(engine.tokenize_prompt(greedy_request(prompt, 80)), 80,
+                                      o.n_ctx_per_seq);
+    EXPECT_TRUE(same_or_diverges_at_near_tie(text, ref, 0.01f)) << prompt;
+  }
+}
+
+// Pauses a background generation after its first token for an interactive one (one slot) and
+// returns the background's result. With one slot it decodes alone before and after the pause,
+// exactly as the reference loop does, so its text must match the reference exactly.
+struct PauseRun {
+  Result background;
+  Result interactive;
+  StepMarks background_steps;
+  StepMarks interactive_steps;
+  EngineStats stats;
+};
+
+PauseRun pause_background_for_interactive(LlamaEngineOptions o, const Request& breq,
+                                          const Request& ireq) {
+  StepGate gate;
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);  // the background's prompt is one chunk: step 1 gives its first token
+  auto bg = engine.submit_llama(breq);
+  EXPECT_TRUE(gate.wait_held());
+  auto inter = engine.submit_llama(ireq);
+  gate.release();
+  PauseRun run;
+  run.interactive = inter->wait();
+  run.background = bg->wait();
+  run.background_steps = bg->steps();
+  run.interactive_steps = inter->steps();
+  run.stats = engine.stats();
+  return run;
+}
+
+TEST_F(PriorityTest, PausedSequenceResumesWithTheSameTextKeepingItsCells) {
+  const auto o = options(Policy::batched, 1);
+  const Request breq = greedy_request(prompts()[0], 60, Priority::background);
+  const auto ref = reference_greedy(LlamaEngine(o).tokenize_prompt(breq), 60, o.n_ctx_per_seq);
+  const auto run = pause_background_for_interactive(
+      o, breq, greedy_request(prompts()[3], 8, Priority::interactive));
+
+  EXPECT_EQ(run.background.times_preempted, 1);
+  EXPECT_EQ(run.background.text, ref.text);
+  EXPECT_EQ(run.background.completion_tokens, static_cast<int>(ref.tokens.size()));
+  EXPECT_EQ(run.interactive_steps.admitted, 1);
+  EXPECT_EQ(run.interactive_steps.first_token, 2);
+  EXPECT_GT(run.background_steps.finished, run.interactive_steps.finished);
+  EXPECT_EQ(run.stats.preemptions, 1);
+  EXPECT_EQ(run.stats.state_copy_outs, 0);  // its cells stayed in the cache
+}
+
+// One slot of 256 cells: the interactive request reserves 255 of them, so the paused background
+// sequence's state is copied out (llama_state_seq_get_data), its cells freed, and restored
+// (llama_state_seq_set_data) when it resumes, continuing with the same text.
+TEST_F(PriorityTest, PausedSequenceResumesWithTheSameTextAfterStateCopyOut) {
+  const auto o = options(Policy::batched, 1);
+  LlamaEngine probe(o);
+  ASSERT_EQ(probe.stats().kv_cells, 256);
+  const Request breq = greedy_request(prompts()[0], 60, Priority::background);
+  const auto ref = reference_greedy(probe.tokenize_prompt(breq), 60, o.n_ctx_per_seq);
+  Request ireq = greedy_request(prompts()[3], 8, Priority::interactive);
+  ireq.max_tokens = 255 - static_cast<int>(probe.tokenize_prompt(ireq).size());
+  const auto run = pause_background_for_interactive(o, breq, ireq);
+
+  EXPECT_EQ(run.stats.state_copy_outs, 1);
+  EXPECT_EQ(run.stats.state_restores, 1);
+  EXPECT_EQ(run.background.times_preempted, 1);
+  EXPECT_EQ(run.background.text, ref.text);
+  EXPECT_EQ(run.interactive_steps.admitted, 1);
+}
+
+// Aging: a background request that waited three aging intervals is granted before a tool request
+// that just arrived, and keeps its promoted rank (the tool request does not preempt it).
+TEST_F(PriorityTest, AgingPromotesAStarvedRequest) {
+  for (const bool aged : {false, true}) {
+    SCOPED_TRACE(aged ? "with aging" : "without aging");
+    FakeClock clock;
+    StepGate gate;
+    auto o = options(Policy::batched, 1);
+    o.aging = std::chrono::seconds(10);
+    o.now = clock.fn();
+    o.after_step = gate.hook();
+    LlamaEngine engine(o);
+    StepGate::ReleaseOnExit release_gate{gate};
+    gate.hold_after_step(1);
+    auto holder = engine.submit_llama(greedy_request(prompts()[0], 200, Priority::tool));
+    ASSERT_TRUE(gate.wait_held());
+    auto starved = engine.submit_llama(greedy_request(prompts()[4], 6, Priority::background));
+    gate.hold_after_step(2);  // the engine takes it: queued at fake time t0
+    ASSERT_TRUE(gate.wait_held());
+    ASSERT_EQ(queued(engine, Priority::background), 1);
+    if (aged) clock.advance(std::chrono::seconds(31));
+    auto fresh = engine.submit_llama(greedy_request(prompts()[6], 6, Priority::tool));
+    gate.hold_after_step(3);
+    ASSERT_TRUE(gate.wait_held());
+    ASSERT_EQ(queued(engine, Priority::tool), 1);
+    holder->cancel();
+    gate.release();
+
+    const Result sr = starved->wait();
+    const Result fr = fresh->wait();
+    EXPECT_EQ(holder->wait().finish, FinishReason::cancelled);
+    if (aged) {
+      EXPECT_LT(starved->steps().admitted, fresh->steps().admitted);
+      EXPECT_GE(fresh->steps().admitted, starved->steps().finished);
+      EXPECT_EQ(sr.times_preempted, 0);
+    } else {
+      EXPECT_LT(fresh->steps().admitted, starved->steps().admitted);
+    }
+    EXPECT_GT(sr.completion_tokens, 0);
+    EXPECT_GT(fr.completion_tokens, 0);
+  }
+}
+
+TEST_F(PriorityTest, CancellationFreesTheSlot) {
+  StepGate gate;
+  auto o = options(Policy::batched, 1);
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);
+  auto running = engine.submit_llama(greedy_request(prompts()[0], 200));
+  ASSERT_TRUE(gate.wait_held());
+  auto queued_a = engine.submit_llama(greedy_request(prompts()[2], 8));
+  auto queued_b = engine.submit_llama(greedy_request(prompts()[4], 8));
+  auto dropped = engine.submit_llama(greedy_request(prompts()[5], 8));
+  gate.hold_after_step(2);
+  ASSERT_TRUE(gate.wait_held());
+  ASSERT_EQ(queued(engine, Priority::tool), 3);
+
+  queued_b->cancel();
+  queued_b->cancel();  // any number of times
+  dropped.reset();     // destroying a Generation cancels it too
+  running->cancel();
+  gate.release();
+
+  const Result qb = queued_b->wait();
+  EXPECT_EQ(qb.finish, FinishReason::cancelled);
+  EXPECT_EQ(queued_b->steps().admitted, -1);  // never ran
+  EXPECT_EQ(qb.completion_tokens, 0);
+  const Result rr = running->wait();
+  EXPECT_EQ(rr.finish, FinishReason::cancelled);
+  EXPECT_EQ(rr.completion_tokens, 2);  // tokens of steps 1 and 2, then the boundary
+  // The freed slot goes to the next in line, which runs to its end.
+  const Result qa = queued_a->wait();
+  EXPECT_EQ(qa.finish, FinishReason::length);
+  EXPECT_EQ(queued_a->steps().admitted, running->steps().finished);
+  EXPECT_TRUE(wait_until([&] { return queued(engine, Priority::tool) == 0; }));
+}
+
+TEST_F(PriorityTest, DeadlinesEndRequestsAndFreeTheSlot) {
+  FakeClock clock;
+  StepGate gate;
+  auto o = options(Policy::batched, 1);
+  o.now = clock.fn();
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);
+  Request long_req = greedy_request(prompts()[0], 200);
+  long_req.deadline = Clock::now() + std::chrono::hours(1);
+  auto running = engine.submit_llama(long_req);
+  ASSERT_TRUE(gate.wait_held());
+
+  // Waiting for a slot past its deadline: ends with `deadline`, never admitted.
+  Request late = greedy_request(prompts()[2], 8);
+  late.deadline = Clock::now() - std::chrono::milliseconds(1);
+  auto expired = engine.submit_llama(late);
+  auto next = engine.submit_llama(greedy_request(prompts()[4], 8));
+  gate.hold_when([&](int64_t) { return expired->ended(); });
+  ASSERT_TRUE(gate.wait_held());
+  EXPECT_EQ(expired->wait().finish, FinishReason::deadline);
+  EXPECT_EQ(expired->steps().admitted, -1);
+  ASSERT_EQ(queued(engine, Priority::tool), 1);
+
+  // The running request's deadline passes (the engine's clock jumps past it): it ends at the
+  // next token boundary and the queued one gets the slot.
+  clock.advance(std::chrono::hours(2));
+  gate.release();
+  const Result rr = running->wait();
+  EXPECT_EQ(rr.finish, FinishReason::deadline);
+  EXPECT_LT(rr.completion_tokens, 200);
+  EXPECT_FALSE(rr.text.empty());
+  const Result nr = next->wait();
+  EXPECT_EQ(nr.finish, FinishReason::length);
+  EXPECT_EQ(next->steps().admitted, running->steps().finished);
+}
+
+// pause_lower_while_interactive: with a free slot there is no preemption, but the background
+// sequence is held out of every batch while the interactive one decodes.
+TEST_F(PriorityTest, LowerClassesPauseWhileInteractiveDecodes) {
+  for (const bool pause_lower : {false, true}) {
+    SCOPED_TRACE(pause_lower ? "pause_lower_while_interactive" : "default");
+    StepGate gate;
+    auto o = options(Policy::batched, 3);
+    o.pause_lower_while_interactive = pause_lower;
+    o.after_step = gate.hook();
+    LlamaEngine engine(o);
+    StepGate::ReleaseOnExit release_gate{gate};
+    gate.hold_after_step(1);
+    auto bg = engine.submit_llama(greedy_request(prompts()[0], 60, Priority::background));
+    ASSERT_TRUE(gate.wait_held());
+    auto inter = engine.submit_llama(greedy_request(prompts()[1], 24, Priority::interactive));
+    gate.release();
+    const Result ir = inter->wait();
+    const Result br = bg->wait();
+    const StepMarks is = inter->steps();
+    const StepMarks bs = bg->steps();
+    ASSERT_EQ(br.finish, FinishReason::length);
+    EXPECT_EQ(engine.stats().preemptions, 0);
+    // Steps after its first token in which the background got no token.
+    const int64_t idle_steps = (bs.finished - bs.first_token) - (br.completion_tokens - 1);
+    if (pause_lower) {
+      EXPECT_EQ(br.times_preempted, 1);
+      EXPECT_EQ(idle_steps, is.finished - is.admitted);
+    } else {
+      EXPECT_EQ(br.times_preempted, 0);
+      EXPECT_EQ(idle_steps, 0);
+    }
+    EXPECT_GT(ir.completion_tokens, 0);
+  }
+}
+
+// Serial policy: the PriorityLock grants the whole engine to one generation at a time, by class
+// (no preemption: the holder finishes first).
+TEST_F(PriorityTest, SerialGrantsTheEngineByClass) {
+  StepGate gate;
+  auto o = options(Policy::serial);
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);
+  auto holder = engine.submit_llama(greedy_request(prompts()[0], 30, Priority::background));
+  ASSERT_TRUE(gate.wait_held());
+  auto bg = engine.submit_llama(greedy_request(prompts()[2], 6, Priority::background));
+  auto tool = engine.submit_llama(greedy_request(prompts()[4], 6, Priority::tool));
+  auto inter = engine.submit_llama(greedy_request(prompts()[6], 6, Priority::interactive));
+  gate.hold_after_step(2);
+  ASSERT_TRUE(gate.wait_held());
+  ASSERT_EQ(queued(engine, Priority::background) + queued(engine, Priority::tool) +
+                queued(engine, Priority::interactive), 3);
+  gate.release();
+
+  const Result hr = holder->wait();
+  inter->wait();
+  tool->wait();
+  bg->wait();
+  EXPECT_EQ(hr.times_preempted, 0);
+  EXPECT_EQ(hr.finish, FinishReason::length);
+  EXPECT_EQ(inter->steps().admitted, holder->steps().finished);
+  EXPECT_EQ(tool->steps().admitted, inter->steps().finished);
+  EXPECT_EQ(bg->steps().admitted, tool->steps().finished);
+}
+
+}  // namespace
+}  // namespace agentd::engine::test
