@@ -36,5 +36,6 @@ class CliError : public std::runtime_error {
 void add_history_commands(CLI::App& app, CliGlobals& globals);  // tasks, task
 void add_memory_commands(CLI::App& app, CliGlobals& globals);   // memory get|set|list|note|search
 void add_db_commands(CLI::App& app, CliGlobals& globals);       // db check|prune|path
+void add_daemon_commands(CLI::App& app, CliGlobals& globals);   // run, submit
 
 }  // namespace agentd::runtime

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.add_option("--db", globals.db, "Database file (default: DATA/agentd.db, where DATA is $AGENTD_HOME, else $XDG_DATA_HOME/agentd, else ~/.local/share/agentd)")
       ->envname("AGENTD_DB");
 
+  add_daemon_commands(app, globals);
   add_history_commands(app, globals);
   add_memory_commands(app, globals);
   add_db_commands(app, globals);

@@ -80,8 +80,8 @@ bool TaskStore::finish(int64_t id, std::string_view output) {
 }
 
 bool TaskStore::fail(int64_t id, std::string_view error) {
-  return transition(id, {TaskStatus::running}, TaskStatus::failed, event::failed, {{"error", error}}, {},
-                    error);
+  return transition(id, {TaskStatus::running, TaskStatus::interrupted}, TaskStatus::failed, event::failed,
+                    {{"error", error}}, {}, error);
 }
 
 bool TaskStore::cancel(int64_t id, std::string_view reason) {

@@ -4,7 +4,7 @@
 //
 //   queued ──claim──▶ running ──▶ finished | failed | cancelled
 //     │                  └──(daemon died)──▶ interrupted ──requeue──▶ queued (attempt + 1)
-//     └──cancel──▶ cancelled
+//     └──cancel──▶ cancelled                              └──fail──▶ failed (given up)
 #pragma once
 
 #include <cstdint>
@@ -101,8 +101,9 @@ class TaskStore {
   bool claim(int64_t id);
   // Claims the most urgent queued task (class, then age), if any.
   std::optional<Task> claim_next();
-  // running -> finished / failed. False if the task was no longer running (e.g. cancelled).
+  // running -> finished. False if the task was no longer running (e.g. cancelled).
   bool finish(int64_t id, std::string_view output);
+  // running or interrupted (given up on) -> failed.
   bool fail(int64_t id, std::string_view error);
   // queued or running -> cancelled.
   bool cancel(int64_t id, std::string_view reason);

@@ -1,0 +1,134 @@
+// `agentd run` (the daemon) and `agentd submit` (queue a task through the database).
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "runtime/cli.hpp"
+#include "runtime/daemon.hpp"
+#include "runtime/task_json.hpp"
+#include "runtime/time_spec.hpp"
+#include "storage/task_store.hpp"
+
+namespace agentd::runtime {
+
+namespace {
+
+struct RunArgs {
+  DaemonOptions options;
+  std::string policy = "batched";
+  std::string grace = "30s";
+};
+
+struct SubmitArgs {
+  std::string agent, input, priority = "tool", timeout;
+  bool wait = false;
+};
+
+// "--input @notes.txt" reads the file; anything else is the text itself.
+std::string read_input(const std::string& input) {
+  if (input.empty() || input[0] != '@') return input;
+  std::ifstream file(input.substr(1), std::ios::binary);
+  if (!file) throw CliError("--input: cannot read file '" + input.substr(1) + "'", 2);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Polls the task until it ends (the daemon may be another process); throws unless it finished.
+void wait_for_task(const CliGlobals& g, int64_t id, std::optional<int64_t> timeout_ms) {
+  auto db = g.open_reader();
+  storage::TaskStore tasks(*db);
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms.value_or(INT64_MAX / 2));
+  for (;;) {
+    auto t = tasks.get(id);
+    if (!t) throw CliError("task " + std::to_string(id) + " disappeared from " + db->path().string());
+    switch (t->status) {
+      case storage::TaskStatus::queued:
+      case storage::TaskStatus::running:
+        break;
+      case storage::TaskStatus::finished:
+        if (g.json) std::cout << to_json(*t).dump(2) << '\n';
+        else std::cout << t->output.value_or("") << '\n';
+        return;
+      default:
+        if (g.json) std::cout << to_json(*t).dump(2) << '\n';
+        throw CliError("task " + std::to_string(id) + " " + std::string(storage::to_string(t->status)) +
+                       (t->error ? ": " + *t->error : ""));
+    }
+    if (std::chrono::steady_clock::now() > give_up) {
+      throw CliError("task " + std::to_string(id) + " still " + std::string(storage::to_string(t->status)) +
+                     " after --timeout; it stays queued (see `agentd task " + std::to_string(id) + "`)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // another process does the work
+  }
+}
+
+}  // namespace
+
+void add_daemon_commands(CLI::App& app, CliGlobals& g) {
+  auto* run = app.add_subcommand("run", "Run the daemon: serve queued tasks on the shared model until SIGTERM");
+  auto r = std::make_shared<RunArgs>();
+  auto& e = r->options.engine;
+  e.chat_template = "chatml";
+  run->add_option("--model,-m", e.model_path, "GGUF model file")->required()->envname("AGENTD_MODEL");
+  run->add_option("--policy", r->policy, "Engine policy: batched (continuous batching) or serial")
+      ->check(CLI::IsMember({"batched", "serial"}))->capture_default_str();
+  run->add_option("--slots", e.slots, "Sequences decoded together")->check(CLI::Range(1, 64))->capture_default_str();
+  run->add_option("--ctx", e.n_ctx_per_seq, "Context tokens per sequence")->check(CLI::Range(64, 1 << 20))->capture_default_str();
+  run->add_option("--threads", e.threads, "llama.cpp compute threads (0 = all cores)")->capture_default_str();
+  run->add_option("--chat-template", e.chat_template, "Template used when the model has none (llama.cpp name)")
+      ->capture_default_str();
+  run->add_option("--concurrency", r->options.concurrency, "Tasks running at once")->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  run->add_option("--max-tokens", r->options.max_tokens, "Tokens per model call")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--grace", r->grace, "On SIGTERM, how long running tasks may finish (e.g. 30s)")->capture_default_str();
+  run->add_option("--log-level", r->options.log.console_level, "Console log level")->capture_default_str();
+  run->add_option("--log-file-level", r->options.log.file_level, "Level of <data dir>/agentd.log")->capture_default_str();
+  run->callback([&g, r] {
+    r->options.db_path = g.db_path();
+    r->options.engine.policy = *engine::parse_policy(r->policy);
+    auto grace = parse_duration_ms(r->grace);
+    if (!grace) throw CliError("--grace: '" + r->grace + "' is not a duration (e.g. 30s)", 2);
+    r->options.grace = std::chrono::milliseconds(*grace);
+    if (int rc = run_daemon(r->options); rc != 0) throw CliError("the daemon stopped on an error (see above)", rc);
+  });
+
+  auto* submit = app.add_subcommand("submit", "Queue a task for an agent (works whether or not the daemon is up)");
+  auto s = std::make_shared<SubmitArgs>();
+  submit->add_option("agent", s->agent, "Agent name")->required();
+  submit->add_option("--input,-i", s->input, "The task's input: text, or @FILE to read a file");
+  submit->add_option("--priority", s->priority, "interactive, tool or background")
+      ->check(CLI::IsMember({"interactive", "tool", "background"}))->capture_default_str();
+  submit->add_flag("--wait,-w", s->wait, "Wait for the task to end and print its output");
+  submit->add_option("--timeout", s->timeout, "With --wait: give up waiting after this long (e.g. 5m)");
+  submit->add_flag("--json", g.json, "Print the task as JSON");
+  submit->callback([&g, s] {
+    storage::NewTask task;
+    task.agent = s->agent;
+    task.input = read_input(s->input);
+    task.priority = *scheduler::parse_priority(s->priority);
+    task.trigger = "cli";
+    std::optional<int64_t> timeout;
+    if (!s->timeout.empty() && !(timeout = parse_duration_ms(s->timeout))) {
+      throw CliError("--timeout: '" + s->timeout + "' is not a duration (e.g. 5m)", 2);
+    }
+    int64_t id = 0;
+    {
+      auto db = g.open_writer();
+      id = storage::TaskStore(*db).enqueue(task);
+    }
+    if (!s->wait) {
+      if (g.json) std::cout << nlohmann::json{{"id", id}}.dump() << '\n';
+      else std::printf("%lld\n", static_cast<long long>(id));
+      return;
+    }
+    std::fprintf(stderr, "task %lld queued; waiting\n", static_cast<long long>(id));
+    wait_for_task(g, id, timeout);
+  });
+}
+
+}  // namespace agentd::runtime
