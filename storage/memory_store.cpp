@@ -15,9 +15,9 @@ std::optional<nlohmann::json> MemoryStore::get(std::string_view agent, std::stri
   auto& s = db_.cached("SELECT value FROM memory WHERE agent = ? AND key = ?");
   s.bind_all(agent, key);
   if (!s.step()) return std::nullopt;
-  auto value = nlohmann::json::parse(s.text(0));
+  std::string text = s.text(0);
   s.reset();
-  return value;
+  return nlohmann::json::parse(text);
 }
 
 bool MemoryStore::erase(std::string_view agent, std::string_view key) {
