@@ -10,6 +10,7 @@
 #include "storage/schema.hpp"
 #include "storage/section_store.hpp"
 #include "storage/task_store.hpp"
+#include "tests/runtime/agentd_binary.hpp"
 #include "tests/support/run_process.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -67,9 +67,4 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
   return result;
 }
 
-std::string agentd_binary() {
-  const char* p = std::getenv("AGENTD_BINARY");  // lets a test run against another build
-  return p && *p ? p : AGENTD_BINARY_PATH;
-}
-
 }  // namespace agentd::testing

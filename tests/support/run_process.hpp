@@ -14,7 +14,4 @@ struct ProcessResult {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {});
 
-// Path of the agentd binary under test: env AGENTD_BINARY, else the one this build made.
-std::string agentd_binary();
-
 }  // namespace agentd::testing
