@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "runtime/cli.hpp"
+#include "runtime/config.hpp"
 #include "runtime/daemon.hpp"
 #include "runtime/task_json.hpp"
 #include "runtime/time_spec.hpp"
@@ -18,8 +19,7 @@ namespace {
 
 struct RunArgs {
   DaemonOptions options;
-  std::string policy = "batched";
-  std::string grace = "30s";
+  std::string config, policy, grace;
 };
 
 struct SubmitArgs {
@@ -70,31 +70,51 @@ void wait_for_task(const CliGlobals& g, int64_t id, std::optional<int64_t> timeo
 
 void add_daemon_commands(CLI::App& app, CliGlobals& g) {
   auto* run = app.add_subcommand("run", "Run the daemon: serve queued tasks on the shared model until SIGTERM");
-  auto r = std::make_shared<RunArgs>();
+  auto r = std::make_shared<RunArgs>();  // flag values; applied over agentd.json only when given
   auto& e = r->options.engine;
-  e.chat_template = "chatml";
-  run->add_option("--model,-m", e.model_path, "GGUF model file")->required()->envname("AGENTD_MODEL");
+  run->add_option("--config,-c", r->config, "Settings file (default: agentd.json in the data directory, if present)");
+  run->add_option("--model,-m", e.model_path, "GGUF model file")->envname("AGENTD_MODEL");
   run->add_option("--policy", r->policy, "Engine policy: batched (continuous batching) or serial")
-      ->check(CLI::IsMember({"batched", "serial"}))->capture_default_str();
-  run->add_option("--slots", e.slots, "Sequences decoded together")->check(CLI::Range(1, 64))->capture_default_str();
-  run->add_option("--ctx", e.n_ctx_per_seq, "Context tokens per sequence")->check(CLI::Range(64, 1 << 20))->capture_default_str();
-  run->add_option("--threads", e.threads, "llama.cpp compute threads (0 = all cores)")->capture_default_str();
-  run->add_option("--chat-template", e.chat_template, "Template used when the model has none (llama.cpp name)")
-      ->capture_default_str();
-  run->add_option("--concurrency", r->options.concurrency, "Tasks running at once")->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  run->add_option("--max-tokens", r->options.max_tokens, "Tokens per model call")->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  run->add_option("--grace", r->grace, "On SIGTERM, how long running tasks may finish (e.g. 30s)")->capture_default_str();
-  run->add_option("--log-level", r->options.log.console_level, "Console log level")->capture_default_str();
-  run->add_option("--log-file-level", r->options.log.file_level, "Level of <data dir>/agentd.log")->capture_default_str();
-  run->callback([&g, r] {
-    r->options.db_path = g.db_path();
-    r->options.engine.policy = *engine::parse_policy(r->policy);
-    auto grace = parse_duration_ms(r->grace);
-    if (!grace) throw CliError("--grace: '" + r->grace + "' is not a duration (e.g. 30s)", 2);
-    r->options.grace = std::chrono::milliseconds(*grace);
-    if (int rc = run_daemon(r->options); rc != 0) throw CliError("the daemon stopped on an error (see above)", rc);
+      ->check(CLI::IsMember({"batched", "serial"}));
+  run->add_option("--slots", e.slots, "Sequences decoded together [4]")->check(CLI::Range(1, 64));
+  run->add_option("--ctx", e.n_ctx_per_seq, "Context tokens per sequence [2048]")->check(CLI::Range(64, 1 << 20));
+  run->add_option("--threads", e.threads, "llama.cpp compute threads, 0 = all cores [0]")->check(CLI::Range(0, 1024));
+  run->add_option("--chat-template", e.chat_template, "Template for models that have none (llama.cpp name) [chatml]");
+  run->add_option("--concurrency", r->options.concurrency, "Tasks running at once [4]")->check(CLI::Range(1, 1024));
+  run->add_option("--max-tokens", r->options.max_tokens, "Tokens per model call [256]")->check(CLI::PositiveNumber);
+  run->add_option("--grace", r->grace, "On SIGTERM, how long running tasks may finish [30s]");
+  run->add_option("--log-level", r->options.log.console_level, "Console log level [info]");
+  run->add_option("--log-file-level", r->options.log.file_level, "Level of <data dir>/agentd.log [debug]");
+  run->callback([&g, r, run] {
+    DaemonOptions o;  // defaults
+    o.engine.chat_template = "chatml";
+    o.db_path = g.db_path();
+    std::filesystem::path config = r->config;
+    if (config.empty() && o.db_path.has_parent_path() && std::filesystem::exists(o.db_path.parent_path() / "agentd.json")) {
+      config = o.db_path.parent_path() / "agentd.json";
+    }
+    if (!config.empty()) apply_config_file(config, o);
+    const auto& f = r->options;
+    auto given = [run](const char* flag) { return run->count(flag) > 0; };
+    if (!f.engine.model_path.empty()) o.engine.model_path = f.engine.model_path;  // --model or AGENTD_MODEL
+    if (given("--policy")) o.engine.policy = *engine::parse_policy(r->policy);
+    if (given("--slots")) o.engine.slots = f.engine.slots;
+    if (given("--ctx")) o.engine.n_ctx_per_seq = f.engine.n_ctx_per_seq;
+    if (given("--threads")) o.engine.threads = f.engine.threads;
+    if (given("--chat-template")) o.engine.chat_template = f.engine.chat_template;
+    if (given("--concurrency")) o.concurrency = f.concurrency;
+    if (given("--max-tokens")) o.max_tokens = f.max_tokens;
+    if (given("--log-level")) o.log.console_level = f.log.console_level;
+    if (given("--log-file-level")) o.log.file_level = f.log.file_level;
+    if (given("--grace")) {
+      auto grace = parse_duration_ms(r->grace);
+      if (!grace) throw CliError("--grace: '" + r->grace + "' is not a duration (e.g. 30s)", 2);
+      o.grace = std::chrono::milliseconds(*grace);
+    }
+    if (o.engine.model_path.empty()) {
+      throw CliError("no model: give --model FILE, set AGENTD_MODEL, or \"model\" in agentd.json", 2);
+    }
+    if (int rc = run_daemon(o); rc != 0) throw CliError("the daemon stopped on an error (see above)", rc);
   });
 
   auto* submit = app.add_subcommand("submit", "Queue a task for an agent (works whether or not the daemon is up)");
