@@ -1,0 +1,44 @@
+// engine_bench's figures and their report: a table, then the four ratio lines, last.
+//
+// Measurements come in rounds; inside a round each agentd figure is taken right after (or before)
+// the baseline it is compared with, so a slow drift of the machine cancels out in the ratio. Each
+// ratio printed is the median of its per-round values; the table shows medians and ranges.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bench/engine/cpu_noise.hpp"
+#include "bench/engine/engine_runs.hpp"
+#include "bench/engine/llama_tools.hpp"
+
+namespace agentd::bench {
+
+struct Round {
+  LlamaBenchResult llama_bench;
+  SingleStream single;           // batched engine
+  BatchedBenchResult batched_bench;  // 1 and `streams` sequences, per-sequence KV
+  Concurrent batched;
+  Concurrent serial;
+  Ttft ttft;
+};
+
+struct Figures {
+  std::string model;             // one line about the model
+  EngineRunConfig config;
+  BatchedBenchResult batched_bench_kvu;  // `streams` sequences, unified KV (once)
+  std::vector<Round> rounds;
+  CpuNoise noise;
+};
+
+struct Ratios {
+  double single_stream_vs_llama_bench = 0;
+  double batched_vs_serial = 0;
+  double batched_vs_llama_batched_bench = 0;
+  double chat_ttft_loaded_vs_idle = 0;
+};
+Ratios ratios_of(const Round& round, int streams);
+
+void print_report(const Figures& figures);
+
+}  // namespace agentd::bench
