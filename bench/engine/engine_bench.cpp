@@ -7,9 +7,11 @@
 // See bench/README.md for what each figure measures and how.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -99,19 +101,32 @@ std::string make_model(const Options& opt, const std::string& path) {
   return line;
 }
 
+// An engine loaded and warmed up. Only one is alive at a time: with two llama contexts in one
+// process, libgomp counts more threads than cores and throttles its barrier spinning, which
+// slows the running one by a third or more on 2 cores.
+std::unique_ptr<agentd::engine::LlamaEngine> ready_engine(const EngineRunConfig& cfg,
+                                                          Policy policy) {
+  auto engine = open_engine(cfg, policy);
+  warm_up(*engine);
+  return engine;
+}
+
 // One round: each agentd figure next to its baseline.
-Round measure_round(const EngineRunConfig& cfg, const Tools& tools,
-                    agentd::engine::LlamaEngine& batched, agentd::engine::LlamaEngine& serial) {
+Round measure_round(const EngineRunConfig& cfg, const Tools& tools) {
   const int n = cfg.slots;
   Round r;
-  r.llama_bench = run_llama_bench(tools.llama_bench, cfg.gen_tokens, cfg.prompt_tokens,
-                                  kLlamaBenchReps);
-  r.single = measure_single_stream(batched, cfg);
-  r.batched_bench = run_batched_bench(tools.batched_bench, cfg.prompt_tokens, cfg.gen_tokens,
-                                      {1, n}, /*kv_unified=*/false);
-  r.batched = measure_concurrent(batched, Policy::batched, cfg, n);
-  r.serial = measure_concurrent(serial, Policy::serial, cfg, n);
-  r.ttft = measure_chat_ttft(batched, cfg, n - 1);
+  {
+    auto batched = ready_engine(cfg, Policy::batched);
+    r.llama_bench = run_llama_bench(tools.llama_bench, cfg.gen_tokens, cfg.prompt_tokens,
+                                    kLlamaBenchReps);
+    r.single = measure_single_stream(*batched, cfg);
+    r.batched_bench = run_batched_bench(tools.batched_bench, cfg.prompt_tokens, cfg.gen_tokens,
+                                        {1, n}, /*kv_unified=*/false);
+    r.batched = measure_concurrent(*batched, Policy::batched, cfg, n);
+    r.ttft = measure_chat_ttft(*batched, cfg, n - 1);
+  }
+  auto serial = ready_engine(cfg, Policy::serial);
+  r.serial = measure_concurrent(*serial, Policy::serial, cfg, n);
   return r;
 }
 
@@ -122,16 +137,11 @@ Figures measure(const Options& opt, const Tools& tools) {
   progress("llama-batched-bench -kvu (once)");
   f.batched_bench_kvu = run_batched_bench(tools.batched_bench, opt.run.prompt_tokens,
                                           opt.run.gen_tokens, {opt.run.slots}, /*kv_unified=*/true);
-  progress("loading agentd engines (batched and serial)");
-  auto batched = open_engine(opt.run, Policy::batched);
-  auto serial = open_engine(opt.run, Policy::serial);
-  warm_up(*batched);
-  warm_up(*serial);
   for (int i = 0; i < opt.rounds; ++i) {
     progress("round " + std::to_string(i + 1) + "/" + std::to_string(opt.rounds) +
-             ": llama-bench, agentd single stream, llama-batched-bench, agentd batched and "
-             "serial, chat TTFT");
-    f.rounds.push_back(measure_round(opt.run, tools, *batched, *serial));
+             ": llama-bench, agentd single stream, llama-batched-bench, agentd batched, chat "
+             "TTFT, agentd serial");
+    f.rounds.push_back(measure_round(opt.run, tools));
   }
   f.noise = cpu_noise(start, cpu_snapshot());
   return f;
