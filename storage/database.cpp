@@ -162,17 +162,20 @@ void Database::fail(int rc, std::string_view context, std::string_view sql) cons
 
 // --- Transaction ---------------------------------------------------------------------------------
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db), nested_(sqlite3_get_autocommit(db.handle()) == 0) {
+  db_.exec(nested_ ? "SAVEPOINT agentd_nested" : "BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
   if (done_) return;
+  const char* sql = nested_ ? "ROLLBACK TO agentd_nested; RELEASE agentd_nested" : "ROLLBACK";
   char* err = nullptr;
-  sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, &err);  // never throws from a destructor
+  sqlite3_exec(db_.handle(), sql, nullptr, nullptr, &err);  // never throws from a destructor
   sqlite3_free(err);
 }
 
 void Transaction::commit() {
-  db_.exec("COMMIT");
+  db_.exec(nested_ ? "RELEASE agentd_nested" : "COMMIT");
   done_ = true;
 }
 

@@ -127,6 +127,9 @@ class Database {
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed uncommitted (an exception unwound).
+// Nested inside another transaction on the same connection it is a SAVEPOINT: its commit is
+// kept only if the outer one commits, and a rollback undoes only its own writes. So a caller can
+// make several store calls (each with its own Transaction) one atomic change.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -137,6 +140,7 @@ class Transaction {
 
  private:
   Database& db_;
+  bool nested_ = false;
   bool done_ = false;
 };
 

@@ -74,6 +74,19 @@ std::optional<Task> TaskStore::claim_next() {
   return get(id);
 }
 
+std::optional<Task> TaskStore::claim_next(const std::vector<std::string>& agents) {
+  if (agents.empty()) return std::nullopt;
+  auto& next = db_.cached(
+      "SELECT id FROM tasks WHERE status = 'queued' AND agent IN (SELECT value FROM json_each(?1)) ORDER BY "
+      "CASE priority WHEN 'interactive' THEN 0 WHEN 'tool' THEN 1 ELSE 2 END, id LIMIT 1");
+  next.bind(1, nlohmann::json(agents).dump());
+  if (!next.step()) return std::nullopt;
+  int64_t id = next.int64(0);
+  next.reset();
+  if (!claim(id)) return std::nullopt;
+  return get(id);
+}
+
 bool TaskStore::finish(int64_t id, std::string_view output) {
   return transition(id, {TaskStatus::running}, TaskStatus::finished, event::finished,
                     {{"output_bytes", output.size()}}, output);

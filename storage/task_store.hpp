@@ -101,6 +101,8 @@ class TaskStore {
   bool claim(int64_t id);
   // Claims the most urgent queued task (class, then age), if any.
   std::optional<Task> claim_next();
+  // The same among the tasks of `agents` only (the agents that are loaded and have room).
+  std::optional<Task> claim_next(const std::vector<std::string>& agents);
   // running -> finished. False if the task was no longer running (e.g. cancelled).
   bool finish(int64_t id, std::string_view output);
   // running or interrupted (given up on) -> failed.

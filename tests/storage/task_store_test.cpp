@@ -242,6 +242,44 @@ TEST_F(TaskStoreTest, ClaimNextTakesTheMostUrgentClassThenTheOldest) {
   EXPECT_EQ(tasks.get(cancelled)->status, TaskStatus::cancelled);
 }
 
+TEST_F(TaskStoreTest, ClaimNextAmongAgentsLeavesTheOthersQueued) {
+  int64_t mail = tasks.enqueue({.agent = "mail", .priority = Priority::interactive});
+  int64_t news_bg = tasks.enqueue({.agent = "news", .priority = Priority::background});
+  int64_t news_tool = tasks.enqueue({.agent = "news", .priority = Priority::tool});
+  int64_t odd = tasks.enqueue({.agent = "it's \"quoted\"", .priority = Priority::tool});
+
+  EXPECT_FALSE(tasks.claim_next(std::vector<std::string>{}));
+  auto first = tasks.claim_next({"news", "calendar"});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, news_tool);
+  EXPECT_EQ(tasks.claim_next({"news"})->id, news_bg);
+  EXPECT_FALSE(tasks.claim_next({"news"}));
+  EXPECT_EQ(tasks.claim_next({"it's \"quoted\""})->id, odd);
+  EXPECT_EQ(tasks.get(mail)->status, TaskStatus::queued);
+}
+
+TEST_F(TaskStoreTest, NestedTransactionsMakeSeveralCallsOneChange) {
+  int64_t before = scalar(*db, "SELECT COUNT(*) FROM tasks");
+  {
+    Transaction outer(*db);
+    tasks.enqueue({.agent = "a"});
+    tasks.enqueue({.agent = "b"});
+    // destroyed without commit: both inserts (each committed by its own nested Transaction) go
+  }
+  EXPECT_EQ(scalar(*db, "SELECT COUNT(*) FROM tasks"), before);
+  {
+    Transaction outer(*db);
+    tasks.enqueue({.agent = "a"});
+    {
+      Transaction inner(*db);
+      tasks.enqueue({.agent = "rolled back"});
+    }
+    outer.commit();
+  }
+  EXPECT_EQ(scalar(*db, "SELECT COUNT(*) FROM tasks"), before + 1);
+  EXPECT_EQ(scalar(*db, "SELECT COUNT(*) FROM tasks WHERE agent = 'rolled back'"), 0);
+}
+
 TEST_F(TaskStoreTest, TimelineKeepsEventsInOrderWithTheirData) {
   int64_t id = task_in(TaskStatus::running);
   tasks.add_event(id, event::llm_call,
