@@ -246,3 +246,17 @@ std::vector<AgentStats> TaskStore::agent_stats() {
 }
 
 }  // namespace agentd::storage
+
+namespace agentd::storage {
+
+std::array<int64_t, scheduler::kPriorityClasses> TaskStore::queued_by_priority() {
+  std::array<int64_t, scheduler::kPriorityClasses> counts{};
+  auto& q = db_.cached("SELECT priority, COUNT(*) FROM tasks WHERE status = 'queued' GROUP BY priority");
+  while (q.step()) {
+    if (auto p = scheduler::parse_priority(q.text(0))) counts[static_cast<size_t>(scheduler::index(*p))] = q.int64(1);
+  }
+  q.reset();
+  return counts;
+}
+
+}  // namespace agentd::storage

@@ -7,6 +7,7 @@
 //     └──cancel──▶ cancelled                              └──fail──▶ failed (given up)
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -123,6 +124,8 @@ class TaskStore {
   std::vector<Task> list(const TaskFilter& filter);
   std::vector<Task> with_status(TaskStatus status, int limit = 1000);
   std::vector<AgentStats> agent_stats();
+  // Queued tasks per priority class, indexed by scheduler::index(Priority).
+  std::array<int64_t, scheduler::kPriorityClasses> queued_by_priority();
 
  private:
   // Moves `id` from any of `from` to `to` and records `kind`; false if it was in no such state.
