@@ -1,0 +1,136 @@
+#include "agents/prompt/prompt_agent.hpp"
+
+#include <ctime>
+#include <regex>
+
+#include "agents/config_reader.hpp"
+#include "agents/task_context.hpp"
+
+namespace agentd::agents {
+
+namespace {
+
+using Kind = PromptTemplate::Kind;
+
+PromptTemplate checked_template(const AgentConfig& config, const std::string& text, const std::string& where,
+                                const std::vector<Kind>& allowed = {}) {
+  try {
+    return PromptTemplate(text, allowed);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(config.file.string() + ": " + where + ": " + e.what());
+  }
+}
+
+std::string local_time(int64_t ms, const char* format) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+
+std::string as_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// The event's data (the task input of an event trigger) at a dotted path; "" if absent.
+std::string event_field(const std::string& input, const std::string& path) {
+  nlohmann::json data = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
+  if (data.is_discarded()) return "";
+  const nlohmann::json* v = &data;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!v->is_object() || !v->contains(key)) return "";
+    v = &(*v)[key];
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return as_text(*v);
+}
+
+}  // namespace
+
+PromptAgent::PromptAgent(const AgentConfig& config)
+    : prompt_(checked_template(config, config.prompt, "/prompt")) {
+  if (config.prompt.empty()) throw ConfigError(config.file.string() + ": /prompt: the prompt plugin needs a prompt");
+  ConfigReader s(config.file.string(), config.settings, "/settings",
+                 {"output_file", "append", "memory_key", "note", "emit", "json_schema", "stop"});
+  std::string output_file;
+  s.string("output_file", output_file);
+  if (!output_file.empty()) {
+    if (config.write_folders.empty()) {
+      s.fail(s.at("output_file"), "needs a write folder (\"folders\": {\"write\": [...]})");
+    }
+    output_file_ = checked_template(config, output_file, s.at("output_file"),
+                                    {Kind::date, Kind::time, Kind::datetime, Kind::weekday, Kind::agent, Kind::task});
+  }
+  s.boolean("append", append_);
+  s.string("memory_key", memory_key_);
+  s.boolean("note", note_);
+  s.string("emit", emit_);
+  if (!emit_.empty() && !std::regex_match(emit_, std::regex("[a-z0-9][a-z0-9_.-]*"))) {
+    s.fail(s.at("emit"), "'" + emit_ + "' is not an event name (lower-case letters, digits, _ . -)");
+  }
+  if (const nlohmann::json* schema = s.raw("json_schema")) {
+    if (!schema->is_object()) s.fail(s.at("json_schema"), "expected a JSON schema object");
+    json_schema_ = schema->dump();
+  }
+  s.strings("stop", stop_);
+}
+
+std::string PromptAgent::input_file_path(TaskContext& ctx) const {
+  if (ctx.trigger().starts_with("on ")) {
+    std::string file = event_field(ctx.input(), "file");
+    if (file.empty()) throw std::runtime_error("{{input_file}}: the event has no \"file\" field");
+    return file;
+  }
+  if (ctx.input().empty()) throw std::runtime_error("{{input_file}}: the task has no input naming a file");
+  return ctx.input();
+}
+
+std::string PromptAgent::fill(const PromptTemplate& t, TaskContext& ctx) const {
+  int64_t now = ctx.now_ms();
+  return t.render([&](const PromptTemplate::Part& p) -> std::string {
+    switch (p.kind) {
+      case Kind::text: return p.arg;
+      case Kind::input: return ctx.input();
+      case Kind::input_file: return ctx.files().read_text(input_file_path(ctx));
+      case Kind::file: return ctx.files().read_text(p.arg);
+      case Kind::memory: {
+        auto v = ctx.recall(p.arg);
+        return v ? as_text(*v) : "";
+      }
+      case Kind::event: return event_field(ctx.input(), p.arg);
+      case Kind::date: return local_time(now, "%Y-%m-%d");
+      case Kind::time: return local_time(now, "%H:%M");
+      case Kind::datetime: return local_time(now, "%Y-%m-%d %H:%M");
+      case Kind::weekday: return local_time(now, "%A");
+      case Kind::agent: return ctx.agent();
+      case Kind::task: return std::to_string(ctx.task_id());
+    }
+    return "";
+  });
+}
+
+std::string PromptAgent::run(TaskContext& ctx) {
+  GenerateOptions options;
+  options.prompt = fill(prompt_, ctx);
+  options.json_schema = json_schema_;
+  options.stop = stop_;
+  std::string answer = ctx.generate(options).text;
+
+  nlohmann::json event = {{"task", ctx.task_id()}, {"agent", ctx.agent()}, {"output", answer}};
+  if (output_file_) {
+    std::string name = fill(*output_file_, ctx);
+    auto path = append_ ? ctx.files().append_text(name, answer + "\n") : ctx.files().write_text(name, answer);
+    ctx.log("wrote " + path.string(), {{"file", path.string()}, {"bytes", answer.size()}});
+    event["file"] = path.string();
+  }
+  if (!memory_key_.empty()) ctx.remember(memory_key_, answer);
+  if (note_) ctx.note(answer);
+  if (!emit_.empty()) ctx.emit(emit_, event);
+  return answer;
+}
+
+}  // namespace agentd::agents

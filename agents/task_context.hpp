@@ -1,0 +1,110 @@
+// TaskContext: everything an agent may touch while it runs one task, and nothing more.
+//
+//   input()        the task's input text (for an event trigger, the event's JSON)
+//   generate()     a call on the shared engine at the agent's priority, with its generation
+//                  settings; the fiber waits, the thread does not. Recorded in the timeline
+//                  (llm_call: route, queue wait, time to first token, tokens).
+//   recall/remember/note/search_notes   the agent's own memory and notes (never another's)
+//   emit(name)     raises "<agent>.<name>"; agents subscribed with {"on": ...} get a task. Events
+//                  are published when this task finishes, in the same transaction as its result:
+//                  a task that fails or crashes publishes nothing, a retried one publishes once.
+//   files()        reads and writes confined to the agent's folders (FileAccess)
+//   log()          a line in the task's timeline
+//   cancelled()    whether the task should stop (timeout, shutdown, cancel)
+//
+// Cancellation is cooperative: generate() returns early when the task is cancelled and then
+// throws TaskCancelled, as does check_cancelled(). Agents let it propagate.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/agent_config.hpp"
+#include "agents/file_access.hpp"
+#include "engine/engine.hpp"
+#include "storage/memory_store.hpp"
+#include "storage/task_store.hpp"
+
+namespace agentd::agents {
+
+class TaskCancelled : public std::runtime_error {
+ public:
+  TaskCancelled() : std::runtime_error("cancelled") {}
+};
+
+// What the runtime lends a task. References outlive the task.
+struct TaskServices {
+  engine::Engine& engine;
+  storage::TaskStore& tasks;
+  storage::MemoryStore& memory;
+  // Wall clock, ms since the epoch (tests inject it).
+  std::function<int64_t()> now_ms;
+};
+
+struct GenerateOptions {
+  std::string prompt;                         // the user message...
+  std::vector<engine::ChatMessage> messages;  // ...or a whole conversation (then prompt is unused)
+  bool raw = false;                           // prompt verbatim, no chat template, no system prompt
+  std::optional<int> max_tokens;              // defaults: the agent's "generation" settings
+  std::optional<float> temperature;
+  std::optional<uint32_t> seed;
+  std::optional<float> repeat_penalty;
+  std::vector<std::string> stop;
+  std::string grammar;                        // GBNF
+  std::string json_schema;                    // JSON schema (grammar-constrained output)
+};
+
+class TaskContext {
+ public:
+  TaskContext(const AgentConfig& config, storage::Task task, TaskServices services, std::stop_token stop);
+
+  int64_t task_id() const { return task_.id; }
+  const std::string& agent() const { return config_.name; }
+  const std::string& input() const { return task_.input; }
+  const std::string& trigger() const { return task_.trigger; }
+  int attempt() const { return task_.attempt; }
+  const AgentConfig& config() const { return config_; }
+  int64_t now_ms() const { return services_.now_ms(); }
+
+  // Throws TaskCancelled when cancelled, std::runtime_error when the engine fails or refuses.
+  engine::Result generate(const GenerateOptions& options);
+  std::string ask(const std::string& user_message);
+
+  std::optional<nlohmann::json> recall(const std::string& key) const;
+  void remember(const std::string& key, const nlohmann::json& value);
+  int64_t note(const std::string& text);
+  std::vector<storage::Note> search_notes(const std::string& query, int limit = 5) const;
+  std::vector<storage::Note> recent_notes(int limit = 5) const;
+
+  void emit(const std::string& name, const nlohmann::json& data = nlohmann::json::object());
+  struct Event {
+    std::string name;  // "<agent>.<name>"
+    nlohmann::json data;
+  };
+  const std::vector<Event>& emitted() const { return emitted_; }
+  const FileAccess& files() const { return files_; }
+  void log(const std::string& message, nlohmann::json data = nlohmann::json::object());
+
+  bool cancelled() const { return stop_.stop_requested(); }
+  void check_cancelled() const;
+  std::stop_token stop_token() const { return stop_; }
+
+ private:
+  engine::Request make_request(const GenerateOptions& options) const;
+
+  const AgentConfig& config_;
+  storage::Task task_;
+  TaskServices services_;
+  std::stop_token stop_;
+  FileAccess files_;
+  std::vector<Event> emitted_;
+};
+
+}  // namespace agentd::agents

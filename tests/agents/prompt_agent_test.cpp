@@ -1,0 +1,366 @@
+// PromptAgent end to end with a mock engine answering fixed text: the prompt filled from the task,
+// memory, event data and files; the answer written to a file, memory, a note and an event; and
+// the configuration errors it reports at load time. Also the plugin registry.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <stop_token>
+
+#include "agents/config_reader.hpp"
+#include "agents/prompt/prompt_agent.hpp"
+#include "agents/registry.hpp"
+#include "agents/task_context.hpp"
+#include "agents_test_support.hpp"
+
+namespace agentd::agents {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::read_file;
+using test_support::write_file;
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// 2024-03-05 14:07:09 UTC, a Tuesday.
+constexpr int64_t kTuesdayAfternoonUtc = 1709647629000;
+
+class PromptAgentTest : public test_support::AgentsTest {
+ protected:
+  static void SetUpTestSuite() {
+    // {{date}} and friends are local time: pin the zone so the expected text is exact.
+    setenv("TZ", "UTC", 1);
+    tzset();
+  }
+
+  PromptAgentTest() {
+    root = fs::canonical(dir.path());
+    notes = root / "notes";
+    out = root / "out";
+    fs::create_directories(notes);
+    fs::create_directories(out);
+    config.read_folders = {notes};
+    config.write_folders = {out};
+    now = kTuesdayAfternoonUtc;
+  }
+
+  // Runs `agent` on a new task; returns the answer and the user message the model was sent.
+  struct Run {
+    std::string output;
+    std::string prompt;
+    storage::Task task;
+    std::vector<TaskContext::Event> emitted;
+  };
+  Run run(Agent& agent, const std::string& answer, const std::string& input = "",
+          const std::string& trigger = "manual") {
+    Run r;
+    r.task = make_task(input, trigger);
+    engine::Request request;
+    answer_with(answer, &request);
+    TaskContext ctx(config, r.task, services(), std::stop_source().get_token());
+    r.output = agent.run(ctx);
+    r.prompt = request.messages.empty() ? "" : request.messages.back().content;
+    r.emitted = ctx.emitted();
+    return r;
+  }
+
+  std::string config_error() {
+    try {
+      PromptAgent agent(config);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "expected ConfigError";
+    return "";
+  }
+
+  fs::path root, notes, out;
+};
+
+TEST_F(PromptAgentTest, TheAnswerIsTheOutputAndThePromptIsSent) {
+  config.prompt = "Say hello.";
+  config.system_prompt = "Be brief.";
+  PromptAgent agent(config);
+  Run r = run(agent, "Hello!");
+  EXPECT_EQ(r.output, "Hello!");
+  EXPECT_EQ(r.prompt, "Say hello.");
+  EXPECT_THAT(r.emitted, IsEmpty());
+  EXPECT_EQ(events_of(r.task.id, storage::event::llm_call).size(), 1u);
+  EXPECT_TRUE(fs::is_empty(out));  // nothing written
+}
+
+TEST_F(PromptAgentTest, FillsInputMemoryAgentAndTaskPlaceholders) {
+  memory.set("writer", "style", "formal");
+  memory.set("writer", "counts", {{"a", 1}});
+  memory.set("someone_else", "secret", "hidden");
+  config.prompt = "[{{input}}] style={{memory:style}} counts={{ memory:counts }} unset=<{{memory:nope}}> "
+                  "other=<{{memory:secret}}> by {{agent}} #{{task}}";
+  PromptAgent agent(config);
+  Run r = run(agent, "ok", "buy milk");
+  EXPECT_EQ(r.prompt, "[buy milk] style=formal counts={\"a\":1} unset=<> other=<> by writer #" +
+                          std::to_string(r.task.id));
+}
+
+TEST_F(PromptAgentTest, FillsEventFieldsFromAJsonInput) {
+  config.prompt = "{{event.agent}} wrote {{event.stats.words}} words ({{event.stats}}); missing=<{{event.nope.x}}>";
+  PromptAgent agent(config);
+  Run r = run(agent, "ok", R"({"agent":"drafter","stats":{"words":42}})", "on drafter.done");
+  EXPECT_EQ(r.prompt, "drafter wrote 42 words ({\"words\":42}); missing=<>");
+
+  Run not_json = run(agent, "ok", "plain text", "manual");
+  EXPECT_EQ(not_json.prompt, " wrote  words (); missing=<>");
+}
+
+TEST_F(PromptAgentTest, FillsDateAndTimeFromTheInjectedClock) {
+  config.prompt = "{{date}}|{{time}}|{{datetime}}|{{weekday}}";
+  PromptAgent agent(config);
+  EXPECT_EQ(run(agent, "ok").prompt, "2024-03-05|14:07|2024-03-05 14:07|Tuesday");
+  now += 24 * 3600 * 1000;
+  EXPECT_EQ(run(agent, "ok").prompt, "2024-03-06|14:07|2024-03-06 14:07|Wednesday");
+}
+
+TEST_F(PromptAgentTest, ReadsFilesThroughTheAgentsFolders) {
+  write_file(notes / "today.md", "- call Bob\n");
+  write_file(notes / "inbox" / "new.md", "Dear agent");
+  write_file(root / "secret.txt", "secret");
+
+  config.prompt = "Todo: {{file:today.md}}";
+  PromptAgent file_agent(config);
+  EXPECT_EQ(run(file_agent, "ok").prompt, "Todo: - call Bob\n");
+
+  config.prompt = "Summarise: {{input_file}}";
+  PromptAgent input_agent(config);
+  // A watch trigger: the input names the file.
+  EXPECT_EQ(run(input_agent, "ok", (notes / "inbox" / "new.md").string(), "watch").prompt, "Summarise: Dear agent");
+  EXPECT_EQ(run(input_agent, "ok", "inbox/new.md").prompt, "Summarise: Dear agent");
+  // An event trigger: the event's "file" field names it.
+  EXPECT_EQ(run(input_agent, "ok", R"({"file":"today.md"})", "on drafter.done").prompt, "Summarise: - call Bob\n");
+
+  // Outside the folders: the task fails naming the file, and the model is never called.
+  config.prompt = "{{file:../secret.txt}}";
+  PromptAgent escaping(config);
+  TaskContext ctx(config, make_task(), services(), std::stop_source().get_token());
+  EXPECT_CALL(engine, submit(_)).Times(0);
+  EXPECT_THAT([&] { escaping.run(ctx); }, ::testing::ThrowsMessage<FileAccessError>(HasSubstr("../secret.txt")));
+  TaskContext ctx2(config, make_task((root / "secret.txt").string()), services(), std::stop_source().get_token());
+  EXPECT_THROW(input_agent.run(ctx2), FileAccessError);
+  TaskContext ctx3(config, make_task(R"({"other":1})", "on a.b"), services(), std::stop_source().get_token());
+  EXPECT_THAT([&] { input_agent.run(ctx3); }, ::testing::ThrowsMessage<std::runtime_error>(HasSubstr("\"file\"")));
+}
+
+TEST_F(PromptAgentTest, WritesTheOutputFileWithTheTaskInItsName) {
+  config.prompt = "Write.";
+  config.settings = {{"output_file", "reports/{{date}}-{{ task }}.md"}};
+  PromptAgent agent(config);
+  Run first = run(agent, "first answer");
+  Run second = run(agent, "second answer");
+  fs::path first_file = out / "reports" / ("2024-03-05-" + std::to_string(first.task.id) + ".md");
+  fs::path second_file = out / "reports" / ("2024-03-05-" + std::to_string(second.task.id) + ".md");
+  EXPECT_EQ(read_file(first_file), "first answer");
+  EXPECT_EQ(read_file(second_file), "second answer");
+
+  auto logs = events_of(first.task.id, storage::event::log);
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].data["file"], first_file.string());
+  EXPECT_EQ(logs[0].data["bytes"], 12);
+}
+
+TEST_F(PromptAgentTest, ReplacesOrAppendsToTheOutputFile) {
+  config.prompt = "Write.";
+  config.settings = {{"output_file", "digest.md"}};
+  PromptAgent replace(config);
+  run(replace, "one");
+  run(replace, "two");
+  EXPECT_EQ(read_file(out / "digest.md"), "two");
+
+  config.settings = {{"output_file", "journal.md"}, {"append", true}};
+  PromptAgent append(config);
+  run(append, "one");
+  run(append, "two");
+  EXPECT_EQ(read_file(out / "journal.md"), "one\ntwo\n");
+}
+
+TEST_F(PromptAgentTest, KeepsTheAnswerInMemoryAndNotes) {
+  config.prompt = "Summarise.";
+  config.settings = {{"memory_key", "last_summary"}, {"note", true}};
+  PromptAgent agent(config);
+  Run r = run(agent, "kangaroos are marsupials");
+  EXPECT_EQ(memory.get("writer", "last_summary"), "kangaroos are marsupials");
+  auto found = memory.search_notes("writer", "kangaroos");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].text, "kangaroos are marsupials");
+  EXPECT_EQ(events_of(r.task.id, storage::event::memory_write).size(), 2u);
+
+  // The next task sees it through {{memory:...}}.
+  config.prompt = "Previously: {{memory:last_summary}}";
+  config.settings = nlohmann::json::object();
+  PromptAgent reader(config);
+  EXPECT_EQ(run(reader, "x").prompt, "Previously: kangaroos are marsupials");
+}
+
+TEST_F(PromptAgentTest, EmitPublishesTaskAgentOutputAndFile) {
+  config.prompt = "Go.";
+  config.settings = {{"emit", "done"}, {"output_file", "{{task}}.txt"}};
+  PromptAgent agent(config);
+  Run r = run(agent, "the result");
+  ASSERT_EQ(r.emitted.size(), 1u);
+  EXPECT_EQ(r.emitted[0].name, "writer.done");
+  const fs::path file = out / (std::to_string(r.task.id) + ".txt");
+  EXPECT_EQ(r.emitted[0].data, (nlohmann::json{{"task", r.task.id},
+                                               {"agent", "writer"},
+                                               {"output", "the result"},
+                                               {"file", file.string()}}));
+  EXPECT_EQ(read_file(file), "the result");
+
+  config.settings = {{"emit", "done"}};
+  PromptAgent no_file(config);
+  Run plain = run(no_file, "x");
+  ASSERT_EQ(plain.emitted.size(), 1u);
+  EXPECT_FALSE(plain.emitted[0].data.contains("file"));
+}
+
+TEST_F(PromptAgentTest, PassesJsonSchemaAndStopToTheModel) {
+  config.prompt = "Classify.";
+  config.settings = {{"json_schema", {{"type", "object"}}}, {"stop", {"\n\n", "END"}}};
+  PromptAgent agent(config);
+  TaskContext ctx(config, make_task(), services(), std::stop_source().get_token());
+  engine::Request request;
+  answer_with("{}", &request);
+  agent.run(ctx);
+  EXPECT_EQ(nlohmann::json::parse(request.json_schema), (nlohmann::json{{"type", "object"}}));
+  EXPECT_THAT(request.stop, ElementsAre("\n\n", "END"));
+}
+
+TEST_F(PromptAgentTest, UnknownSettingsKeyNamesFileAndPathWithTheNearestKey) {
+  config.prompt = "x";
+  config.settings = {{"output_fle", "a.md"}};
+  std::string message = config_error();
+  EXPECT_THAT(message, HasSubstr(config.file.string()));
+  EXPECT_THAT(message, HasSubstr("/settings/output_fle"));
+  EXPECT_THAT(message, HasSubstr("did you mean 'output_file'?"));
+}
+
+TEST_F(PromptAgentTest, OutputFileWithoutAWriteFolderIsAConfigError) {
+  config.prompt = "x";
+  config.write_folders.clear();
+  config.settings = {{"output_file", "a.md"}};
+  std::string message = config_error();
+  EXPECT_THAT(message, HasSubstr(config.file.string() + ": /settings/output_file:"));
+  EXPECT_THAT(message, HasSubstr("write folder"));
+}
+
+TEST_F(PromptAgentTest, OutputFileMayNotReadFilesOrInput) {
+  config.prompt = "x";
+  config.settings = {{"output_file", "{{input}}.md"}};
+  std::string message = config_error();
+  EXPECT_THAT(message, HasSubstr(config.file.string() + ": /settings/output_file:"));
+  EXPECT_THAT(message, HasSubstr("{{input}} is not allowed here"));
+}
+
+TEST_F(PromptAgentTest, BadEmitNameIsAConfigError) {
+  config.prompt = "x";
+  for (const char* bad : {"Done", "two words", ".x"}) {
+    SCOPED_TRACE(bad);
+    config.settings = {{"emit", bad}};
+    std::string message = config_error();
+    EXPECT_THAT(message, HasSubstr(config.file.string() + ": /settings/emit:"));
+    EXPECT_THAT(message, HasSubstr(std::string("'") + bad + "'"));
+  }
+}
+
+TEST_F(PromptAgentTest, JsonSchemaMustBeAnObject) {
+  config.prompt = "x";
+  config.settings = {{"json_schema", "{\"type\":\"object\"}"}};
+  std::string message = config_error();
+  EXPECT_THAT(message, HasSubstr(config.file.string() + ": /settings/json_schema:"));
+  EXPECT_THAT(message, HasSubstr("object"));
+}
+
+TEST_F(PromptAgentTest, WrongSettingTypesAreConfigErrors) {
+  config.prompt = "x";
+  config.settings = {{"append", "yes"}};
+  EXPECT_THAT(config_error(), HasSubstr(config.file.string() + ": /settings/append:"));
+  config.settings = {{"stop", {1, 2}}};
+  EXPECT_THAT(config_error(), HasSubstr("/settings/stop/0"));
+  config.settings = nlohmann::json::array();
+  EXPECT_THAT(config_error(), HasSubstr(config.file.string() + ": /settings: expected an object"));
+}
+
+TEST_F(PromptAgentTest, BadPlaceholderInThePromptIsAConfigError) {
+  config.prompt = "Hello {{nmae}}";
+  std::string message = config_error();
+  EXPECT_THAT(message, HasSubstr(config.file.string() + ": /prompt:"));
+  EXPECT_THAT(message, HasSubstr("{{nmae}}"));
+
+  config.prompt = "Hello {{input";
+  EXPECT_THAT(config_error(), HasSubstr(config.file.string() + ": /prompt:"));
+
+  config.prompt = "";
+  EXPECT_THAT(config_error(), HasSubstr(config.file.string() + ": /prompt:"));
+}
+
+// Registry ---------------------------------------------------------------------------------------
+
+class FixedAgent : public Agent {
+ public:
+  explicit FixedAgent(std::string text) : text_(std::move(text)) {}
+  std::string run(TaskContext&) override { return text_; }
+
+ private:
+  std::string text_;
+};
+
+TEST_F(PromptAgentTest, RegistryRefusesAnUnknownPluginListingTheKnownOnes) {
+  Registry registry = builtin_plugins();
+  registry.add("summarise", "test plugin", [](const AgentConfig&) { return std::make_unique<FixedAgent>("s"); });
+  config.plugin = "promtp";
+  try {
+    registry.create(config);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    std::string message = e.what();
+    EXPECT_THAT(message, HasSubstr(config.file.string() + ": /plugin: unknown plugin 'promtp'"));
+    EXPECT_THAT(message, HasSubstr("did you mean 'prompt'?"));
+    EXPECT_THAT(message, HasSubstr("known: prompt, summarise"));
+  }
+
+  config.plugin = "completely_different";
+  try {
+    registry.create(config);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("did you mean")));
+    EXPECT_THAT(e.what(), HasSubstr("known: prompt, summarise"));
+  }
+}
+
+TEST_F(PromptAgentTest, RegistryCreatesRegisteredPlugins) {
+  Registry registry = builtin_plugins();
+  EXPECT_TRUE(registry.has("prompt"));
+  EXPECT_FALSE(registry.has("summarise"));
+  registry.add("summarise", "first", [](const AgentConfig&) { return std::make_unique<FixedAgent>("one"); });
+  registry.add("summarise", "second", [](const AgentConfig&) { return std::make_unique<FixedAgent>("two"); });
+  EXPECT_THAT(registry.names(), ElementsAre("prompt", "summarise"));
+  EXPECT_EQ(registry.description("summarise"), "second");
+
+  config.plugin = "summarise";
+  auto replaced = registry.create(config);
+  TaskContext ctx(config, make_task(), services(), std::stop_source().get_token());
+  EXPECT_EQ(replaced->run(ctx), "two");
+
+  config.plugin = "prompt";
+  config.prompt = "Hi {{agent}}";
+  auto prompt = registry.create(config);
+  ASSERT_NE(dynamic_cast<PromptAgent*>(prompt.get()), nullptr);
+  EXPECT_EQ(run(*prompt, "hello").prompt, "Hi writer");
+
+  // The plugin's own validation surfaces through create().
+  config.settings = {{"emitt", "x"}};
+  EXPECT_THROW(registry.create(config), ConfigError);
+}
+
+}  // namespace
+}  // namespace agentd::agents

@@ -1,0 +1,309 @@
+// TaskContext: the model call built from the agent's config, its timeline events in the real
+// TaskStore, cancellation through the stop token, the agent's own memory, and buffered events.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <stop_token>
+#include <thread>
+
+#include "agents/task_context.hpp"
+#include "agents_test_support.hpp"
+
+namespace agentd::agents {
+namespace {
+
+using test_support::FakeGeneration;
+using test_support::GenerationProbe;
+using test_support::text_result;
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+class TaskContextTest : public test_support::AgentsTest {
+ protected:
+  TaskContextTest() {
+    config.priority = scheduler::Priority::interactive;
+    config.system_prompt = "You are terse.";
+    config.generation.max_tokens = 77;
+    config.generation.temperature = 0.25f;
+    config.generation.top_p = 0.5f;
+    config.generation.top_k = 7;
+    config.generation.min_p = 0.125f;
+    config.generation.repeat_penalty = 1.5f;
+    config.generation.seed = 1234;
+  }
+
+  std::stop_source stop;
+};
+
+TEST_F(TaskContextTest, GenerateBuildsTheRequestFromTheAgentConfig) {
+  storage::Task task = make_task("in");
+  TaskContext ctx(config, task, services(), stop.get_token());
+  engine::Request request;
+  answer_with("the answer", &request);
+
+  GenerateOptions options;
+  options.prompt = "Say hi";
+  options.stop = {"\n\n"};
+  options.json_schema = R"({"type":"object"})";
+  engine::Result result = ctx.generate(options);
+
+  EXPECT_EQ(result.text, "the answer");
+  ASSERT_EQ(request.messages.size(), 2u);
+  EXPECT_EQ(request.messages[0].role, "system");
+  EXPECT_EQ(request.messages[0].content, "You are terse.");
+  EXPECT_EQ(request.messages[1].role, "user");
+  EXPECT_EQ(request.messages[1].content, "Say hi");
+  EXPECT_EQ(request.prompt, "");
+  EXPECT_EQ(request.priority, scheduler::Priority::interactive);
+  EXPECT_FLOAT_EQ(request.sampling.temperature, 0.25f);
+  EXPECT_FLOAT_EQ(request.sampling.top_p, 0.5f);
+  EXPECT_EQ(request.sampling.top_k, 7);
+  EXPECT_FLOAT_EQ(request.sampling.min_p, 0.125f);
+  EXPECT_FLOAT_EQ(request.sampling.repeat_penalty, 1.5f);
+  EXPECT_EQ(request.sampling.seed, 1234u);
+  EXPECT_EQ(request.max_tokens, 77);
+  EXPECT_EQ(request.task_id, task.id);
+  EXPECT_THAT(request.stop, ElementsAre("\n\n"));
+  EXPECT_EQ(request.json_schema, R"({"type":"object"})");
+}
+
+TEST_F(TaskContextTest, GenerateOptionsOverrideTheGenerationSettings) {
+  config.system_prompt.clear();
+  config.generation.seed.reset();
+  TaskContext ctx(config, make_task(), services(), stop.get_token());
+
+  engine::Request plain;
+  answer_with("x", &plain);
+  ctx.generate({.prompt = "p"});
+  ASSERT_EQ(plain.messages.size(), 1u);  // no system prompt configured: none sent
+  EXPECT_EQ(plain.messages[0].role, "user");
+  EXPECT_EQ(plain.sampling.seed, engine::Sampling{}.seed);  // no seed configured: random
+
+  engine::Request overridden;
+  answer_with("x", &overridden);
+  GenerateOptions options;
+  options.prompt = "p";
+  options.max_tokens = 5;
+  options.temperature = 0.0f;
+  options.seed = 99;
+  options.repeat_penalty = 1.0f;
+  ctx.generate(options);
+  EXPECT_EQ(overridden.max_tokens, 5);
+  EXPECT_FLOAT_EQ(overridden.sampling.temperature, 0.0f);
+  EXPECT_EQ(overridden.sampling.seed, 99u);
+  EXPECT_FLOAT_EQ(overridden.sampling.repeat_penalty, 1.0f);
+  EXPECT_EQ(overridden.sampling.top_k, 7);  // not overridable: still the agent's
+
+  engine::Request raw;
+  answer_with("x", &raw);
+  config.system_prompt = "ignored for raw prompts";
+  ctx.generate({.prompt = "verbatim <s>", .raw = true});
+  EXPECT_EQ(raw.prompt, "verbatim <s>");
+  EXPECT_THAT(raw.messages, IsEmpty());
+}
+
+TEST_F(TaskContextTest, ConversationMessagesFollowTheSystemPrompt) {
+  TaskContext ctx(config, make_task(), services(), stop.get_token());
+  engine::Request request;
+  answer_with("x", &request);
+  ctx.generate({.prompt = "unused", .messages = {{"user", "q1"}, {"assistant", "a1"}, {"user", "q2"}}});
+  ASSERT_EQ(request.messages.size(), 4u);
+  EXPECT_EQ(request.messages[0].content, "You are terse.");
+  EXPECT_EQ(request.messages[1].content, "q1");
+  EXPECT_EQ(request.messages[2].role, "assistant");
+  EXPECT_EQ(request.messages[3].content, "q2");
+}
+
+TEST_F(TaskContextTest, GenerateRecordsAnLlmCallEventWithTheResultsFigures) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  answer_with("ok");
+  EXPECT_EQ(ctx.ask("hello"), "ok");
+
+  auto calls = events_of(task.id, storage::event::llm_call);
+  ASSERT_EQ(calls.size(), 1u);
+  const auto& d = calls[0].data;
+  EXPECT_EQ(d["route"], "local");
+  EXPECT_DOUBLE_EQ(d["queue_wait_ms"].get<double>(), 3.5);
+  EXPECT_DOUBLE_EQ(d["ttft_ms"].get<double>(), 7.25);
+  EXPECT_EQ(d["prompt_tokens"], 12);
+  EXPECT_EQ(d["completion_tokens"], 5);
+  EXPECT_DOUBLE_EQ(d["decode_tokens_per_s"].get<double>(), 42.0);
+  EXPECT_EQ(d["times_preempted"], 2);
+  EXPECT_EQ(d["finish"], "stop");
+}
+
+TEST_F(TaskContextTest, ARefusedRequestBecomesARuntimeErrorAndALogEvent) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  EXPECT_CALL(engine, submit(_)).WillOnce([](engine::Request) -> std::unique_ptr<engine::Generation> {
+    throw engine::RequestError("prompt is 5000 tokens, the context holds 4096");
+  });
+
+  try {
+    ctx.ask("long");
+    FAIL() << "expected std::runtime_error";
+  } catch (const TaskCancelled&) {
+    FAIL() << "a refusal is not a cancellation";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "model call refused: prompt is 5000 tokens, the context holds 4096");
+  }
+  auto logs = events_of(task.id, storage::event::log);
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].data["message"], "model call refused");
+  EXPECT_EQ(logs[0].data["error"], "prompt is 5000 tokens, the context holds 4096");
+  EXPECT_THAT(events_of(task.id, storage::event::llm_call), IsEmpty());
+}
+
+TEST_F(TaskContextTest, AnEngineErrorBecomesARuntimeError) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  EXPECT_CALL(engine, submit(_)).WillOnce([](engine::Request) {
+    engine::Result r = text_result("partial");
+    r.finish = engine::FinishReason::error;
+    r.error = "decode failed";
+    return std::unique_ptr<engine::Generation>(
+        std::make_unique<FakeGeneration>(r, std::make_shared<GenerationProbe>()));
+  });
+  try {
+    ctx.ask("x");
+    FAIL() << "expected std::runtime_error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("decode failed"));
+  }
+  auto calls = events_of(task.id, storage::event::llm_call);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].data["finish"], "error");
+}
+
+TEST_F(TaskContextTest, AGenerationCancelledByTheEngineAloneIsAnErrorNotTaskCancelled) {
+  TaskContext ctx(config, make_task(), services(), stop.get_token());
+  EXPECT_CALL(engine, submit(_)).WillOnce([](engine::Request) {
+    engine::Result r = text_result("");
+    r.finish = engine::FinishReason::deadline;
+    return std::unique_ptr<engine::Generation>(
+        std::make_unique<FakeGeneration>(r, std::make_shared<GenerationProbe>()));
+  });
+  try {
+    ctx.ask("x");
+    FAIL() << "expected std::runtime_error";
+  } catch (const TaskCancelled&) {
+    FAIL() << "the task was not cancelled";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("deadline"));
+  }
+}
+
+TEST_F(TaskContextTest, StopRequestedWhileWaitingCancelsTheGenerationAndThrowsTaskCancelled) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  auto probe = std::make_shared<GenerationProbe>();
+  auto waiting = probe->waiting.get_future();
+  EXPECT_CALL(engine, submit(_)).WillOnce([probe](engine::Request) {
+    return std::unique_ptr<engine::Generation>(
+        std::make_unique<FakeGeneration>(text_result("never"), probe, /*block_until_cancel=*/true));
+  });
+
+  std::thread stopper([&] {
+    waiting.wait();  // wait() has been entered: the stop callback is registered
+    stop.request_stop();
+  });
+  EXPECT_THROW(ctx.ask("long job"), TaskCancelled);
+  stopper.join();
+
+  EXPECT_GE(probe->cancel_calls.load(), 1);
+  EXPECT_TRUE(ctx.cancelled());
+  EXPECT_THROW(ctx.check_cancelled(), TaskCancelled);
+  auto calls = events_of(task.id, storage::event::llm_call);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].data["finish"], "cancelled");
+}
+
+TEST_F(TaskContextTest, AlreadyCancelledTaskDoesNotCallTheModel) {
+  TaskContext ctx(config, make_task(), services(), stop.get_token());
+  EXPECT_FALSE(ctx.cancelled());
+  EXPECT_NO_THROW(ctx.check_cancelled());
+  stop.request_stop();
+  EXPECT_CALL(engine, submit(_)).Times(0);
+  EXPECT_THROW(ctx.ask("x"), TaskCancelled);
+}
+
+TEST_F(TaskContextTest, MemoryIsTheAgentsOwn) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  EXPECT_EQ(ctx.recall("last"), std::nullopt);
+  ctx.remember("last", {{"count", 3}});
+  ctx.remember("title", "Morning");
+  int64_t note = ctx.note("the quick brown fox");
+  EXPECT_EQ(ctx.recall("last"), (nlohmann::json{{"count", 3}}));
+  EXPECT_EQ(ctx.recall("title"), "Morning");
+  ASSERT_EQ(ctx.search_notes("fox").size(), 1u);
+  EXPECT_EQ(ctx.search_notes("fox")[0].id, note);
+  ASSERT_EQ(ctx.recent_notes().size(), 1u);
+  EXPECT_EQ(ctx.recent_notes()[0].text, "the quick brown fox");
+  // Stored under the agent's name, as the store sees it.
+  EXPECT_EQ(memory.get("writer", "title"), "Morning");
+
+  AgentConfig other = config;
+  other.name = "reader";
+  storage::Task other_task = make_task();
+  TaskContext other_ctx(other, other_task, services(), stop.get_token());
+  EXPECT_EQ(other_ctx.recall("last"), std::nullopt);
+  EXPECT_EQ(other_ctx.recall("title"), std::nullopt);
+  EXPECT_THAT(other_ctx.search_notes("fox"), IsEmpty());
+  EXPECT_THAT(other_ctx.recent_notes(), IsEmpty());
+  other_ctx.remember("title", "Evening");
+  EXPECT_EQ(ctx.recall("title"), "Morning");
+
+  auto writes = events_of(task.id, storage::event::memory_write);
+  ASSERT_EQ(writes.size(), 3u);
+  EXPECT_EQ(writes[0].data["key"], "last");
+  EXPECT_EQ(writes[1].data["key"], "title");
+  EXPECT_EQ(writes[2].data["note"], note);
+  EXPECT_EQ(writes[2].data["bytes"], 19);
+  EXPECT_EQ(events_of(other_task.id, storage::event::memory_write).size(), 1u);
+}
+
+TEST_F(TaskContextTest, EmitBuffersQualifiedEventsAndRejectsBadNames) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  EXPECT_THAT(ctx.emitted(), IsEmpty());
+  ctx.emit("done", {{"n", 1}});
+  ctx.emit("draft.ready-2_x");
+  ASSERT_EQ(ctx.emitted().size(), 2u);
+  EXPECT_EQ(ctx.emitted()[0].name, "writer.done");
+  EXPECT_EQ(ctx.emitted()[0].data, (nlohmann::json{{"n", 1}}));
+  EXPECT_EQ(ctx.emitted()[1].name, "writer.draft.ready-2_x");
+  EXPECT_EQ(ctx.emitted()[1].data, nlohmann::json::object());
+
+  for (const char* bad : {"", "Done", "has space", ".hidden", "-dash", "a/b", "é"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(ctx.emit(bad), std::invalid_argument);
+  }
+  EXPECT_EQ(ctx.emitted().size(), 2u);
+  // Buffered only: nothing is published as an `emitted` event by the context itself.
+  EXPECT_THAT(events_of(task.id, storage::event::emitted), IsEmpty());
+}
+
+TEST_F(TaskContextTest, LogRecordsALogEvent) {
+  storage::Task task = make_task("the input", "every 15m");
+  TaskContext ctx(config, task, services(), stop.get_token());
+  ctx.log("fetched 3 items", {{"items", 3}});
+  ctx.log("plain");
+  auto logs = events_of(task.id, storage::event::log);
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_EQ(logs[0].data, (nlohmann::json{{"items", 3}, {"message", "fetched 3 items"}}));
+  EXPECT_EQ(logs[1].data, (nlohmann::json{{"message", "plain"}}));
+
+  EXPECT_EQ(ctx.task_id(), task.id);
+  EXPECT_EQ(ctx.agent(), "writer");
+  EXPECT_EQ(ctx.input(), "the input");
+  EXPECT_EQ(ctx.trigger(), "every 15m");
+  EXPECT_EQ(ctx.attempt(), 1);
+  EXPECT_EQ(ctx.now_ms(), now);
+}
+
+}  // namespace
+}  // namespace agentd::agents
