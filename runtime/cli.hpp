@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/daemon.hpp"
 #include "storage/database.hpp"
 
 namespace agentd::runtime {
@@ -33,9 +34,20 @@ class CliError : public std::runtime_error {
   int exit_code_;
 };
 
+// --config and --agents, for the commands that read agentd.json and agents.d.
+struct ConfigArgs {
+  std::string config;      // agentd.json; empty = <data dir>/agentd.json when it exists
+  std::string agents_dir;  // overrides "agents": {"dir"}
+};
+void add_config_args(CLI::App* command, ConfigArgs& args);
+// Built-in defaults < agentd.json < --agents; agents.dir and roots filled in. Throws ConfigError.
+DaemonOptions load_daemon_options(const CliGlobals& globals, const ConfigArgs& args);
+
 void add_history_commands(CLI::App& app, CliGlobals& globals);  // tasks, task
 void add_memory_commands(CLI::App& app, CliGlobals& globals);   // memory get|set|list|note|search
 void add_db_commands(CLI::App& app, CliGlobals& globals);       // db check|prune|path
-void add_daemon_commands(CLI::App& app, CliGlobals& globals);   // run, submit
+void add_daemon_commands(CLI::App& app, CliGlobals& globals);   // run, submit, cancel
+void add_agents_commands(CLI::App& app, CliGlobals& globals);   // agents list|validate|show|plugins
+void add_status_command(CLI::App& app, CliGlobals& globals);    // status
 
 }  // namespace agentd::runtime

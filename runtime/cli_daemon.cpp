@@ -1,4 +1,5 @@
-// `agentd run` (the daemon) and `agentd submit` (queue a task through the database).
+// `agentd run` (the daemon), `agentd submit` (queue a task through the database) and
+// `agentd cancel`.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -6,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "agents/registry.hpp"
+#include "runtime/agent_config_file.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/config.hpp"
 #include "runtime/daemon.hpp"
@@ -19,13 +22,37 @@ namespace {
 
 struct RunArgs {
   DaemonOptions options;
-  std::string config, policy, grace;
+  ConfigArgs config;
+  std::string policy, grace;
 };
 
 struct SubmitArgs {
-  std::string agent, input, priority = "tool", timeout;
-  bool wait = false;
+  ConfigArgs config;
+  std::string agent, input, priority, timeout;
+  bool wait = false, force = false;
 };
+
+// The agent's definition, or a CliError listing the agents there are. With --force, an agent
+// missing from agents.d is accepted (its tasks wait until it is defined).
+std::optional<agents::AgentConfig> find_agent(const DaemonOptions& o, const std::string& name, bool force) {
+  std::vector<AgentEntry> entries;
+  try {
+    entries = load_agents_dir(o.agents, agents::builtin_plugins());
+  } catch (const ConfigError& e) {
+    if (force) return std::nullopt;
+    throw CliError(std::string(e.what()) + " (give --agents DIR, or --force to queue anyway)", 2);
+  }
+  std::string known;
+  for (const AgentEntry& e : entries) {
+    if (e.name == name && e.loaded) return e.loaded->config;
+    if (e.name == name && !force) throw CliError("agent '" + name + "' has an error and is disabled: " + e.error, 2);
+    known += (known.empty() ? "" : ", ") + e.name;
+  }
+  if (force) return std::nullopt;
+  throw CliError("no agent '" + name + "' in " + o.agents.dir.string() + " (agents: " + (known.empty() ? "none" : known) +
+                     "); --force queues it anyway",
+                 2);
+}
 
 // "--input @notes.txt" reads the file; anything else is the text itself.
 std::string read_input(const std::string& input) {
@@ -72,7 +99,7 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
   auto* run = app.add_subcommand("run", "Run the daemon: serve queued tasks on the shared model until SIGTERM");
   auto r = std::make_shared<RunArgs>();  // flag values; applied over agentd.json only when given
   auto& e = r->options.engine;
-  run->add_option("--config,-c", r->config, "Settings file (default: agentd.json in the data directory, if present)");
+  add_config_args(run, r->config);
   run->add_option("--model,-m", e.model_path, "GGUF model file")->envname("AGENTD_MODEL");
   run->add_option("--policy", r->policy, "Engine policy: batched (continuous batching) or serial")
       ->check(CLI::IsMember({"batched", "serial"}));
@@ -81,19 +108,13 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
   run->add_option("--threads", e.threads, "llama.cpp compute threads, 0 = all cores [0]")->check(CLI::Range(0, 1024));
   run->add_option("--chat-template", e.chat_template, "Template for models that have none (llama.cpp name) [chatml]");
   run->add_option("--concurrency", r->options.concurrency, "Tasks running at once [4]")->check(CLI::Range(1, 1024));
-  run->add_option("--max-tokens", r->options.max_tokens, "Tokens per model call [256]")->check(CLI::PositiveNumber);
+  run->add_option("--max-tokens", r->options.agents.max_tokens, "Default tokens per model call of an agent [256]")
+      ->check(CLI::PositiveNumber);
   run->add_option("--grace", r->grace, "On SIGTERM, how long running tasks may finish [30s]");
   run->add_option("--log-level", r->options.log.console_level, "Console log level [info]");
   run->add_option("--log-file-level", r->options.log.file_level, "Level of <data dir>/agentd.log [debug]");
   run->callback([&g, r, run] {
-    DaemonOptions o;  // defaults
-    o.engine.chat_template = "chatml";
-    o.db_path = g.db_path();
-    std::filesystem::path config = r->config;
-    if (config.empty() && o.db_path.has_parent_path() && std::filesystem::exists(o.db_path.parent_path() / "agentd.json")) {
-      config = o.db_path.parent_path() / "agentd.json";
-    }
-    if (!config.empty()) apply_config_file(config, o);
+    DaemonOptions o = load_daemon_options(g, r->config);
     const auto& f = r->options;
     auto given = [run](const char* flag) { return run->count(flag) > 0; };
     if (!f.engine.model_path.empty()) o.engine.model_path = f.engine.model_path;  // --model or AGENTD_MODEL
@@ -103,7 +124,7 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
     if (given("--threads")) o.engine.threads = f.engine.threads;
     if (given("--chat-template")) o.engine.chat_template = f.engine.chat_template;
     if (given("--concurrency")) o.concurrency = f.concurrency;
-    if (given("--max-tokens")) o.max_tokens = f.max_tokens;
+    if (given("--max-tokens")) o.agents.max_tokens = f.agents.max_tokens;
     if (given("--log-level")) o.log.console_level = f.log.console_level;
     if (given("--log-file-level")) o.log.file_level = f.log.file_level;
     if (given("--grace")) {
@@ -119,18 +140,23 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
 
   auto* submit = app.add_subcommand("submit", "Queue a task for an agent (works whether or not the daemon is up)");
   auto s = std::make_shared<SubmitArgs>();
-  submit->add_option("agent", s->agent, "Agent name")->required();
+  submit->add_option("agent", s->agent, "Agent name (as in agents.d)")->required();
   submit->add_option("--input,-i", s->input, "The task's input: text, or @FILE to read a file");
-  submit->add_option("--priority", s->priority, "interactive, tool or background")
-      ->check(CLI::IsMember({"interactive", "tool", "background"}))->capture_default_str();
+  submit->add_option("--priority", s->priority, "interactive, tool or background (default: the agent's)")
+      ->check(CLI::IsMember({"interactive", "tool", "background"}));
+  submit->add_flag("--force", s->force, "Queue even if agents.d has no such agent (it runs once defined)");
+  add_config_args(submit, s->config);
   submit->add_flag("--wait,-w", s->wait, "Wait for the task to end and print its output");
   submit->add_option("--timeout", s->timeout, "With --wait: give up waiting after this long (e.g. 5m)");
   submit->add_flag("--json", g.json, "Print the task as JSON");
   submit->callback([&g, s] {
+    auto agent = find_agent(load_daemon_options(g, s->config), s->agent, s->force);
     storage::NewTask task;
     task.agent = s->agent;
+    task.plugin = agent ? agent->plugin : "";
     task.input = read_input(s->input);
-    task.priority = *scheduler::parse_priority(s->priority);
+    task.priority = agent ? agent->priority : scheduler::Priority::tool;
+    if (!s->priority.empty()) task.priority = *scheduler::parse_priority(s->priority);
     task.trigger = "cli";
     std::optional<int64_t> timeout;
     if (!s->timeout.empty() && !(timeout = parse_duration_ms(s->timeout))) {
@@ -148,6 +174,20 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
     }
     std::fprintf(stderr, "task %lld queued; waiting\n", static_cast<long long>(id));
     wait_for_task(g, id, timeout);
+  });
+
+  auto* cancel = app.add_subcommand("cancel", "Cancel a queued or running task (a running one stops at its next step)");
+  auto cancel_id = std::make_shared<int64_t>(0);
+  cancel->add_option("id", *cancel_id, "Task id")->required();
+  cancel->callback([&g, cancel_id] {
+    auto db = g.open_writer();
+    storage::TaskStore tasks(*db);
+    auto t = tasks.get(*cancel_id);
+    if (!t) throw CliError("no task with id " + std::to_string(*cancel_id) + " in " + db->path().string());
+    if (!tasks.cancel(*cancel_id, "cancelled from the command line")) {
+      throw CliError("task " + std::to_string(*cancel_id) + " is already " + std::string(storage::to_string(t->status)));
+    }
+    std::printf("task %lld cancelled\n", static_cast<long long>(*cancel_id));
   });
 }
 

@@ -6,29 +6,26 @@
 //     "model": "/models/qwen3-8b-q4_k_m.gguf",
 //     "engine": { "policy": "batched", "slots": 4, "context": 2048, "threads": 0,
 //                 "prefill_chunk": 256, "chat_template": "chatml" },
-//     "daemon": { "concurrency": 4, "max_tokens": 256, "grace": "30s", "max_attempts": 3 },
+//     "agents": { "dir": "~/agentd/agents.d", "roots": ["~", "/srv/shared"],
+//                 "max_tokens": 256, "timeout": "10m" },
+//     "daemon": { "concurrency": 4, "grace": "30s", "stuck_after": "60s", "max_attempts": 3 },
 //     "log":    { "level": "info", "file_level": "debug", "max_file_mb": 10, "max_files": 5 }
 //   }
+// Relative paths ("model", "agents.dir", "agents.roots") are taken from agentd.json's folder.
 #pragma once
 
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 
+#include "agents/config_reader.hpp"
 #include "runtime/daemon.hpp"
 
 namespace agentd::runtime {
 
-// A configuration file that cannot be used. what() = "<file>: <json path>: <reason>".
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using agents::ConfigError;
+using agents::nearest_key;
 
 // Applies the settings of `path` on top of `options`. Throws ConfigError.
 void apply_config_file(const std::filesystem::path& path, DaemonOptions& options);
-
-// The known key closest to `key` by edit distance, if it is close enough to be a typo.
-std::string nearest_key(const std::string& key, std::initializer_list<const char*> known);
 
 }  // namespace agentd::runtime

@@ -6,10 +6,17 @@
 #include <boost/fiber/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include <map>
+#include <atomic>
+#include <mutex>
 #include <thread>
 
+#include "runtime/agent_catalog.hpp"
 #include "runtime/lock_file.hpp"
+#include "runtime/status.hpp"
+#include "runtime/task_runner.hpp"
+#include "runtime/triggers.hpp"
+#include "scheduler/dispatcher.hpp"
+#include "scheduler/fiber_priority.hpp"
 #include "storage/schema.hpp"
 #include "storage/task_store.hpp"
 
@@ -33,34 +40,46 @@ class Step {
   SteadyClock::time_point start_;
 };
 
-sigset_t stop_signals() {
+sigset_t daemon_signals() {
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
   return set;
 }
 
-// Waits for SIGTERM/SIGINT with sigwait and reports it. The signals must be blocked in every
-// thread, so run_daemon blocks them before it starts any (the engine's included).
-class SignalWaiter {
+// What the signal thread tells the agent thread. The only state shared between them.
+struct Control {
+  std::mutex mutex;
+  boost::fibers::condition_variable_any changed;
+  bool stopping = false;        // GUARDED_BY(mutex)
+  bool reload = false;          // GUARDED_BY(mutex)
+};
+
+// Takes SIGTERM/SIGINT/SIGHUP with sigwait. The signals are blocked in every thread: run_daemon
+// blocks them before it starts any (the engine's included).
+class SignalThread {
  public:
   template <typename OnStop>
-  explicit SignalWaiter(OnStop on_stop) : set_(stop_signals()) {
-    thread_ = std::thread([this, on_stop] {
+  SignalThread(Control& control, OnStop on_stop) : set_(daemon_signals()) {
+    thread_ = std::thread([this, &control, on_stop] {
       for (;;) {
         int sig = 0;
         if (sigwait(&set_, &sig) != 0) continue;
+        if (done_) return;
         if (sig == SIGHUP) {
-          spdlog::info("SIGHUP: nothing to reload yet (agents.d arrives with the runtime issue)");
+          spdlog::info("SIGHUP: reloading agents");
+          std::lock_guard lock(control.mutex);
+          control.reload = true;
+          control.changed.notify_all();
           continue;
         }
-        if (!done_) spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         on_stop();
         return;
       }
     });
   }
-  ~SignalWaiter() {
+  ~SignalThread() {
     done_ = true;
     pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait if no signal came
     thread_.join();
@@ -71,105 +90,6 @@ class SignalWaiter {
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
-
-// The agent thread's state: who runs, who must stop. Fibers on this thread and the signal thread
-// meet here, so every field is guarded by `mutex`.
-struct Serving {
-  boost::fibers::mutex mutex;
-  boost::fibers::condition_variable changed;
-  bool stopping = false;                               // GUARDED_BY(mutex)
-  int running = 0;                                     // GUARDED_BY(mutex)
-  std::map<int64_t, engine::Generation*> in_flight;    // GUARDED_BY(mutex)
-};
-
-void run_task(const DaemonOptions& o, engine::Engine& engine, storage::TaskStore& tasks, Serving& serving,
-              const storage::Task& task) {
-  spdlog::info("task {} ({}) started", task.id, task.agent);
-  engine::Request request;
-  request.messages = {{"user", task.input}};
-  request.priority = task.priority;
-  request.max_tokens = o.max_tokens;
-  request.task_id = task.id;
-  try {
-    auto generation = engine.submit(std::move(request));
-    {
-      std::lock_guard lock(serving.mutex);
-      serving.in_flight[task.id] = generation.get();
-    }
-    engine::Result result = generation->wait();
-    {
-      std::lock_guard lock(serving.mutex);
-      serving.in_flight.erase(task.id);
-    }
-    tasks.add_event(task.id, storage::event::llm_call,
-                    {{"route", "local"},
-                     {"queue_wait_ms", result.queue_wait_ms},
-                     {"ttft_ms", result.ttft_ms},
-                     {"prompt_tokens", result.prompt_tokens},
-                     {"completion_tokens", result.completion_tokens},
-                     {"decode_tokens_per_s", result.decode_tokens_per_s},
-                     {"times_preempted", result.times_preempted},
-                     {"finish", engine::to_string(result.finish)}});
-    switch (result.finish) {
-      case engine::FinishReason::stop:
-      case engine::FinishReason::length:
-        tasks.finish(task.id, result.text);
-        spdlog::info("task {} finished: {} tokens", task.id, result.completion_tokens);
-        break;
-      case engine::FinishReason::cancelled:
-        tasks.interrupt(task.id, "the daemon stopped before the task ended");
-        spdlog::warn("task {} interrupted by shutdown", task.id);
-        break;
-      case engine::FinishReason::deadline:
-        tasks.fail(task.id, "deadline passed");
-        break;
-      case engine::FinishReason::error:
-        tasks.fail(task.id, result.error);
-        spdlog::error("task {} failed: {}", task.id, result.error);
-        break;
-    }
-  } catch (const std::exception& e) {  // a refused request (too long, ...) fails this task only
-    std::lock_guard lock(serving.mutex);
-    serving.in_flight.erase(task.id);
-    tasks.fail(task.id, e.what());
-    spdlog::error("task {} failed: {}", task.id, e.what());
-  }
-  std::lock_guard lock(serving.mutex);
-  --serving.running;
-  serving.changed.notify_all();
-}
-
-// Claims queued tasks (most urgent first) into fibers until told to stop, then drains.
-void serve(const DaemonOptions& o, engine::Engine& engine, storage::TaskStore& tasks) {
-  Serving serving;
-  SignalWaiter signals([&serving] {
-    std::lock_guard lock(serving.mutex);
-    serving.stopping = true;
-    serving.changed.notify_all();
-  });
-  spdlog::info("serving: up to {} tasks at once; stop with SIGTERM or Ctrl-C", o.concurrency);
-
-  std::unique_lock lock(serving.mutex);
-  while (!serving.stopping) {
-    while (serving.running < o.concurrency) {
-      lock.unlock();
-      auto task = tasks.claim_next();
-      lock.lock();
-      if (!task) break;
-      ++serving.running;
-      boost::fibers::fiber([&, t = std::move(*task)] { run_task(o, engine, tasks, serving, t); }).detach();
-    }
-    // New tasks arrive through the database (from `agentd submit`, another process): look again
-    // after `poll`, or at once when a task ends or a signal came.
-    serving.changed.wait_for(lock, o.poll);
-  }
-
-  spdlog::info("draining: {} running task(s), grace {} ms", serving.running, o.grace.count());
-  auto deadline = SteadyClock::now() + o.grace;
-  serving.changed.wait_until(lock, deadline, [&] { return serving.running == 0; });
-  for (auto& [id, generation] : serving.in_flight) generation->cancel();
-  serving.changed.wait(lock, [&] { return serving.running == 0; });
-}
 
 // Interrupted tasks run again, up to max_attempts runs; past that they fail.
 void apply_interrupted_policy(storage::TaskStore& tasks, int max_attempts) {
@@ -185,10 +105,141 @@ void apply_interrupted_policy(storage::TaskStore& tasks, int max_attempts) {
   spdlog::info("recovery: {} left running by a crash, {} requeued, {} given up", recovered, requeued, given_up);
 }
 
+void log_catalog(const AgentCatalog::Report& r, const AgentCatalog& catalog) {
+  spdlog::info("agents: {} enabled, {} disabled, {} with errors (from {})", r.usable, r.disabled, r.broken,
+               catalog.options().dir.string());
+}
+
+// Everything the agent thread runs after start-up.
+class Server {
+ public:
+  Server(const DaemonOptions& o, storage::Database& db, engine::LlamaEngine& engine, AgentCatalog& catalog,
+         TriggerRunner& triggers)
+      : o_(o),
+        db_(db),
+        tasks_(db),
+        engine_(engine),
+        catalog_(catalog),
+        triggers_(triggers),
+        runner_(engine, db, catalog),
+        dispatcher_(dispatcher_options(), [this](const auto& full) { return claim(full); }, runner_.hooks()) {}
+
+  void serve() {
+    SignalThread signals(control_, [this] { stop(); });
+    spdlog::info("serving: up to {} tasks at once; SIGHUP reloads agents, SIGTERM or Ctrl-C stops", o_.concurrency);
+    boost::fibers::fiber dispatcher([this] { dispatcher_.run(); });
+    boost::fibers::fiber housekeeping([this] { housekeep(); });
+    dispatcher.join();
+    housekeeping.join();
+    write_status(true);
+  }
+
+ private:
+  scheduler::DispatcherOptions dispatcher_options() const {
+    scheduler::DispatcherOptions d;
+    d.concurrency = o_.concurrency;
+    d.group_limit = [this](const std::string& agent) {
+      auto a = catalog_.find(agent);
+      return a ? a->config.limits.max_concurrent : 1;
+    };
+    d.stuck_after = o_.stuck_after;
+    d.poll = o_.poll;
+    return d;
+  }
+
+  // The dispatcher's source: the most urgent queued task among loaded agents with room.
+  std::optional<scheduler::Job> claim(const std::vector<std::string>& full) {
+    std::vector<std::string> names;
+    for (const auto& name : catalog_.usable_names()) {
+      if (std::find(full.begin(), full.end(), name) == full.end()) names.push_back(name);
+    }
+    auto task = tasks_.claim_next(names);
+    if (!task) return std::nullopt;
+    auto agent = catalog_.find(task->agent);
+    return runner_.job_for(std::move(*task), std::move(agent));
+  }
+
+  // Called on the signal thread.
+  void stop() {
+    runner_.shutting_down();
+    {
+      std::lock_guard lock(control_.mutex);
+      control_.stopping = true;
+      control_.changed.notify_all();
+    }
+    spdlog::info("draining: running tasks have {} to finish", std::to_string(o_.grace.count()) + " ms");
+    dispatcher_.stop(o_.grace);
+  }
+
+  void housekeep() {
+    auto next_status = SteadyClock::now();
+    std::unique_lock lock(control_.mutex);
+    while (!control_.stopping) {
+      bool reload = std::exchange(control_.reload, false);
+      lock.unlock();
+      if (reload) reload_agents();
+      if (triggers_.tick(storage::now_ms()) > 0) dispatcher_.poke();
+      notice_cancellations();
+      if (SteadyClock::now() >= next_status) {
+        write_status(false);
+        next_status = SteadyClock::now() + std::chrono::seconds(2);
+      }
+      lock.lock();
+      control_.changed.wait_for(lock, wait_time());
+    }
+  }
+
+  std::chrono::milliseconds wait_time() const {
+    auto wait = o_.poll;
+    if (auto next = triggers_.next_due()) {
+      wait = std::clamp(std::chrono::milliseconds(*next - storage::now_ms()), std::chrono::milliseconds(0), wait);
+    }
+    return wait;
+  }
+
+  void reload_agents() {
+    try {
+      auto report = catalog_.load();
+      log_catalog(report, catalog_);
+      int queued = triggers_.sync(catalog_, storage::now_ms());
+      if (queued) spdlog::info("reload: {} missed run(s) queued", queued);
+      dispatcher_.poke();
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed, keeping the agents loaded before: {}", e.what());
+    }
+  }
+
+  // A task cancelled from another process (`agentd cancel`) while its job runs here.
+  void notice_cancellations() {
+    for (int64_t id : std::vector<int64_t>(runner_.running().begin(), runner_.running().end())) {
+      auto t = tasks_.get(id);
+      if (t && t->status == storage::TaskStatus::cancelled) dispatcher_.cancel(id);
+    }
+  }
+
+  void write_status(bool final) {
+    double rate = meter_.update(engine_.stats().tokens_generated, storage::now_ms());
+    write_status_file(status_file(o_.db_path),
+                      status_json(started_at_, engine_, rate, dispatcher_.snapshot(), catalog_, triggers_, final));
+  }
+
+  const DaemonOptions& o_;
+  storage::Database& db_;
+  storage::TaskStore tasks_;
+  engine::LlamaEngine& engine_;
+  AgentCatalog& catalog_;
+  TriggerRunner& triggers_;
+  TaskRunner runner_;
+  scheduler::Dispatcher dispatcher_;
+  Control control_;
+  ThroughputMeter meter_;
+  int64_t started_at_ = storage::now_ms();
+};
+
 }  // namespace
 
 int run_daemon(const DaemonOptions& o) {
-  sigset_t signals = stop_signals();
+  sigset_t signals = daemon_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started from here
   std::filesystem::path data_dir = o.db_path.has_parent_path() ? o.db_path.parent_path() : ".";
   try {
@@ -200,11 +251,14 @@ int run_daemon(const DaemonOptions& o) {
     spdlog::error("cannot set up {}: {}", data_dir.string(), e.what());
     return 1;
   }
+  // This thread becomes the agent thread: its fibers run by priority class.
+  boost::fibers::use_scheduling_algorithm<scheduler::PriorityScheduling>();
   try {
     spdlog::info("agentd starting: database {}", o.db_path.string());
     std::unique_ptr<LockFile> lock;
     std::unique_ptr<storage::Database> db;
     std::unique_ptr<engine::LlamaEngine> engine;
+    AgentCatalog catalog(with_defaults(o.agents, data_dir), agents::builtin_plugins());
     {
       Step s("take the lock");
       lock = std::make_unique<LockFile>(o.db_path.string() + ".lock");
@@ -224,7 +278,17 @@ int run_daemon(const DaemonOptions& o) {
       auto info = engine->info();
       spdlog::info("model {}: {} policy, {} slots x {} tokens", info.model, info.policy, info.slots, info.context);
     }
-    serve(o, *engine, tasks);
+    {
+      Step s("load agents");
+      log_catalog(catalog.load(), catalog);
+    }
+    TriggerRunner triggers(*db);
+    {
+      Step s("start triggers");
+      int queued = triggers.sync(catalog, storage::now_ms());
+      spdlog::info("triggers: {} active, {} missed run(s) queued", triggers.states().size(), queued);
+    }
+    Server(o, *db, *engine, catalog, triggers).serve();
     spdlog::info("agentd stopped");
     return 0;
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,18 @@ LockFile::LockFile(const std::filesystem::path& path) {
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
     // The lock is what matters; the pid is only for the message above.
   }
+}
+
+std::optional<long> LockFile::holder(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  // A shared lock is granted unless a daemon holds the exclusive one; it is dropped at once.
+  bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  char buf[32] = {};
+  ssize_t n = held ? ::pread(fd, buf, sizeof buf - 1, 0) : 0;
+  ::close(fd);
+  if (!held) return std::nullopt;
+  return n > 0 ? std::strtol(buf, nullptr, 10) : 0L;
 }
 
 LockFile::~LockFile() {

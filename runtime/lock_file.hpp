@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 
 namespace agentd::runtime {
 
@@ -14,6 +15,9 @@ class LockFile {
   ~LockFile();
   LockFile(const LockFile&) = delete;
   LockFile& operator=(const LockFile&) = delete;
+
+  // The pid of the process holding the lock at `path`, if one does (never takes it).
+  static std::optional<long> holder(const std::filesystem::path& path);
 
  private:
   int fd_ = -1;

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
       ->envname("AGENTD_DB");
 
   add_daemon_commands(app, globals);
+  add_agents_commands(app, globals);
+  add_status_command(app, globals);
   add_history_commands(app, globals);
   add_memory_commands(app, globals);
   add_db_commands(app, globals);

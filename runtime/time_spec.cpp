@@ -1,25 +1,9 @@
 #include "runtime/time_spec.hpp"
 
-#include <charconv>
 #include <cstdio>
 #include <ctime>
 
 namespace agentd::runtime {
-
-std::optional<int64_t> parse_duration_ms(std::string_view text) {
-  if (text.size() < 2) return std::nullopt;
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
-  if (ec != std::errc() || end != text.data() + text.size() - 1 || n < 0) return std::nullopt;
-  switch (text.back()) {
-    case 's': return n * 1000;
-    case 'm': return n * 60'000;
-    case 'h': return n * 3'600'000;
-    case 'd': return n * 86'400'000;
-    case 'w': return n * 7 * 86'400'000;
-    default: return std::nullopt;
-  }
-}
 
 std::optional<int64_t> parse_time_spec(std::string_view text, int64_t now_ms) {
   if (auto d = parse_duration_ms(text)) return now_ms - *d;

@@ -7,10 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "scheduler/duration.hpp"
+
 namespace agentd::runtime {
 
-// "90s", "15m", "2h", "30d", "1w" -> milliseconds. nullopt if not a duration.
-std::optional<int64_t> parse_duration_ms(std::string_view text);
+// "250ms", "90s", "15m", "2h", "30d", "1w", "1h30m" -> milliseconds (scheduler/duration.hpp).
+using scheduler::parse_duration_ms;
 
 // A point in time: a duration means that long before `now_ms`; otherwise a local date
 // "YYYY-MM-DD" or date-time "YYYY-MM-DD[T ]HH:MM[:SS]". nullopt if neither.

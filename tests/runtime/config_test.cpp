@@ -2,6 +2,7 @@
 // JSON path and the reason.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "runtime/config.hpp"
@@ -42,7 +43,8 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
     "model": "/models/m.gguf",
     "engine": {"policy": "serial", "slots": 2, "context": 4096, "threads": 1, "prefill_chunk": 64,
                "chat_template": "llama3"},
-    "daemon": {"concurrency": 8, "max_tokens": 512, "grace": "5s", "max_attempts": 2},
+    "agents": {"dir": "agents", "roots": ["/srv/shared", "~/notes"], "max_tokens": 512, "timeout": "2m"},
+    "daemon": {"concurrency": 8, "grace": "5s", "stuck_after": "1m30s", "max_attempts": 2},
     "log": {"level": "warn", "file_level": "info", "max_file_mb": 2, "max_files": 3}
   })"),
                     o);
@@ -54,7 +56,13 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
   EXPECT_EQ(o.engine.prefill_chunk, 64);
   EXPECT_EQ(o.engine.chat_template, "llama3");
   EXPECT_EQ(o.concurrency, 8);
-  EXPECT_EQ(o.max_tokens, 512);
+  EXPECT_EQ(o.agents.dir, dir_.path() / "agents") << "relative to agentd.json's folder";
+  ASSERT_EQ(o.agents.roots.size(), 2u);
+  EXPECT_EQ(o.agents.roots[0], "/srv/shared");
+  EXPECT_EQ(o.agents.roots[1], std::filesystem::path(std::getenv("HOME")) / "notes");
+  EXPECT_EQ(o.agents.max_tokens, 512);
+  EXPECT_EQ(o.agents.timeout, std::chrono::minutes(2));
+  EXPECT_EQ(o.stuck_after, std::chrono::seconds(90));
   EXPECT_EQ(o.grace, std::chrono::seconds(5));
   EXPECT_EQ(o.max_attempts, 2);
   EXPECT_EQ(o.log.console_level, "warn");
@@ -76,7 +84,8 @@ TEST_F(ConfigTest, BrokenFilesNameFilePathAndReason) {
     const char* expected;
   };
   const Case cases[] = {
-      {"", "parse error at line 1"},
+      {"", "the file is empty"},
+      {"// only a comment\n", "parse error at line 2"},
       {"{\"engine\": {\"slots\": 4,}}", "parse error"},
       {"[1, 2]", "/: expected an object, got array"},
       {R"({"engine": {"slot": 4}})", "/engine/slot: unknown key (did you mean 'slots'?)"},
@@ -89,6 +98,9 @@ TEST_F(ConfigTest, BrokenFilesNameFilePathAndReason) {
       {R"({"daemon": {"grace": "soon"}})", "/daemon/grace: 'soon' is not a duration"},
       {R"({"log": {"level": "loud"}})", "/log/level: 'loud' is not one of trace"},
       {R"({"model": 42})", "/model: expected a string, got number"},
+      {R"({"agents": {"roots": "/srv", "max_tokens": -1}})", "/agents/max_tokens: -1 is outside"},
+      {R"({"agents": {"roots": ["/srv", 3]}})", "/agents/roots/1: expected a string, got number"},
+      {R"({"daemon": {"max_tokens": 5}})", "/daemon/max_tokens: unknown key"},
   };
   for (const auto& c : cases) {
     std::string message = error_for(c.text);

@@ -1,11 +1,14 @@
-// `agentd run` as a real process on the real test model, driven through the real CLI: tasks
-// submitted while it is down or up, one daemon per database, SIGTERM drain, SIGKILL and restart.
+// `agentd run` as a real process on the real test model, driven through the real CLI, with
+// `prompt` agents defined in files: tasks submitted while it is down or up, an interval trigger
+// and an event chain, one daemon per database, SIGTERM drain, SIGHUP reload, SIGKILL and restart.
 // The test synchronises on the daemon's log lines ("serving:", "task N started"), never on sleeps.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/child_process.hpp"
@@ -26,6 +29,18 @@ std::string test_model() {
 
 class DaemonTest : public ::testing::Test {
  protected:
+  // Two plain prompt agents: the daemon finds them in <data dir>/agents.d.
+  void SetUp() override {
+    std::filesystem::create_directories(dir_ / "agents.d");
+    write_agent("storyteller", R"({"plugin": "prompt", "priority": "background", "prompt": "{{input}}",
+                                  "generation": {"temperature": 0}})");
+    write_agent("chat", R"({"plugin": "prompt", "priority": "interactive", "prompt": "{{input}}"})");
+  }
+
+  void write_agent(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / "agents.d" / (name + ".json")) << text;
+  }
+
   std::string db() const { return (dir_ / "agentd.db").string(); }
 
   testing::ProcessResult agentd(std::vector<std::string> args) {
@@ -45,7 +60,12 @@ class DaemonTest : public ::testing::Test {
                                      "--threads", "1", "--log-file-level", "off"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto daemon = std::make_unique<testing::ChildProcess>(argv, /*merge_stderr=*/true);
-    EXPECT_TRUE(wait_for_line(*daemon, "serving:")) << "the daemon did not start";
+    startup_log_.clear();
+    while (auto line = daemon->read_line()) {
+      startup_log_ += *line + "\n";
+      if (line->find("serving:") != std::string::npos) return daemon;
+    }
+    ADD_FAILURE() << "the daemon did not start:\n" << startup_log_;
     return daemon;
   }
 
@@ -67,6 +87,7 @@ class DaemonTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string startup_log_;  // what the last start_daemon() read up to "serving:"
 };
 
 TEST_F(DaemonTest, RunsTasksQueuedBeforeAndAfterItStarted) {
@@ -150,6 +171,127 @@ TEST_F(DaemonTest, SigkillMidTaskThenRestartRequeuesIt) {
                                              "finished"}));
   again->signal(SIGTERM);
   EXPECT_EQ(exit_code(again->wait()), 0);
+}
+
+TEST_F(DaemonTest, AnIntervalAgentAndItsEventFollowerRunAsAPipeline) {
+  // "ticker" fires when the daemon starts (an interval never run before), writes a file and
+  // raises ticker.done; "echo" runs on that event and keeps the answer in its memory. A broken
+  // agent file disables that agent only.
+  write_agent("ticker", R"({"plugin": "prompt", "prompt": "Once upon a time", "triggers": [{"every": "1h"}],
+                             "folders": {"write": ["../out"]}, "generation": {"max_tokens": 12, "temperature": 0},
+                             "settings": {"output_file": "story-{{task}}.txt", "emit": "done"}})");
+  write_agent("echo", R"({"plugin": "prompt", "prompt": "{{event.output}} The end.", "triggers": [{"on": "ticker.done"}],
+                           "generation": {"max_tokens": 8}, "settings": {"memory_key": "last"}})");
+  write_agent("broken", R"({"plugin": "prompt", "prompt": "x", "triggers": [{"evrey": "5m"}]})");
+
+  auto daemon = start_daemon();
+  EXPECT_NE(startup_log_.find("broken.json: /triggers/0/evrey: unknown key (did you mean 'every'?)"), std::string::npos)
+      << "the daemon's log names the broken file, path and reason:\n" << startup_log_;
+  ASSERT_TRUE(wait_for_line(*daemon, "(echo) started"));
+  ASSERT_TRUE(wait_for_line(*daemon, "finished:"));
+
+  json ticker = agentd_json({"tasks", "--agent", "ticker", "--json"});
+  json echo = agentd_json({"tasks", "--agent", "echo", "--json"});
+  ASSERT_EQ(ticker.size(), 1u);
+  ASSERT_EQ(echo.size(), 1u);
+  EXPECT_EQ(ticker[0]["trigger"], "every 1h");
+  EXPECT_EQ(ticker[0]["status"], "finished");
+  EXPECT_EQ(echo[0]["status"], "finished");
+  EXPECT_EQ(echo[0]["trigger"], "on ticker.done");
+  EXPECT_EQ(echo[0]["parent_id"], ticker[0]["id"]);
+  json event = json::parse(echo[0]["input"].get<std::string>());
+  EXPECT_EQ(event["event"], "ticker.done");
+  EXPECT_EQ(event["output"], ticker[0]["output"]);
+
+  auto file = dir_ / "out" / ("story-" + std::to_string(ticker[0]["id"].get<int64_t>()) + ".txt");
+  std::ifstream in(file);
+  std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(written, ticker[0]["output"].get<std::string>()) << file;
+  EXPECT_EQ(agentd({"memory", "get", "echo", "last"}).out, echo[0]["output"].dump(2) + "\n");
+
+  json status = agentd_json({"status", "--json"});
+  EXPECT_EQ(status["agents"]["broken"]["state"], "broken");
+  EXPECT_EQ(status["agents"]["ticker"]["state"], "enabled");
+  EXPECT_TRUE(status["agents"]["ticker"].contains("next_run"));
+
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(DaemonTest, AFileDroppedIntoAWatchedFolderRunsItsAgent) {
+  std::filesystem::create_directories(dir_ / "inbox");
+  write_agent("reader", R"({"plugin": "prompt", "prompt": "{{input_file}} The end.",
+                             "triggers": [{"watch": "../inbox", "glob": "*.txt", "debounce": "100ms"}],
+                             "generation": {"max_tokens": 8}})");
+  auto daemon = start_daemon();
+  std::ofstream(dir_ / "inbox" / "note.md") << "not matched by the glob";
+  std::ofstream(dir_ / "inbox" / "story.txt") << "Tom had a red ball.";
+  ASSERT_TRUE(wait_for_line(*daemon, "(reader) started"));
+  ASSERT_TRUE(wait_for_line(*daemon, "finished:"));
+  json tasks = agentd_json({"tasks", "--agent", "reader", "--json"});
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(std::filesystem::path(tasks[0]["input"].get<std::string>()).filename(), "story.txt");
+  EXPECT_EQ(tasks[0]["status"], "finished");
+  json calls = agentd_json({"task", std::to_string(tasks[0]["id"].get<int64_t>()), "--json"});
+  bool saw_call = false;
+  for (const auto& e : calls["events"]) saw_call |= e["kind"] == "llm_call";
+  EXPECT_TRUE(saw_call);
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(DaemonTest, SighupReloadsAgentsWithoutDroppingRunningTasks) {
+  auto daemon = start_daemon({"--max-tokens", "1900", "--ctx", "2048"});
+  int64_t id = std::stoll(agentd({"submit", "storyteller", "--input", "Once upon a time"}).out);
+  ASSERT_TRUE(wait_for_line(*daemon, "task " + std::to_string(id) + " (storyteller) started"));
+
+  write_agent("latecomer", R"({"plugin": "prompt", "prompt": "Hello", "triggers": [{"every": "1h"}],
+                                "generation": {"max_tokens": 4}})");
+  write_agent("chat", R"({"plugin": "prompt", "prompt": "{{nonsense}}"})");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(wait_for_line(*daemon, "(latecomer) started"));
+  ASSERT_TRUE(wait_for_line(*daemon, "task " + std::to_string(id) + " finished:"));
+  EXPECT_EQ(agentd_json({"task", std::to_string(id), "--json"})["status"], "finished");
+
+  json status = agentd_json({"status", "--json"});
+  EXPECT_EQ(status["agents"]["chat"]["state"], "broken");
+  EXPECT_NE(status["agents"]["chat"]["error"].get<std::string>().find("{{nonsense}}: unknown placeholder"),
+            std::string::npos);
+  EXPECT_EQ(status["agents"]["latecomer"]["state"], "enabled");
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(DaemonTest, ATaskPastItsTimeoutFailsAndTheAgentKeepsWorking) {
+  write_agent("slow", R"({"plugin": "prompt", "prompt": "Once upon a time", "limits": {"timeout": "1s"},
+                           "generation": {"max_tokens": 1900, "temperature": 0}})");
+  write_agent("quick", R"({"plugin": "prompt", "prompt": "Hi", "generation": {"max_tokens": 4}})");
+  // Greedy, this prompt runs the whole 1,900 tokens (no end of story): about 10 s here on one
+  // compute thread, so the 1 s timeout is what ends the task; other agents keep running.
+  auto daemon = start_daemon({"--ctx", "2048"});
+  int64_t slow = std::stoll(agentd({"submit", "slow"}).out);
+  json quick = agentd_json({"submit", "quick", "--wait", "--json", "--timeout", "2m"});
+  EXPECT_EQ(quick["status"], "finished");
+  ASSERT_TRUE(wait_for_line(*daemon, "task " + std::to_string(slow) + " (slow) timed out"));
+  json t = agentd_json({"task", std::to_string(slow), "--json"});
+  EXPECT_EQ(t["status"], "failed");
+  EXPECT_NE(t["error"].get<std::string>().find("timed out after 1.0s"), std::string::npos) << t["error"];
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(DaemonTest, CancelFromTheCommandLineStopsARunningTask) {
+  auto daemon = start_daemon({"--max-tokens", "1900", "--ctx", "2048"});
+  int64_t id = std::stoll(agentd({"submit", "storyteller", "--input", "Once upon a time"}).out);
+  ASSERT_TRUE(wait_for_line(*daemon, "task " + std::to_string(id) + " (storyteller) started"));
+  auto r = agentd({"cancel", std::to_string(id)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(wait_for_line(*daemon, "task " + std::to_string(id) + " cancelled"));
+  json t = agentd_json({"task", std::to_string(id), "--json"});
+  EXPECT_EQ(t["status"], "cancelled");
+  EXPECT_LT(t["events"].size(), 6u);
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
 
 TEST_F(DaemonTest, AMissingModelIsAClearStartupError) {

@@ -11,7 +11,11 @@ TEST(TimeSpec, Durations) {
   EXPECT_EQ(parse_duration_ms("2h"), 7'200'000);
   EXPECT_EQ(parse_duration_ms("30d"), 2'592'000'000);
   EXPECT_EQ(parse_duration_ms("1w"), 604'800'000);
-  for (auto bad : {"", "h", "2", "2x", "-2h", "2.5h", " 2h", "2h "}) {
+  EXPECT_EQ(parse_duration_ms("250ms"), 250);
+  EXPECT_EQ(parse_duration_ms("1h30m"), 5'400'000);
+  EXPECT_EQ(parse_duration_ms("0s"), 0);
+  for (auto bad : {"", "h", "2", "2x", "-2h", "2.5h", " 2h", "2h ", "5m2h", "5m5m", "ms", "2msx", "+2h",
+                   "99999999999999999w"}) {
     EXPECT_FALSE(parse_duration_ms(bad)) << bad;
   }
 }

@@ -1,0 +1,140 @@
+// `agentd status`: is the daemon up, its engine and slots, the queue per class, tokens/s, each
+// agent's last and next run, and task counts by status. The daemon's live figures come from
+// <data dir>/status.json (rewritten every 2 s); the rest from the database, so status works
+// with the daemon down too.
+#include <cstdio>
+#include <iostream>
+
+#include "agents/registry.hpp"
+#include "runtime/agent_config_file.hpp"
+#include "runtime/cli.hpp"
+#include "runtime/lock_file.hpp"
+#include "runtime/status.hpp"
+#include "runtime/time_spec.hpp"
+#include "storage/schedule_store.hpp"
+#include "storage/task_store.hpp"
+
+namespace agentd::runtime {
+
+namespace {
+
+using nlohmann::json;
+
+json database_status(storage::Database& db) {
+  storage::TaskStore tasks(db);
+  json out;
+  auto queued = tasks.queued_by_priority();
+  out["queue"] = {{"interactive", queued[0]}, {"tool", queued[1]}, {"background", queued[2]}};
+  json counts = {{"queued", 0}, {"running", 0}, {"finished", 0}, {"failed", 0}, {"cancelled", 0}, {"interrupted", 0}};
+  json agents = json::object();
+  for (const auto& s : tasks.agent_stats()) {
+    for (auto [k, v] : {std::pair{"queued", s.queued}, {"running", s.running}, {"finished", s.finished},
+                        {"failed", s.failed}, {"cancelled", s.cancelled}, {"interrupted", s.interrupted}}) {
+      counts[k] = counts[k].get<int64_t>() + v;
+    }
+    json a = {{"tasks", s.total}, {"finished", s.finished}, {"failed", s.failed}};
+    if (s.last_created_at) a["last_run"] = *s.last_created_at;
+    agents[s.agent] = a;
+  }
+  for (const auto& s : storage::ScheduleStore(db).list()) {
+    json& a = agents[s.agent];
+    if (s.next_fire_at && (!a.contains("next_run") || *s.next_fire_at < a["next_run"].get<int64_t>())) {
+      a["next_run"] = *s.next_fire_at;
+    }
+  }
+  out["tasks"] = counts;
+  out["agents"] = agents;
+  return out;
+}
+
+std::string when(const json& a, const char* key) {
+  return a.contains(key) ? format_local_time(a[key].get<int64_t>()) : "-";
+}
+
+void print_status(const json& s) {
+  if (s.contains("daemon")) {
+    const json& d = s["daemon"];
+    const json& e = d["engine"];
+    std::printf("daemon:  running, pid %ld, up %s%s\n", d["pid"].get<long>(),
+                format_duration(storage::now_ms() - d["started_at"].get<int64_t>()).c_str(),
+                d["stopping"].get<bool>() ? " (stopping)" : "");
+    std::printf("engine:  %s %s, %s, %d slots x %d tokens, %.1f tokens/s now, %lld tokens so far\n",
+                e["backend"].get<std::string>().c_str(), e["model"].get<std::string>().c_str(),
+                e["policy"].get<std::string>().c_str(), e["slots"].get<int>(), e["context"].get<int>(),
+                e["tokens_per_s"].get<double>(), static_cast<long long>(e["tokens_generated"].get<int64_t>()));
+    for (const char* cls : {"interactive", "tool", "background"}) {
+      const json& c = e["classes"][cls];
+      std::printf("  %-12s running %d, paused %d, waiting %d\n", cls, c["running"].get<int>(), c["paused"].get<int>(),
+                  c["queued"].get<int>());
+    }
+    std::printf("tasks running: %d%s\n", d["tasks_running"].get<int>(),
+                d["tasks_stuck"].get<int>() ? (", stuck: " + std::to_string(d["tasks_stuck"].get<int>())).c_str() : "");
+  } else {
+    std::printf("daemon:  not running\n");
+  }
+  const json& q = s["queue"];
+  std::printf("queue:   interactive %lld, tool %lld, background %lld\n", static_cast<long long>(q["interactive"].get<int64_t>()),
+              static_cast<long long>(q["tool"].get<int64_t>()), static_cast<long long>(q["background"].get<int64_t>()));
+  std::string counts;
+  for (const auto& [k, v] : s["tasks"].items()) counts += (counts.empty() ? "" : ", ") + k + " " + std::to_string(v.get<int64_t>());
+  std::printf("tasks:   %s\n", counts.c_str());
+  std::printf("\n%-16s %-9s %-8s %-8s %-20s %-20s\n", "AGENT", "STATE", "TASKS", "FAILED", "LAST RUN", "NEXT RUN");
+  for (const auto& [name, a] : s["agents"].items()) {
+    std::printf("%-16s %-9s %-8lld %-8lld %-20s %-20s\n", name.c_str(), a.value("state", "-").c_str(),
+                static_cast<long long>(a.value("tasks", int64_t{0})), static_cast<long long>(a.value("failed", int64_t{0})),
+                when(a, "last_run").c_str(), when(a, "next_run").c_str());
+  }
+}
+
+// Each agent's state as agents.d says now (the daemon, when up, reports what it loaded instead).
+void add_defined_agents(const CliGlobals& g, const ConfigArgs& args, json& s) {
+  try {
+    DaemonOptions o = load_daemon_options(g, args);
+    for (const AgentEntry& e : load_agents_dir(o.agents, agents::builtin_plugins())) {
+      json& entry = s["agents"][e.name];
+      entry["state"] = !e.loaded ? "broken" : e.loaded->config.enabled ? "enabled" : "disabled";
+      if (!e.error.empty()) entry["error"] = e.error;
+    }
+  } catch (const std::exception&) {
+    // no agents.d (or no agentd.json): the database's view is all there is
+  }
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app, CliGlobals& g) {
+  auto* status = app.add_subcommand("status", "The daemon, its engine and slots, the queue, and each agent's last and next run");
+  status->add_flag("--json", g.json, "Print JSON");
+  auto args = std::make_shared<ConfigArgs>();
+  add_config_args(status, *args);
+  status->callback([&g, args] {
+    std::filesystem::path db_path = g.db_path();
+    json s;
+    if (std::filesystem::exists(db_path)) {
+      auto db = g.open_reader();
+      s = database_status(*db);
+    } else {
+      s = {{"queue", {{"interactive", 0}, {"tool", 0}, {"background", 0}}}, {"tasks", json::object()}, {"agents", json::object()}};
+    }
+    s["database"] = db_path.string();
+    add_defined_agents(g, *args, s);
+    if (LockFile::holder(db_path.string() + ".lock")) {
+      if (auto live = read_status_file(status_file(db_path))) {
+        s["daemon"] = *live;
+        for (const auto& a : (*live)["agents"]) {
+          json& entry = s["agents"][a["name"].get<std::string>()];
+          entry["state"] = a["state"];
+          if (a.contains("error")) entry["error"] = a["error"];
+          entry["running"] = a["running"];
+        }
+      }
+    }
+    if (g.json) {
+      std::cout << s.dump(2) << '\n';
+    } else {
+      print_status(s);
+    }
+  });
+}
+
+}  // namespace agentd::runtime

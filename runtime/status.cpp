@@ -1,0 +1,88 @@
+#include "runtime/status.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "storage/database.hpp"
+
+namespace agentd::runtime {
+
+std::filesystem::path status_file(const std::filesystem::path& db_path) {
+  return (db_path.has_parent_path() ? db_path.parent_path() : ".") / "status.json";
+}
+
+double ThroughputMeter::update(int64_t tokens, int64_t now_ms) {
+  if (last_ms_ > 0 && now_ms > last_ms_) {
+    rate_ = static_cast<double>(tokens - last_tokens_) * 1000.0 / static_cast<double>(now_ms - last_ms_);
+  }
+  last_tokens_ = tokens;
+  last_ms_ = now_ms;
+  return rate_;
+}
+
+nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine, double tokens_per_s,
+                           const scheduler::DispatcherSnapshot& dispatcher, const AgentCatalog& catalog,
+                           const TriggerRunner& triggers, bool stopping) {
+  using nlohmann::json;
+  auto info = engine.info();
+  auto stats = engine.stats();
+  json classes = json::object();
+  for (auto p : {scheduler::Priority::interactive, scheduler::Priority::tool, scheduler::Priority::background}) {
+    const auto& c = stats.by_class[static_cast<size_t>(scheduler::index(p))];
+    classes[std::string(scheduler::to_string(p))] = {{"running", c.running}, {"paused", c.paused}, {"queued", c.queued}};
+  }
+  json agents = json::array();
+  for (const AgentEntry& e : catalog.entries()) {
+    std::string state = !e.loaded ? "broken" : e.loaded->config.enabled ? "enabled" : "disabled";
+    json a = {{"name", e.name}, {"file", e.file.string()}, {"state", state}};
+    if (!e.error.empty()) a["error"] = e.error;
+    a["running"] = dispatcher.by_group.count(e.name) ? dispatcher.by_group.at(e.name) : 0;
+    agents.push_back(a);
+  }
+  json trigger_list = json::array();
+  for (const TriggerState& t : triggers.states()) {
+    json j = {{"agent", t.agent}, {"trigger", t.trigger}};
+    if (t.last_fire) j["last_fire"] = *t.last_fire;
+    if (t.next_fire) j["next_fire"] = *t.next_fire;
+    trigger_list.push_back(j);
+  }
+  return {{"pid", static_cast<long>(::getpid())},
+          {"started_at", started_at},
+          {"updated_at", storage::now_ms()},
+          {"stopping", stopping},
+          {"engine",
+           {{"backend", info.backend}, {"model", info.model}, {"policy", info.policy}, {"slots", info.slots},
+            {"context", info.context}, {"tokens_per_s", tokens_per_s}, {"tokens_generated", stats.tokens_generated},
+            {"prompt_tokens", stats.prompt_tokens}, {"decode_steps", stats.decode_steps},
+            {"preemptions", stats.preemptions}, {"classes", classes}}},
+          {"tasks_running", dispatcher.running},
+          {"tasks_stuck", dispatcher.stuck},
+          {"agents", agents},
+          {"triggers", trigger_list}};
+}
+
+void write_status_file(const std::filesystem::path& path, const nlohmann::json& status) {
+  std::filesystem::path temp = path;
+  temp += ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << status.dump(2) << '\n';
+    if (!out) return;  // status is a convenience; never a reason to stop
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+}
+
+std::optional<nlohmann::json> read_status_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+}  // namespace agentd::runtime

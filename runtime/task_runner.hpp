@@ -1,0 +1,56 @@
+// TaskRunner: runs one claimed task through its agent and records the outcome. It builds the
+// Dispatcher job for a task and holds the dispatcher hooks, so every way a task can end is
+// decided in one place:
+//
+//   the agent returns                → finished (its events published in the same transaction)
+//   the agent throws                 → failed with the message
+//   its timeout passes               → failed "timed out after ..." at once (a late result is
+//                                      ignored), and the agent is cancelled
+//   `agentd cancel` / HTTP cancel    → cancelled (recorded by whoever cancelled it)
+//   the daemon stops (SIGTERM)       → interrupted, run again at the next start (up to
+//                                      max_attempts)
+//   still running `stuck_after` after any of the cancels above → failed "stuck"; its slot is
+//                                      freed, the fiber is left to end on its own
+// Used on the agent thread only.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <set>
+
+#include "engine/engine.hpp"
+#include "runtime/agent_catalog.hpp"
+#include "scheduler/dispatcher.hpp"
+#include "storage/memory_store.hpp"
+#include "storage/task_store.hpp"
+
+namespace agentd::runtime {
+
+class TaskRunner {
+ public:
+  TaskRunner(engine::Engine& engine, storage::Database& db, const AgentCatalog& catalog,
+             std::function<int64_t()> now_ms = storage::now_ms);
+
+  scheduler::Job job_for(storage::Task task, std::shared_ptr<const LoadedAgent> agent);
+  scheduler::DispatcherHooks hooks();
+  // From now on, a cancelled task is recorded as interrupted (the daemon is stopping).
+  void shutting_down() { shutting_down_ = true; }
+  // Ids of the tasks whose jobs are running (for noticing cancellations made by other processes).
+  const std::set<int64_t>& running() const { return running_; }
+
+ private:
+  void run(const storage::Task& task, const LoadedAgent& agent, std::stop_token stop);
+
+  engine::Engine& engine_;
+  storage::Database& db_;
+  storage::TaskStore tasks_;
+  storage::MemoryStore memory_;
+  const AgentCatalog& catalog_;
+  std::function<int64_t()> now_ms_;
+  std::atomic<bool> shutting_down_{false};
+  std::set<int64_t> timed_out_;
+  std::set<int64_t> running_;
+};
+
+}  // namespace agentd::runtime
