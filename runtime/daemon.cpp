@@ -56,12 +56,14 @@ struct Control {
 };
 
 // Takes SIGTERM/SIGINT/SIGHUP with sigwait. The signals are blocked in every thread: run_daemon
-// blocks them before it starts any (the engine's included).
+// blocks them before it starts any (the engine's included). The first stop signal drains with
+// the grace period; a second one (an impatient Ctrl-C) cancels running tasks at once.
 class SignalThread {
  public:
   template <typename OnStop>
   SignalThread(Control& control, OnStop on_stop) : set_(daemon_signals()) {
     thread_ = std::thread([this, &control, on_stop] {
+      int stops = 0;
       for (;;) {
         int sig = 0;
         if (sigwait(&set_, &sig) != 0) continue;
@@ -73,15 +75,20 @@ class SignalThread {
           control.changed.notify_all();
           continue;
         }
-        spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        on_stop();
-        return;
+        const char* name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+        if (++stops == 1) {
+          spdlog::info("{}: stopping", name);
+          on_stop(false);
+        } else {
+          spdlog::warn("{} again: cancelling running tasks now", name);
+          on_stop(true);
+        }
       }
     });
   }
   ~SignalThread() {
     done_ = true;
-    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait if no signal came
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait
     thread_.join();
   }
 
@@ -125,7 +132,7 @@ class Server {
         dispatcher_(dispatcher_options(), [this](const auto& full) { return claim(full); }, runner_.hooks()) {}
 
   void serve() {
-    SignalThread signals(control_, [this] { stop(); });
+    SignalThread signals(control_, [this](bool now) { stop(now); });
     spdlog::info("serving: up to {} tasks at once; SIGHUP reloads agents, SIGTERM or Ctrl-C stops", o_.concurrency);
     boost::fibers::fiber dispatcher([this] { dispatcher_.run(); });
     boost::fibers::fiber housekeeping([this] { housekeep(); });
@@ -159,16 +166,17 @@ class Server {
     return runner_.job_for(std::move(*task), std::move(agent));
   }
 
-  // Called on the signal thread.
-  void stop() {
+  // Called on the signal thread; `now`: no grace period.
+  void stop(bool now) {
     runner_.shutting_down();
     {
       std::lock_guard lock(control_.mutex);
       control_.stopping = true;
       control_.changed.notify_all();
     }
-    spdlog::info("draining: running tasks have {} to finish", std::to_string(o_.grace.count()) + " ms");
-    dispatcher_.stop(o_.grace);
+    auto grace = now ? std::chrono::milliseconds(0) : o_.grace;
+    if (!now) spdlog::info("draining: running tasks have {} ms to finish (a second signal cancels them now)", grace.count());
+    dispatcher_.stop(grace);
   }
 
   void housekeep() {

@@ -152,6 +152,32 @@ TEST_F(DaemonTest, SigtermPastTheGraceRecordsInterruptedAndRestartResumes) {
   EXPECT_EQ(exit_code(again->wait()), 0);
 }
 
+TEST_F(DaemonTest, SigtermLetsARunningTaskFinishWithinTheGraceAndASecondOneCancels) {
+  auto daemon = start_daemon({"--max-tokens", "1900", "--ctx", "2048"});
+  int64_t finishing = std::stoll(agentd({"submit", "storyteller", "--input", "Once upon a time"}).out);
+  ASSERT_TRUE(wait_for_line(*daemon, "task " + std::to_string(finishing) + " (storyteller) started"));
+  daemon->signal(SIGTERM);
+  ASSERT_TRUE(wait_for_line(*daemon, "draining:"));
+  int64_t later = std::stoll(agentd({"submit", "chat", "--input", "Hi"}).out);
+  ASSERT_TRUE(wait_for_line(*daemon, "task " + std::to_string(finishing) + " finished:"));
+  EXPECT_TRUE(wait_for_line(*daemon, "agentd stopped"));
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+  EXPECT_EQ(agentd_json({"task", std::to_string(finishing), "--json"})["status"], "finished");
+  EXPECT_EQ(agentd_json({"task", std::to_string(later), "--json"})["status"], "queued") << "no claims while draining";
+
+  // Next start: the queued chat runs; a long story is cut short by a second SIGTERM.
+  auto again = start_daemon({"--max-tokens", "1900", "--ctx", "2048"});
+  ASSERT_TRUE(wait_for_line(*again, "task " + std::to_string(later) + " finished:"));
+  int64_t cut = std::stoll(agentd({"submit", "storyteller", "--input", "Once upon a time"}).out);
+  ASSERT_TRUE(wait_for_line(*again, "task " + std::to_string(cut) + " (storyteller) started"));
+  again->signal(SIGTERM);
+  ASSERT_TRUE(wait_for_line(*again, "draining:"));
+  again->signal(SIGTERM);
+  ASSERT_TRUE(wait_for_line(*again, "cancelling running tasks now"));
+  EXPECT_EQ(exit_code(again->wait()), 0);
+  EXPECT_EQ(agentd_json({"task", std::to_string(cut), "--json"})["status"], "interrupted");
+}
+
 TEST_F(DaemonTest, SigkillMidTaskThenRestartRequeuesIt) {
   auto daemon = start_daemon({"--max-tokens", "1900", "--ctx", "2048"});
   int64_t id = std::stoll(agentd({"submit", "storyteller", "--input", "Once upon a time"}).out);
