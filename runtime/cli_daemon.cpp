@@ -96,7 +96,7 @@ void wait_for_task(const CliGlobals& g, int64_t id, std::optional<int64_t> timeo
 }  // namespace
 
 void add_daemon_commands(CLI::App& app, CliGlobals& g) {
-  auto* run = app.add_subcommand("run", "Run the daemon: serve queued tasks on the shared model until SIGTERM");
+  auto* run = app.add_subcommand("run", "Run the daemon: agents, their triggers and queued tasks on the shared model, until SIGTERM");
   auto r = std::make_shared<RunArgs>();  // flag values; applied over agentd.json only when given
   auto& e = r->options.engine;
   add_config_args(run, r->config);
