@@ -13,7 +13,7 @@
 //                   { "on": "drafter.done" } ],
 //     "route": "local",
 //     "generation": { "max_tokens": 256, "temperature": 0.7, "top_p": 0.95, "top_k": 40,
-//                     "min_p": 0.05, "repeat_penalty": 1.1, "seed": 42, "section_tokens": 300 },
+//                     "min_p": 0.05, "repeat_penalty": 1.1, "seed": 42, "section_tokens": 400 },
 //     "system_prompt": "You are ...",
 //     "prompt": "Summarise: {{input}}",
 //     "folders": { "read": ["~/Notes"], "write": ["out/news"] },
@@ -60,7 +60,7 @@ struct GenerationSettings {
   float min_p = 0.05f;
   float repeat_penalty = 1.1f;
   std::optional<uint32_t> seed;  // none = random
-  int section_tokens = 300;      // for long-form output in sections
+  int section_tokens = 400;      // long-form output: most tokens per section (at least 5/8 asked)
 };
 
 struct AgentLimits {

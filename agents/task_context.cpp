@@ -4,6 +4,8 @@
 
 #include <regex>
 
+#include "storage/section_store.hpp"
+
 namespace agentd::agents {
 
 TaskContext::TaskContext(const AgentConfig& config, storage::Task task, TaskServices services, std::stop_token stop)
@@ -56,6 +58,16 @@ engine::Result TaskContext::generate(const GenerateOptions& options) {
     std::stop_callback cancel_on_stop(stop_, [&] { generation->cancel(); });  // any thread may stop us
     result = generation->wait();
   }
+  record_call(result);
+  if (result.finish == engine::FinishReason::cancelled && cancelled()) throw TaskCancelled();
+  if (result.finish == engine::FinishReason::error) throw std::runtime_error("model call failed: " + result.error);
+  if (result.finish == engine::FinishReason::cancelled || result.finish == engine::FinishReason::deadline) {
+    throw std::runtime_error(std::string("model call ended early: ") + engine::to_string(result.finish));
+  }
+  return result;
+}
+
+void TaskContext::record_call(const engine::Result& result) {
   services_.tasks.add_event(task_.id, storage::event::llm_call,
                             {{"route", "local"},
                              {"queue_wait_ms", result.queue_wait_ms},
@@ -65,12 +77,99 @@ engine::Result TaskContext::generate(const GenerateOptions& options) {
                              {"decode_tokens_per_s", result.decode_tokens_per_s},
                              {"times_preempted", result.times_preempted},
                              {"finish", engine::to_string(result.finish)}});
-  if (result.finish == engine::FinishReason::cancelled && cancelled()) throw TaskCancelled();
-  if (result.finish == engine::FinishReason::error) throw std::runtime_error("model call failed: " + result.error);
-  if (result.finish == engine::FinishReason::cancelled || result.finish == engine::FinishReason::deadline) {
-    throw std::runtime_error(std::string("model call ended early: ") + engine::to_string(result.finish));
+}
+
+namespace {
+
+// The task's sections and timeline as the sectional generator's journal.
+class TaskJournal : public engine::SectionJournal {
+ public:
+  TaskJournal(storage::Database& db, storage::TaskStore& tasks, int64_t task_id, const std::string& agent,
+              std::function<void(const engine::Result&)> record_call)
+      : sections_(db), tasks_(tasks), task_id_(task_id), agent_(agent), record_call_(std::move(record_call)) {}
+
+  std::vector<std::string> outline() override {
+    std::vector<std::string> titles;
+    for (const auto& s : sections_.list(task_id_)) titles.push_back(s.title);
+    return titles;
   }
-  return result;
+  void save_outline(const std::vector<std::string>& titles) override {
+    sections_.plan(task_id_, titles);
+    tasks_.add_event(task_id_, storage::event::section, {{"outline", titles}});
+  }
+  std::vector<engine::SectionText> finished() override {
+    std::vector<engine::SectionText> done;
+    for (const auto& s : sections_.list(task_id_)) {
+      if (s.status == storage::SectionStatus::done) done.push_back({s.idx, s.title, s.text, s.tokens});
+    }
+    if (!done.empty()) {
+      tasks_.add_event(task_id_, storage::event::log,
+                       {{"message", "resuming: " + std::to_string(done.size()) + " section(s) already done"}});
+    }
+    return done;
+  }
+  void section_started(int idx, const std::string& title) override {
+    sections_.set_status(task_id_, idx, storage::SectionStatus::running);
+    spdlog::info("task {} ({}): section {} started: {}", task_id_, agent_, idx + 1, title);
+  }
+  void save(const engine::SectionText& s, int attempts) override {
+    storage::Transaction tx(sections_db());
+    sections_.put({task_id_, s.idx, s.title, s.text, s.tokens, storage::SectionStatus::done, 0});
+    tasks_.add_event(task_id_, storage::event::section,
+                     {{"idx", s.idx}, {"title", s.title}, {"tokens", s.tokens}, {"attempts", attempts}, {"status", "done"}});
+    tx.commit();
+    spdlog::info("task {} ({}): section {} done: {} tokens", task_id_, agent_, s.idx + 1, s.tokens);
+  }
+  void attempt(const engine::SectionAttempt& a) override {
+    tasks_.add_event(task_id_, "section_attempt",
+                     {{"idx", a.idx}, {"attempt", a.attempt}, {"distinct4", a.distinct4}, {"seed", a.seed},
+                      {"repeat_penalty", a.repeat_penalty}, {"accepted", a.accepted}, {"tokens", a.tokens}});
+  }
+  void call(const engine::Result& result) override { record_call_(result); }
+
+ private:
+  storage::Database& sections_db() { return tasks_.database(); }
+
+  storage::SectionStore sections_;
+  storage::TaskStore& tasks_;
+  int64_t task_id_;
+  const std::string& agent_;
+  std::function<void(const engine::Result&)> record_call_;
+};
+
+}  // namespace
+
+engine::LongFormOptions TaskContext::long_form_defaults() const {
+  const GenerationSettings& g = config_.generation;
+  engine::LongFormOptions o;
+  o.max_tokens = g.section_tokens;
+  o.min_tokens = g.section_tokens * 5 / 8;
+  o.system_prompt = config_.system_prompt;
+  o.sampling.temperature = g.temperature;
+  o.sampling.top_k = g.top_k;
+  o.sampling.top_p = g.top_p;
+  o.sampling.min_p = g.min_p;
+  o.sampling.repeat_penalty = g.repeat_penalty;
+  if (g.seed) o.sampling.seed = *g.seed;
+  o.priority = config_.priority;
+  o.task_id = task_.id;
+  return o;
+}
+
+std::string TaskContext::generate_long(const std::string& brief, engine::LongFormOptions options) {
+  check_cancelled();
+  options.priority = config_.priority;
+  options.task_id = task_.id;
+  TaskJournal journal(services_.tasks.database(), services_.tasks, task_.id, config_.name,
+                      [this](const engine::Result& r) { record_call(r); });
+  try {
+    return engine::SectionalGenerator(services_.engine, std::move(options)).generate(brief, journal, stop_);
+  } catch (const engine::RequestError& e) {
+    throw std::runtime_error(std::string("model call refused: ") + e.what());
+  } catch (const std::runtime_error&) {
+    check_cancelled();  // a stop during a section surfaces as TaskCancelled
+    throw;
+  }
 }
 
 std::string TaskContext::ask(const std::string& user_message) {

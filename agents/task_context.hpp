@@ -4,6 +4,9 @@
 //   generate()     a call on the shared engine at the agent's priority, with its generation
 //                  settings; the fiber waits, the thread does not. Recorded in the timeline
 //                  (llm_call: route, queue wait, time to first token, tokens).
+//   generate_long() long text as an outline plus sections (engine/sectional), each section
+//                  stored in the task's sections as soon as it is done; a task run again after
+//                  a crash continues at the first unfinished section.
 //   recall/remember/note/search_notes   the agent's own memory and notes (never another's)
 //   emit(name)     raises "<agent>.<name>"; agents subscribed with {"on": ...} get a task. Events
 //                  are published when this task finishes, in the same transaction as its result:
@@ -29,6 +32,7 @@
 #include "agents/agent_config.hpp"
 #include "agents/file_access.hpp"
 #include "engine/engine.hpp"
+#include "engine/sectional.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/task_store.hpp"
 
@@ -76,6 +80,11 @@ class TaskContext {
   // Throws TaskCancelled when cancelled, std::runtime_error when the engine fails or refuses.
   engine::Result generate(const GenerateOptions& options);
   std::string ask(const std::string& user_message);
+  // Defaults from the agent's config: sampling, priority, system prompt, and per section
+  // max_tokens = generation.section_tokens, min_tokens = 5/8 of it. Throws like generate().
+  std::string generate_long(const std::string& brief, engine::LongFormOptions options);
+  std::string generate_long(const std::string& brief) { return generate_long(brief, long_form_defaults()); }
+  engine::LongFormOptions long_form_defaults() const;
 
   std::optional<nlohmann::json> recall(const std::string& key) const;
   void remember(const std::string& key, const nlohmann::json& value);
@@ -98,6 +107,7 @@ class TaskContext {
 
  private:
   engine::Request make_request(const GenerateOptions& options) const;
+  void record_call(const engine::Result& result);
 
   const AgentConfig& config_;
   storage::Task task_;

@@ -96,6 +96,7 @@ struct AgentStats {
 class TaskStore {
  public:
   explicit TaskStore(Database& db) : db_(db) {}
+  Database& database() { return db_; }
 
   int64_t enqueue(const NewTask& task);
   // queued -> running. False if the task was not queued (someone else took or cancelled it).

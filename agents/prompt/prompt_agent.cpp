@@ -55,7 +55,7 @@ PromptAgent::PromptAgent(const AgentConfig& config)
     : prompt_(checked_template(config, config.prompt, "/prompt")) {
   if (config.prompt.empty()) throw ConfigError(config.file.string() + ": /prompt: the prompt plugin needs a prompt");
   ConfigReader s(config.file.string(), config.settings, "/settings",
-                 {"output_file", "append", "memory_key", "note", "emit", "json_schema", "stop"});
+                 {"output_file", "append", "memory_key", "note", "emit", "json_schema", "stop", "long_form"});
   std::string output_file;
   s.string("output_file", output_file);
   if (!output_file.empty()) {
@@ -77,6 +77,17 @@ PromptAgent::PromptAgent(const AgentConfig& config)
     json_schema_ = schema->dump();
   }
   s.strings("stop", stop_);
+  if (auto l = s.object("long_form", {"sections", "outline", "tail_chars", "min_distinct4", "max_attempts"})) {
+    engine::LongFormOptions o;
+    l->integer("sections", o.sections, 1, 50);
+    l->strings("outline", o.outline);
+    if (l->has("outline") && o.outline.empty()) l->fail(l->at("outline"), "an empty outline; leave it out to let the model write one");
+    l->integer("tail_chars", o.tail_chars, 0, 10000);
+    l->number("min_distinct4", o.min_distinct4, 0.0, 1.0);
+    l->integer("max_attempts", o.max_attempts, 1, 10);
+    if (!json_schema_.empty()) l->fail(l->path(), "cannot be combined with json_schema");
+    long_form_ = o;
+  }
 }
 
 std::string PromptAgent::input_file_path(TaskContext& ctx) const {
@@ -114,11 +125,22 @@ std::string PromptAgent::fill(const PromptTemplate& t, TaskContext& ctx) const {
 }
 
 std::string PromptAgent::run(TaskContext& ctx) {
-  GenerateOptions options;
-  options.prompt = fill(prompt_, ctx);
-  options.json_schema = json_schema_;
-  options.stop = stop_;
-  std::string answer = ctx.generate(options).text;
+  std::string answer;
+  if (long_form_) {
+    engine::LongFormOptions o = ctx.long_form_defaults();
+    o.sections = long_form_->sections;
+    o.outline = long_form_->outline;
+    o.tail_chars = long_form_->tail_chars;
+    o.min_distinct4 = long_form_->min_distinct4;
+    o.max_attempts = long_form_->max_attempts;
+    answer = ctx.generate_long(fill(prompt_, ctx), o);
+  } else {
+    GenerateOptions options;
+    options.prompt = fill(prompt_, ctx);
+    options.json_schema = json_schema_;
+    options.stop = stop_;
+    answer = ctx.generate(options).text;
+  }
 
   nlohmann::json event = {{"task", ctx.task_id()}, {"agent", ctx.agent()}, {"output", answer}};
   if (output_file_) {

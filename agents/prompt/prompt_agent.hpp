@@ -10,7 +10,11 @@
 //     "note": true,             // keep the answer as a searchable note
 //     "emit": "done",           // publish "<agent>.done" with {task, agent, output, file}
 //     "json_schema": { ... },   // constrain the answer to this JSON schema
-//     "stop": ["\n\n\n"]
+//     "stop": ["\n\n\n"],
+//     "long_form": {            // write the answer as an outline plus sections (generate_long);
+//       "sections": 6,          // the filled prompt is the brief. Sections are stored as they
+//       "outline": ["..."],     // finish and a crashed task resumes at the first unfinished one.
+//       "tail_chars": 400, "min_distinct4": 0.7, "max_attempts": 3 }
 //   }
 #pragma once
 
@@ -23,6 +27,7 @@
 #include "agents/agent.hpp"
 #include "agents/agent_config.hpp"
 #include "agents/prompt/prompt_template.hpp"
+#include "engine/sectional.hpp"
 
 namespace agentd::agents {
 
@@ -44,6 +49,7 @@ class PromptAgent : public Agent {
   std::string emit_;
   std::string json_schema_;
   std::vector<std::string> stop_;
+  std::optional<engine::LongFormOptions> long_form_;  // only the fields set in "long_form"
 };
 
 }  // namespace agentd::agents

@@ -65,8 +65,8 @@ class DaemonTest : public ::testing::Test {
       startup_log_ += *line + "\n";
       if (line->find("serving:") != std::string::npos) return daemon;
     }
-    ADD_FAILURE() << "the daemon did not start:\n" << startup_log_;
-    return daemon;
+    // Thrown, so the test stops here instead of waiting on a daemon that is not there.
+    throw std::runtime_error("the daemon did not start:\n" + startup_log_);
   }
 
   // Reads the daemon's log until a line contains `text`; false if it exited first.
