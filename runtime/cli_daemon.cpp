@@ -1,5 +1,7 @@
 // `agentd run` (the daemon), `agentd submit` (queue a task through the database) and
 // `agentd cancel`.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include "runtime/daemon.hpp"
 #include "runtime/task_json.hpp"
 #include "runtime/time_spec.hpp"
+#include "storage/section_store.hpp"
 #include "storage/task_store.hpp"
 
 namespace agentd::runtime {
@@ -64,14 +67,52 @@ std::string read_input(const std::string& input) {
   return text.str();
 }
 
+// Progress of a long-form task on stderr: a bar on a terminal, one plain line per finished
+// section otherwise (logs, pipes).
+class SectionProgress {
+ public:
+  SectionProgress() : terminal_(::isatty(STDERR_FILENO) == 1) {}
+
+  void update(const std::vector<storage::Section>& sections) {
+    if (sections.empty()) return;
+    int done = 0;
+    for (const auto& s : sections) done += s.status == storage::SectionStatus::done;
+    if (terminal_) {
+      if (done == shown_ && sections.size() == total_) return;
+      const int width = 30;
+      int filled = static_cast<int>(width * done / static_cast<int>(sections.size()));
+      std::fprintf(stderr, "\r[%s%s] %d/%zu sections", std::string(static_cast<size_t>(filled), '#').c_str(),
+                   std::string(static_cast<size_t>(width - filled), '-').c_str(), done, sections.size());
+      if (done == static_cast<int>(sections.size())) std::fprintf(stderr, "\n");
+    } else {
+      for (const auto& s : sections) {
+        if (s.status == storage::SectionStatus::done && s.idx >= shown_) {
+          std::fprintf(stderr, "section %d/%zu done: %s (%d tokens)\n", s.idx + 1, sections.size(), s.title.c_str(), s.tokens);
+        }
+      }
+    }
+    std::fflush(stderr);
+    shown_ = done;
+    total_ = sections.size();
+  }
+
+ private:
+  bool terminal_;
+  int shown_ = 0;
+  size_t total_ = 0;
+};
+
 // Polls the task until it ends (the daemon may be another process); throws unless it finished.
 void wait_for_task(const CliGlobals& g, int64_t id, std::optional<int64_t> timeout_ms) {
   auto db = g.open_reader();
   storage::TaskStore tasks(*db);
+  storage::SectionStore sections(*db);
+  SectionProgress progress;
   auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms.value_or(INT64_MAX / 2));
   for (;;) {
     auto t = tasks.get(id);
     if (!t) throw CliError("task " + std::to_string(id) + " disappeared from " + db->path().string());
+    progress.update(sections.list(id));
     switch (t->status) {
       case storage::TaskStatus::queued:
       case storage::TaskStatus::running:

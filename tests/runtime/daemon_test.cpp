@@ -320,6 +320,70 @@ TEST_F(DaemonTest, CancelFromTheCommandLineStopsARunningTask) {
   EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
 
+TEST_F(DaemonTest, ALongDraftKilledInSectionThreeResumesWithoutRedoingSectionsOneAndTwo) {
+  write_agent("drafter", R"({"plugin": "prompt", "prompt": "A story about a brave little cat.",
+                              "generation": {"temperature": 0, "section_tokens": 400},
+                              "settings": {"long_form": {"outline": ["The cat", "The storm", "The tree",
+                                                                     "The rescue", "The party", "The end"]}}})");
+  auto daemon = start_daemon({"--ctx", "2048"});
+  int64_t id = std::stoll(agentd({"submit", "drafter"}).out);
+  ASSERT_TRUE(wait_for_line(*daemon, "task " + std::to_string(id) + " (drafter): section 3 started"));
+  daemon->kill();
+  daemon->wait();
+
+  auto count = [](const json& task, const std::string& kind, int idx) {
+    int n = 0;
+    for (const auto& e : task["events"]) n += e["kind"] == kind && e["data"].value("idx", -1) == idx;
+    return n;
+  };
+  json before = agentd_json({"task", std::to_string(id), "--json"});
+  ASSERT_EQ(before["sections"].size(), 6u);
+  for (int i : {0, 1}) {
+    EXPECT_EQ(before["sections"][i]["status"], "done");
+    EXPECT_EQ(count(before, "section", i), 1);
+  }
+  EXPECT_NE(before["sections"][2]["status"], "done");
+
+  auto again = start_daemon({"--ctx", "2048"});
+  ASSERT_TRUE(wait_for_line(*again, "task " + std::to_string(id) + " finished:"));
+  json after = agentd_json({"task", std::to_string(id), "--json"});
+  EXPECT_EQ(after["status"], "finished");
+  EXPECT_EQ(after["attempt"], 2);
+  for (int i : {0, 1}) {
+    EXPECT_EQ(after["sections"][i]["text"], before["sections"][i]["text"]) << "section " << i + 1 << " byte-identical";
+    EXPECT_EQ(count(after, "section", i), 1) << "section " << i + 1 << " not regenerated";
+    EXPECT_EQ(count(after, "section_attempt", i), count(before, "section_attempt", i));
+  }
+  std::string output = after["output"];
+  for (const auto& section : after["sections"]) {
+    EXPECT_EQ(section["status"], "done");
+    EXPECT_NE(output.find("## " + section["title"].get<std::string>() + "\n\n" + section["text"].get<std::string>()),
+              std::string::npos);
+  }
+  again->signal(SIGTERM);
+  EXPECT_EQ(exit_code(again->wait()), 0);
+}
+
+TEST_F(DaemonTest, SubmitWaitShowsEachSectionAsItFinishes) {
+  write_agent("drafter", R"({"plugin": "prompt", "prompt": "A story about a dog.",
+                              "generation": {"section_tokens": 64},
+                              "settings": {"long_form": {"outline": ["Morning", "Noon", "Night"]}}})");
+  auto daemon = start_daemon();
+  auto r = agentd({"submit", "drafter", "--wait", "--timeout", "2m"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // stderr is a pipe here, so progress comes as plain lines, one per section, in order.
+  size_t first = r.err.find("section 1/3 done: Morning"), second = r.err.find("section 2/3 done: Noon"),
+         third = r.err.find("section 3/3 done: Night");
+  ASSERT_NE(first, std::string::npos) << r.err;
+  ASSERT_NE(second, std::string::npos) << r.err;
+  ASSERT_NE(third, std::string::npos) << r.err;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+  EXPECT_NE(r.out.find("## Night"), std::string::npos) << r.out;
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
 TEST_F(DaemonTest, AMissingModelIsAClearStartupError) {
   auto r = testing::run_process({testing::agentd_binary(), "--db", db(), "run", "--model",
                                  (dir_ / "nope.gguf").string(), "--log-file-level", "off"});
