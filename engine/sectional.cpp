@@ -19,7 +19,7 @@ std::string trim(std::string s) {
   return s;
 }
 
-// "- a", "* a", "1. a", "2) a", "## a", "Section 1: a" -> "a".
+// "- a", "* a", "1. a", "2) a", "## a" -> "a".
 std::string strip_marker(std::string line) {
   line = trim(line);
   size_t i = 0;
@@ -89,7 +89,7 @@ std::string trim_to_sentence(const std::string& text) {
     if (c == '\n' && i + 1 < text.size() && text[i + 1] == '\n') best = i;
     if (c != '.' && c != '!' && c != '?') continue;
     size_t end = i + 1;
-    while (end < text.size() && (text[end] == '"' || text[end] == '\'' || text[end] == ')')) ++end;
+    while (end < text.size() && (text[end] == '"' || text[end] == '\'' || text[end] == ')' || text[end] == ']')) ++end;
     if (end == text.size() || std::isspace(static_cast<unsigned char>(text[end]))) best = end - 1;
   }
   return best == std::string::npos ? text : trim(text.substr(0, best + 1));

@@ -38,7 +38,7 @@ struct LongFormOptions {
   int max_attempts = 3;              // per section, the first included
   float repeat_penalty_step = 0.15f; // added to the repeat penalty on each retry
   std::string system_prompt;
-  Sampling sampling;                 // seed 0xFFFFFFFF = random; otherwise section k uses seed + k
+  Sampling sampling;                 // seed 0xFFFFFFFF = random; else section k, attempt a uses seed + 1000k + a - 1
   scheduler::Priority priority = scheduler::Priority::background;
   int64_t task_id = 0;
 };
