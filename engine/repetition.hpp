@@ -12,5 +12,8 @@ namespace agentd::engine {
 
 std::vector<std::string> words_of(std::string_view text);
 double distinct_ngram_ratio(std::string_view text, int n = 4);
+// The share of `text`'s n-grams that are new: not seen earlier in `text` nor anywhere in
+// `context` (the document written so far). Equals distinct_ngram_ratio when context is empty.
+double novel_ngram_ratio(std::string_view text, std::string_view context, int n = 4);
 
 }  // namespace agentd::engine

@@ -141,8 +141,8 @@ std::vector<std::string> SectionalGenerator::make_outline(const std::string& bri
 }
 
 SectionText SectionalGenerator::write_section(const std::string& brief, const std::vector<std::string>& outline,
-                                              int idx, const std::string& previous, SectionJournal& journal,
-                                              std::stop_token stop) {
+                                              int idx, const std::string& previous, const std::string& so_far,
+                                              SectionJournal& journal, std::stop_token stop) {
   const std::string& title = outline[static_cast<size_t>(idx)];
   journal.section_started(idx, title);
   std::optional<SectionText> best;
@@ -158,7 +158,7 @@ SectionText SectionalGenerator::write_section(const std::string& brief, const st
     r.max_tokens = options_.max_tokens;
     Result result = call(r, journal, stop);
     std::string text = result.finish == FinishReason::length ? trim_to_sentence(result.text) : trim(result.text);
-    double distinct = distinct_ngram_ratio(text, 4);
+    double distinct = novel_ngram_ratio(text, so_far, 4);
     bool accepted = distinct >= options_.min_distinct4;
     attempts = attempt;
     journal.attempt({idx, attempt, distinct, r.sampling.seed, r.sampling.repeat_penalty, accepted, result.completion_tokens});
@@ -178,10 +178,11 @@ std::string SectionalGenerator::generate(const std::string& brief, SectionJourna
   for (auto& s : journal.finished()) {
     if (s.idx >= 0 && s.idx < static_cast<int>(outline.size())) sections[static_cast<size_t>(s.idx)] = std::move(s);
   }
-  std::string previous;
+  std::string previous, so_far;
   for (size_t i = 0; i < outline.size(); ++i) {
-    if (!sections[i]) sections[i] = write_section(brief, outline, static_cast<int>(i), previous, journal, stop);
+    if (!sections[i]) sections[i] = write_section(brief, outline, static_cast<int>(i), previous, so_far, journal, stop);
     previous = sections[i]->text;
+    so_far += previous + "\n";
   }
   std::vector<SectionText> done;
   for (auto& s : sections) done.push_back(std::move(*s));

@@ -8,7 +8,8 @@
 //   min..max tokens; a section cut at max_tokens is trimmed back to its last sentence end.
 // - The engine is released between sections (each is a separate request), so a chat cuts in
 //   there — and, with the batched policy, at any token.
-// - Repetition guard: a section whose distinct-4-gram ratio is below `min_distinct4` is
+// - Repetition guard: a section whose share of new 4-grams (not repeated within it, nor taken
+//   from earlier sections: engine/repetition's novel_ngram_ratio) is below `min_distinct4` is
 //   generated again with a new seed and a stronger repeat penalty, up to `max_attempts` in all;
 //   if none passes, the least repetitive attempt is kept. Every attempt goes to the journal.
 // - The journal (SectionJournal) persists the outline and each finished section the moment it is
@@ -98,7 +99,8 @@ class SectionalGenerator {
  private:
   std::vector<std::string> make_outline(const std::string& brief, SectionJournal& journal, std::stop_token stop);
   SectionText write_section(const std::string& brief, const std::vector<std::string>& outline, int idx,
-                            const std::string& previous, SectionJournal& journal, std::stop_token stop);
+                            const std::string& previous, const std::string& so_far, SectionJournal& journal,
+                            std::stop_token stop);
   Result call(Request request, SectionJournal& journal, std::stop_token stop);
 
   Engine& engine_;

@@ -490,6 +490,33 @@ TEST_F(SectionalTest, DegenerateSectionIsRetriedWithNewSeedAndStrongerPenalty) {
   EXPECT_EQ(doc, "## Only\n\n" + good);
 }
 
+TEST_F(SectionalTest, ASectionCopyingAnEarlierOneIsRetried) {
+  // Each section is varied on its own, but the second repeats the first word for word: the
+  // guard measures new 4-grams against the document so far, so it catches that.
+  LongFormOptions o;
+  o.outline = {"One", "Two"};
+  o.sampling.seed = 1;
+  std::string first = varied("a", 60), fresh = varied("b", 60);
+  ASSERT_DOUBLE_EQ(distinct_ngram_ratio(first, 4), 1.0);
+  script({done(first), done(first), done(fresh)});
+  SectionalGenerator gen(engine, o);
+  std::string doc = gen.generate("brief", journal);
+  ASSERT_EQ(requests.size(), 3u);
+  ASSERT_EQ(journal.attempts.size(), 3u);
+  EXPECT_TRUE(journal.attempts[0].accepted);
+  EXPECT_FALSE(journal.attempts[1].accepted);
+  EXPECT_DOUBLE_EQ(journal.attempts[1].distinct4, 0.0);
+  EXPECT_TRUE(journal.attempts[2].accepted);
+  EXPECT_EQ(doc, "## One\n\n" + first + "\n\n## Two\n\n" + fresh);
+}
+
+TEST(NovelNgramRatio, CountsOnlyFourGramsNotSeenBefore) {
+  EXPECT_DOUBLE_EQ(novel_ngram_ratio("a b c d e", "", 4), 1.0);
+  EXPECT_DOUBLE_EQ(novel_ngram_ratio("a b c d e", "x a b c d y", 4), 0.5);  // "a b c d" was seen
+  EXPECT_DOUBLE_EQ(novel_ngram_ratio("a b c d a b c d", "", 4), distinct_ngram_ratio("a b c d a b c d", 4));
+  EXPECT_DOUBLE_EQ(novel_ngram_ratio("a b", "a b c d", 4), 1.0);  // too short to have any
+}
+
 TEST_F(SectionalTest, RetryWithRandomSeedStillUsesANewSeed) {
   LongFormOptions o;
   o.outline = {"Only"};
