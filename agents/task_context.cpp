@@ -38,7 +38,7 @@ engine::Request TaskContext::make_request(const GenerateOptions& o) const {
   r.stop = o.stop;
   r.grammar = o.grammar;
   r.json_schema = o.json_schema;
-  r.priority = config_.priority;
+  r.priority = task_.priority;
   r.task_id = task_.id;
   return r;
 }
@@ -151,14 +151,14 @@ engine::LongFormOptions TaskContext::long_form_defaults() const {
   o.sampling.min_p = g.min_p;
   o.sampling.repeat_penalty = g.repeat_penalty;
   if (g.seed) o.sampling.seed = *g.seed;
-  o.priority = config_.priority;
+  o.priority = task_.priority;
   o.task_id = task_.id;
   return o;
 }
 
 std::string TaskContext::generate_long(const std::string& brief, engine::LongFormOptions options) {
   check_cancelled();
-  options.priority = config_.priority;
+  options.priority = task_.priority;
   options.task_id = task_.id;
   TaskJournal journal(services_.tasks.database(), services_.tasks, task_.id, config_.name,
                       [this](const engine::Result& r) { record_call(r); });

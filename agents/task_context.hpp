@@ -1,7 +1,8 @@
 // TaskContext: everything an agent may touch while it runs one task, and nothing more.
 //
 //   input()        the task's input text (for an event trigger, the event's JSON)
-//   generate()     a call on the shared engine at the agent's priority, with its generation
+//   generate()     a call on the shared engine at the task's priority (the agent's unless the
+//                  task was submitted with another), with the agent's generation
 //                  settings; the fiber waits, the thread does not. Recorded in the timeline
 //                  (llm_call: route, queue wait, time to first token, tokens).
 //   generate_long() long text as an outline plus sections (engine/sectional), each section

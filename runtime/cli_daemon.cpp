@@ -27,6 +27,7 @@ struct RunArgs {
   DaemonOptions options;
   ConfigArgs config;
   std::string policy, grace;
+  bool no_http = false;
 };
 
 struct SubmitArgs {
@@ -152,6 +153,8 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
   run->add_option("--max-tokens", r->options.agents.max_tokens, "Default tokens per model call of an agent [256]")
       ->check(CLI::PositiveNumber);
   run->add_option("--grace", r->grace, "On SIGTERM, how long running tasks may finish [30s]");
+  run->add_option("--listen", r->options.http.listen, "HTTP address host:port, port 0 = any [127.0.0.1:8377]");
+  run->add_flag("--no-http", r->no_http, "Do not start the HTTP server");
   run->add_option("--log-level", r->options.log.console_level, "Console log level [info]");
   run->add_option("--log-file-level", r->options.log.file_level, "Level of <data dir>/agentd.log [debug]");
   run->callback([&g, r, run] {
@@ -166,6 +169,8 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
     if (given("--chat-template")) o.engine.chat_template = f.engine.chat_template;
     if (given("--concurrency")) o.concurrency = f.concurrency;
     if (given("--max-tokens")) o.agents.max_tokens = f.agents.max_tokens;
+    if (given("--listen")) o.http.listen = f.http.listen;
+    if (r->no_http) o.http.enabled = false;
     if (given("--log-level")) o.log.console_level = f.log.console_level;
     if (given("--log-file-level")) o.log.file_level = f.log.file_level;
     if (given("--grace")) {

@@ -20,33 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-json database_status(storage::Database& db) {
-  storage::TaskStore tasks(db);
-  json out;
-  auto queued = tasks.queued_by_priority();
-  out["queue"] = {{"interactive", queued[0]}, {"tool", queued[1]}, {"background", queued[2]}};
-  json counts = {{"queued", 0}, {"running", 0}, {"finished", 0}, {"failed", 0}, {"cancelled", 0}, {"interrupted", 0}};
-  json agents = json::object();
-  for (const auto& s : tasks.agent_stats()) {
-    for (auto [k, v] : {std::pair{"queued", s.queued}, {"running", s.running}, {"finished", s.finished},
-                        {"failed", s.failed}, {"cancelled", s.cancelled}, {"interrupted", s.interrupted}}) {
-      counts[k] = counts[k].get<int64_t>() + v;
-    }
-    json a = {{"tasks", s.total}, {"finished", s.finished}, {"failed", s.failed}};
-    if (s.last_created_at) a["last_run"] = *s.last_created_at;
-    agents[s.agent] = a;
-  }
-  for (const auto& s : storage::ScheduleStore(db).list()) {
-    json& a = agents[s.agent];
-    if (s.next_fire_at && (!a.contains("next_run") || *s.next_fire_at < a["next_run"].get<int64_t>())) {
-      a["next_run"] = *s.next_fire_at;
-    }
-  }
-  out["tasks"] = counts;
-  out["agents"] = agents;
-  return out;
-}
-
 std::string when(const json& a, const char* key) {
   return a.contains(key) ? format_local_time(a[key].get<int64_t>()) : "-";
 }

@@ -39,6 +39,21 @@ void read_agents(const ConfigReader& a, const fs::path& config, AgentsOptions& o
   a.duration("timeout", o.timeout);
 }
 
+void read_http(const ConfigReader& h, HttpOptions& o) {
+  h.boolean("enabled", o.enabled);
+  h.string("listen", o.listen);
+  try {
+    parse_listen_address(o.listen);
+  } catch (const std::invalid_argument& e) {
+    h.fail(h.at("listen"), e.what());
+  }
+  h.string("token_env", o.token_env);
+  h.integer("max_queued", o.max_queued, 1, 100000);
+  int kb = static_cast<int>(o.max_body_bytes >> 10);
+  h.integer("max_body_kb", kb, 1, 1 << 20);
+  o.max_body_bytes = static_cast<size_t>(kb) << 10;
+}
+
 void read_daemon(const ConfigReader& d, DaemonOptions& o) {
   d.integer("concurrency", o.concurrency, 1, 1024);
   d.duration("grace", o.grace);
@@ -61,7 +76,7 @@ void read_log(const ConfigReader& l, LogOptions& o) {
 
 void apply_config_file(const fs::path& path, DaemonOptions& o) {
   nlohmann::json root = agents::read_json_file(path);
-  ConfigReader top(path.string(), root, "", {"model", "engine", "agents", "daemon", "log"});
+  ConfigReader top(path.string(), root, "", {"model", "engine", "agents", "http", "daemon", "log"});
   std::string model;
   top.string("model", model);
   if (!model.empty()) o.engine.model_path = from_config_folder(path, model).string();
@@ -69,6 +84,7 @@ void apply_config_file(const fs::path& path, DaemonOptions& o) {
     read_engine(*e, o.engine);
   }
   if (auto a = top.object("agents", {"dir", "roots", "max_tokens", "timeout"})) read_agents(*a, path, o.agents);
+  if (auto h = top.object("http", {"enabled", "listen", "token_env", "max_queued", "max_body_kb"})) read_http(*h, o.http);
   if (auto d = top.object("daemon", {"concurrency", "grace", "stuck_after", "max_attempts"})) read_daemon(*d, o);
   if (auto l = top.object("log", {"level", "file_level", "max_file_mb", "max_files"})) read_log(*l, o.log);
 }

@@ -8,6 +8,8 @@
 //                 "prefill_chunk": 256, "chat_template": "chatml" },
 //     "agents": { "dir": "~/agentd/agents.d", "roots": ["~", "/srv/shared"],
 //                 "max_tokens": 256, "timeout": "10m" },
+//     "http":   { "enabled": true, "listen": "127.0.0.1:8377", "token_env": "AGENTD_TOKEN",
+//                 "max_queued": 16, "max_body_kb": 1024 },
 //     "daemon": { "concurrency": 4, "grace": "30s", "stuck_after": "60s", "max_attempts": 3 },
 //     "log":    { "level": "info", "file_level": "debug", "max_file_mb": 10, "max_files": 5 }
 //   }

@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "runtime/agent_catalog.hpp"
+#include "runtime/http_server.hpp"
 #include "runtime/lock_file.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/status.hpp"
 #include "runtime/task_runner.hpp"
 #include "runtime/triggers.hpp"
@@ -120,16 +122,19 @@ void log_catalog(const AgentCatalog::Report& r, const AgentCatalog& catalog) {
 // Everything the agent thread runs after start-up.
 class Server {
  public:
-  Server(const DaemonOptions& o, storage::Database& db, engine::LlamaEngine& engine, AgentCatalog& catalog,
-         TriggerRunner& triggers)
+  Server(const DaemonOptions& o, storage::Database& db, engine::LlamaEngine& engine, engine::Engine& metered,
+         AgentCatalog& catalog, TriggerRunner& triggers, StatusBoard& board)
       : o_(o),
         db_(db),
         tasks_(db),
         engine_(engine),
         catalog_(catalog),
         triggers_(triggers),
-        runner_(engine, db, catalog),
+        board_(board),
+        runner_(metered, db, catalog),
         dispatcher_(dispatcher_options(), [this](const auto& full) { return claim(full); }, runner_.hooks()) {}
+
+  void poke() { dispatcher_.poke(); }
 
   void serve() {
     SignalThread signals(control_, [this](bool now) { stop(now); });
@@ -227,9 +232,16 @@ class Server {
 
   void write_status(bool final) {
     double rate = meter_.update(engine_.stats().tokens_generated, storage::now_ms());
-    write_status_file(status_file(o_.db_path),
-                      status_json(started_at_, engine_, rate, dispatcher_.snapshot(), catalog_, triggers_, final));
+    auto status = status_json(started_at_, engine_, rate, dispatcher_.snapshot(), catalog_, triggers_, final);
+    board_.set(status);
+    write_status_file(status_file(o_.db_path), status);
   }
+
+ public:
+  // Before serving: the HTTP API reads the board from its first request on.
+  void publish_status() { write_status(false); }
+
+ private:
 
   const DaemonOptions& o_;
   storage::Database& db_;
@@ -237,6 +249,7 @@ class Server {
   engine::LlamaEngine& engine_;
   AgentCatalog& catalog_;
   TriggerRunner& triggers_;
+  StatusBoard& board_;
   TaskRunner runner_;
   scheduler::Dispatcher dispatcher_;
   Control control_;
@@ -296,7 +309,25 @@ int run_daemon(const DaemonOptions& o) {
       int queued = triggers.sync(catalog, storage::now_ms());
       spdlog::info("triggers: {} active, {} missed run(s) queued", triggers.states().size(), queued);
     }
-    Server(o, *db, *engine, catalog, triggers).serve();
+    Metrics metrics;
+    MeteredEngine metered(*engine, metrics);
+    StatusBoard board;
+    Server server(o, *db, *engine, metered, catalog, triggers, board);
+    server.publish_status();
+    std::unique_ptr<HttpServer> http;
+    if (o.http.enabled) {
+      Step s("start HTTP");
+      auto* llama = engine.get();
+      engine::EngineInfo info = engine->info();
+      info.model = std::filesystem::path(info.model).stem().string();  // the id clients name
+      http = std::make_unique<HttpServer>(
+          o.http, HttpContext{metered, [llama] { return llama->stats(); }, info, o.agents.max_tokens, metrics,
+                              board, o.db_path, [&server] { server.poke(); }});
+      spdlog::info("http: listening on {}:{} (OpenAI-compatible /v1, control API /api, /metrics)", http->host(),
+                   http->port());
+    }
+    server.serve();
+    if (http) http->stop();
     spdlog::info("agentd stopped");
     return 0;
   } catch (const std::exception& e) {

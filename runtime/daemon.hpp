@@ -1,6 +1,6 @@
 // `agentd run`: the daemon. Start-up is a flat list of named, timed steps:
 //   open the data directory and log → take the lock → open storage and migrate → recover
-//   interrupted tasks → load the model → load agents → start triggers → serve.
+//   interrupted tasks → load the model → load agents → start triggers → start HTTP → serve.
 //
 // Serving: one agent thread runs every agent fiber under the priority scheduling algorithm
 // (scheduler/fiber_priority). On it, the Dispatcher claims queued tasks of loaded agents (most
@@ -26,6 +26,7 @@
 
 #include "engine/llama_engine.hpp"
 #include "runtime/agent_config_file.hpp"
+#include "runtime/http_server.hpp"
 #include "runtime/logging.hpp"
 
 namespace agentd::runtime {
@@ -35,6 +36,7 @@ struct DaemonOptions {
   engine::LlamaEngineOptions engine;
   LogOptions log;
   AgentsOptions agents;                 // where agents.d is, which folders agents may name
+  HttpOptions http;                     // the OpenAI-compatible endpoint and control API
   int concurrency = 4;                  // tasks running at once
   int max_attempts = 3;                 // runs of one task across interruptions
   std::chrono::milliseconds grace{30'000};

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "storage/database.hpp"
+#include "storage/schedule_store.hpp"
+#include "storage/task_store.hpp"
 
 namespace agentd::runtime {
 
@@ -37,6 +39,11 @@ nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine
   for (const AgentEntry& e : catalog.entries()) {
     std::string state = !e.loaded ? "broken" : e.loaded->config.enabled ? "enabled" : "disabled";
     json a = {{"name", e.name}, {"file", e.file.string()}, {"state", state}};
+    if (e.loaded) {
+      a["plugin"] = e.loaded->config.plugin;
+      a["priority"] = scheduler::to_string(e.loaded->config.priority);
+      a["description"] = e.loaded->config.description;
+    }
     if (!e.error.empty()) a["error"] = e.error;
     a["running"] = dispatcher.by_group.count(e.name) ? dispatcher.by_group.at(e.name) : 0;
     agents.push_back(a);
@@ -61,6 +68,35 @@ nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine
           {"tasks_stuck", dispatcher.stuck},
           {"agents", agents},
           {"triggers", trigger_list}};
+}
+
+using nlohmann::json;
+
+json database_status(storage::Database& db) {
+  storage::TaskStore tasks(db);
+  json out;
+  auto queued = tasks.queued_by_priority();
+  out["queue"] = {{"interactive", queued[0]}, {"tool", queued[1]}, {"background", queued[2]}};
+  json counts = {{"queued", 0}, {"running", 0}, {"finished", 0}, {"failed", 0}, {"cancelled", 0}, {"interrupted", 0}};
+  json agents = json::object();
+  for (const auto& s : tasks.agent_stats()) {
+    for (auto [k, v] : {std::pair{"queued", s.queued}, {"running", s.running}, {"finished", s.finished},
+                        {"failed", s.failed}, {"cancelled", s.cancelled}, {"interrupted", s.interrupted}}) {
+      counts[k] = counts[k].get<int64_t>() + v;
+    }
+    json a = {{"tasks", s.total}, {"finished", s.finished}, {"failed", s.failed}};
+    if (s.last_created_at) a["last_run"] = *s.last_created_at;
+    agents[s.agent] = a;
+  }
+  for (const auto& s : storage::ScheduleStore(db).list()) {
+    json& a = agents[s.agent];
+    if (s.next_fire_at && (!a.contains("next_run") || *s.next_fire_at < a["next_run"].get<int64_t>())) {
+      a["next_run"] = *s.next_fire_at;
+    }
+  }
+  out["tasks"] = counts;
+  out["agents"] = agents;
+  return out;
 }
 
 void write_status_file(const std::filesystem::path& path, const nlohmann::json& status) {

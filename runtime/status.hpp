@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -12,10 +13,32 @@
 #include "runtime/agent_catalog.hpp"
 #include "runtime/triggers.hpp"
 #include "scheduler/dispatcher.hpp"
+#include "storage/database.hpp"
 
 namespace agentd::runtime {
 
 std::filesystem::path status_file(const std::filesystem::path& db_path);
+
+// The latest status snapshot, shared between the agent thread (writes) and HTTP threads (read).
+class StatusBoard {
+ public:
+  void set(nlohmann::json status) {
+    std::lock_guard lock(mutex_);
+    status_ = std::move(status);
+  }
+  nlohmann::json get() const {
+    std::lock_guard lock(mutex_);
+    return status_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  nlohmann::json status_ = nlohmann::json::object();  // GUARDED_BY(mutex_)
+};
+
+// What the database says: queue per class, task counts by status, each agent's task counts,
+// last and next run. Used by `agentd status` and GET /api/status.
+nlohmann::json database_status(storage::Database& db);
 
 // Tokens per second between two samples of the engine's counters.
 class ThroughputMeter {

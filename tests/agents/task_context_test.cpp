@@ -37,6 +37,17 @@ class TaskContextTest : public test_support::AgentsTest {
   std::stop_source stop;
 };
 
+TEST_F(TaskContextTest, ATaskSubmittedAtAnotherPriorityCallsTheEngineAtThatPriority) {
+  storage::Task task = make_task("in");
+  task.priority = scheduler::Priority::background;  // e.g. `agentd submit chat --priority background`
+  TaskContext ctx(config, task, services(), stop.get_token());
+  engine::Request request;
+  answer_with("ok", &request);
+  ctx.ask("hi");
+  EXPECT_EQ(request.priority, scheduler::Priority::background);
+  EXPECT_EQ(ctx.long_form_defaults().priority, scheduler::Priority::background);
+}
+
 TEST_F(TaskContextTest, GenerateBuildsTheRequestFromTheAgentConfig) {
   storage::Task task = make_task("in");
   TaskContext ctx(config, task, services(), stop.get_token());

@@ -1,0 +1,142 @@
+#include "runtime/metrics.hpp"
+
+#include <cstdio>
+
+namespace agentd::runtime {
+
+namespace {
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// Records the result when the caller waits for it (or when the generation is dropped).
+class MeteredGeneration : public engine::Generation {
+ public:
+  MeteredGeneration(std::unique_ptr<engine::Generation> inner, scheduler::Priority priority, Metrics& metrics)
+      : inner_(std::move(inner)), priority_(priority), metrics_(metrics) {}
+  std::optional<std::string> next_piece() override { return inner_->next_piece(); }
+  void cancel() override { inner_->cancel(); }
+  engine::Result wait() override {
+    engine::Result r = inner_->wait();
+    if (!recorded_) {
+      recorded_ = true;
+      metrics_.observe(priority_, r);
+    }
+    return r;
+  }
+
+ private:
+  std::unique_ptr<engine::Generation> inner_;
+  scheduler::Priority priority_;
+  Metrics& metrics_;
+  bool recorded_ = false;
+};
+
+}  // namespace
+
+const std::vector<double>& Histogram::bounds() {
+  static const std::vector<double> b = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000};
+  return b;
+}
+
+void Histogram::observe(double ms) {
+  const auto& b = bounds();
+  size_t i = 0;
+  while (i < b.size() && ms > b[i]) ++i;
+  ++buckets_[i];
+  sum_ += ms;
+  ++count_;
+}
+
+void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
+  uint64_t cumulative = 0;
+  const auto& b = bounds();
+  for (size_t i = 0; i <= b.size(); ++i) {
+    cumulative += buckets_[i];
+    std::string le = i < b.size() ? number(b[i]) : "+Inf";
+    out += name + "_bucket{" + labels + ",le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  out += name + "_sum{" + labels + "} " + number(sum_) + "\n";
+  out += name + "_count{" + labels + "} " + std::to_string(count_) + "\n";
+}
+
+void Metrics::observe(scheduler::Priority priority, const engine::Result& r) {
+  std::lock_guard lock(mutex_);
+  PerClass& c = classes_[static_cast<size_t>(scheduler::index(priority))];
+  ++c.requests[engine::to_string(r.finish)];
+  c.prompt_tokens += static_cast<uint64_t>(r.prompt_tokens);
+  c.completion_tokens += static_cast<uint64_t>(r.completion_tokens);
+  if (r.completion_tokens > 0) c.ttft.observe(r.ttft_ms);
+  c.queue_wait.observe(r.queue_wait_ms);
+}
+
+std::string Metrics::render(const engine::EngineStats& engine, int slots,
+                            const std::map<std::string, int64_t>& tasks_by_status) const {
+  std::string out;
+  out += "# HELP agentd_queue_depth Requests waiting for a first engine slot, by priority class.\n";
+  out += "# TYPE agentd_queue_depth gauge\n";
+  for (auto p : {scheduler::Priority::interactive, scheduler::Priority::tool, scheduler::Priority::background}) {
+    const auto& c = engine.by_class[static_cast<size_t>(scheduler::index(p))];
+    out += "agentd_queue_depth{class=\"" + std::string(scheduler::to_string(p)) + "\"} " + std::to_string(c.queued) + "\n";
+  }
+  out += "# HELP agentd_slots_busy Engine slots held by a running sequence, by priority class.\n";
+  out += "# TYPE agentd_slots_busy gauge\n";
+  for (auto p : {scheduler::Priority::interactive, scheduler::Priority::tool, scheduler::Priority::background}) {
+    const auto& c = engine.by_class[static_cast<size_t>(scheduler::index(p))];
+    out += "agentd_slots_busy{class=\"" + std::string(scheduler::to_string(p)) + "\"} " + std::to_string(c.running) + "\n";
+  }
+  out += "# HELP agentd_slots Engine slots in all.\n# TYPE agentd_slots gauge\nagentd_slots " + std::to_string(slots) + "\n";
+  out += "# HELP agentd_engine_tokens_generated_total Completion tokens sampled by the engine.\n";
+  out += "# TYPE agentd_engine_tokens_generated_total counter\n";
+  out += "agentd_engine_tokens_generated_total " + std::to_string(engine.tokens_generated) + "\n";
+  out += "# HELP agentd_engine_prompt_tokens_total Prompt tokens prefilled by the engine.\n";
+  out += "# TYPE agentd_engine_prompt_tokens_total counter\n";
+  out += "agentd_engine_prompt_tokens_total " + std::to_string(engine.prompt_tokens) + "\n";
+  out += "# HELP agentd_engine_preemptions_total Sequences paused for a more urgent class.\n";
+  out += "# TYPE agentd_engine_preemptions_total counter\n";
+  out += "agentd_engine_preemptions_total " + std::to_string(engine.preemptions) + "\n";
+  {
+    std::lock_guard lock(mutex_);
+    out += "# HELP agentd_requests_total Finished engine calls by class and finish reason.\n";
+    out += "# TYPE agentd_requests_total counter\n";
+    for (auto p : {scheduler::Priority::interactive, scheduler::Priority::tool, scheduler::Priority::background}) {
+      const PerClass& c = classes_[static_cast<size_t>(scheduler::index(p))];
+      for (const auto& [finish, n] : c.requests) {
+        out += "agentd_requests_total{class=\"" + std::string(scheduler::to_string(p)) + "\",finish=\"" + finish + "\"} " +
+               std::to_string(n) + "\n";
+      }
+    }
+    out += "# HELP agentd_completion_tokens_total Completion tokens of finished calls, by class.\n";
+    out += "# TYPE agentd_completion_tokens_total counter\n";
+    for (auto p : {scheduler::Priority::interactive, scheduler::Priority::tool, scheduler::Priority::background}) {
+      const PerClass& c = classes_[static_cast<size_t>(scheduler::index(p))];
+      out += "agentd_completion_tokens_total{class=\"" + std::string(scheduler::to_string(p)) + "\"} " +
+             std::to_string(c.completion_tokens) + "\n";
+    }
+    out += "# HELP agentd_ttft_ms Time from submit to the first token, milliseconds.\n# TYPE agentd_ttft_ms histogram\n";
+    for (auto p : {scheduler::Priority::interactive, scheduler::Priority::tool, scheduler::Priority::background}) {
+      classes_[static_cast<size_t>(scheduler::index(p))].ttft.render(out, "agentd_ttft_ms",
+                                                                     "class=\"" + std::string(scheduler::to_string(p)) + "\"");
+    }
+    out += "# HELP agentd_queue_wait_ms Time from submit to admission, milliseconds.\n# TYPE agentd_queue_wait_ms histogram\n";
+    for (auto p : {scheduler::Priority::interactive, scheduler::Priority::tool, scheduler::Priority::background}) {
+      classes_[static_cast<size_t>(scheduler::index(p))].queue_wait.render(
+          out, "agentd_queue_wait_ms", "class=\"" + std::string(scheduler::to_string(p)) + "\"");
+    }
+  }
+  out += "# HELP agentd_tasks Tasks in the database by status.\n# TYPE agentd_tasks gauge\n";
+  for (const auto& [status, n] : tasks_by_status) {
+    out += "agentd_tasks{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+  }
+  return out;
+}
+
+std::unique_ptr<engine::Generation> MeteredEngine::submit(engine::Request request) {
+  scheduler::Priority priority = request.priority;
+  return std::make_unique<MeteredGeneration>(inner_.submit(std::move(request)), priority, metrics_);
+}
+
+}  // namespace agentd::runtime

@@ -1,0 +1,59 @@
+// The OpenAI chat-completions wire format, both ways: a request body checked field by field
+// into an engine::Request (or an OpenAI-style error naming the field), and responses, stream
+// chunks and error bodies built the way OpenAI clients expect.
+//
+// Supported: model, messages (string content or text parts), max_tokens /
+// max_completion_tokens, temperature, top_p, seed, stop (string or up to 4), stream,
+// stream_options.include_usage, response_format (text, json_object, json_schema), n = 1, user,
+// and two extras: "priority" (interactive — the default —, tool, background) and "agent" (a
+// label for accounting). Refused with 400: tools, functions, logprobs, n > 1, penalties other
+// than 0, unknown fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.hpp"
+
+namespace agentd::runtime {
+
+struct ApiError {
+  int status = 400;
+  std::string message;
+  std::string type = "invalid_request_error";
+  std::string param;  // the offending field, if any
+  std::string code;
+};
+
+nlohmann::json error_body(const ApiError& e);
+
+struct ChatCompletionRequest {
+  engine::Request request;
+  std::string model;
+  std::string agent;  // accounting label ("" = none)
+  bool stream = false;
+  bool include_usage = false;
+};
+
+// `model_id` is the one model served; "default" is accepted as an alias. An unknown model is a
+// 404. `max_tokens_cap` bounds max_tokens (the context decides the rest at submit time).
+std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::string& body, const std::string& model_id,
+                                                                    int default_max_tokens, int max_tokens_cap);
+
+// OpenAI's finish_reason for ours ("stop", "length"; cancelled and deadline end as "stop").
+const char* openai_finish_reason(engine::FinishReason reason);
+
+nlohmann::json completion_body(const std::string& id, const std::string& model, int64_t created,
+                               const engine::Result& result);
+// One server-sent event "data: {chunk}\n\n": a role, a piece of content, or the finish reason.
+std::string chunk_event(const std::string& id, const std::string& model, int64_t created, const nlohmann::json& delta,
+                        const char* finish_reason = nullptr);
+std::string usage_event(const std::string& id, const std::string& model, int64_t created, const engine::Result& result);
+
+// A GBNF grammar accepting any JSON object (response_format json_object).
+const std::string& json_object_grammar();
+
+}  // namespace agentd::runtime

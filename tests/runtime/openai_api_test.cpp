@@ -1,0 +1,142 @@
+// The OpenAI request parser: a good request mapped field by field, and a corpus of bad ones, each
+// with its status, the field it names and its message.
+#include <gtest/gtest.h>
+
+#include "runtime/http_server.hpp"
+#include "runtime/openai_api.hpp"
+
+namespace agentd::runtime {
+namespace {
+
+using nlohmann::json;
+
+std::variant<ChatCompletionRequest, ApiError> parse(const std::string& body) {
+  return parse_chat_completion(body, "stories260K", 256, 2048);
+}
+
+TEST(OpenAiApi, AFullRequestMapsOntoTheEngineRequest) {
+  auto parsed = parse(R"({"model": "stories260K", "messages": [
+      {"role": "developer", "content": "Be brief."},
+      {"role": "user", "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": "there"}]},
+      {"role": "assistant", "content": "Hi."}, {"role": "user", "content": "Again"}],
+    "max_completion_tokens": 99999, "temperature": 0.2, "top_p": 0.9, "seed": 42, "stop": ["\n\n", "END"],
+    "stream": true, "stream_options": {"include_usage": true}, "n": 1, "user": "u1",
+    "priority": "background", "agent": "editor", "presence_penalty": 0,
+    "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}})");
+  ASSERT_TRUE(std::holds_alternative<ChatCompletionRequest>(parsed)) << error_body(std::get<ApiError>(parsed)).dump();
+  const auto& c = std::get<ChatCompletionRequest>(parsed);
+  const auto& r = c.request;
+  ASSERT_EQ(r.messages.size(), 4u);
+  EXPECT_EQ(r.messages[0].role, "system");
+  EXPECT_EQ(r.messages[1].content, "Hello there");
+  EXPECT_EQ(r.max_tokens, 2048) << "capped at the context";
+  EXPECT_FLOAT_EQ(r.sampling.temperature, 0.2f);
+  EXPECT_FLOAT_EQ(r.sampling.top_p, 0.9f);
+  EXPECT_EQ(r.sampling.seed, 42u);
+  EXPECT_EQ(r.stop, (std::vector<std::string>{"\n\n", "END"}));
+  EXPECT_TRUE(c.stream);
+  EXPECT_TRUE(c.include_usage);
+  EXPECT_EQ(r.priority, scheduler::Priority::background);
+  EXPECT_EQ(c.agent, "editor");
+  EXPECT_EQ(r.json_schema, R"({"type":"object"})");
+}
+
+TEST(OpenAiApi, DefaultsAreOpenAisAndInteractive) {
+  auto c = std::get<ChatCompletionRequest>(parse(R"({"model": "default", "messages": [{"role": "user", "content": "x"}]})"));
+  EXPECT_EQ(c.model, "stories260K");
+  EXPECT_EQ(c.request.max_tokens, 256);
+  EXPECT_FLOAT_EQ(c.request.sampling.temperature, 1.0f);
+  EXPECT_EQ(c.request.priority, scheduler::Priority::interactive);
+  EXPECT_FALSE(c.stream);
+  auto j = std::get<ChatCompletionRequest>(
+      parse(R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}})"));
+  EXPECT_EQ(j.request.grammar, json_object_grammar());
+}
+
+TEST(OpenAiApi, BadRequestsNameTheFieldAndKeepOpenAisShape) {
+  struct Case {
+    const char* body;
+    int status;
+    const char* param;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"", 400, "", "not valid JSON"},
+      {"{\"model\": ", 400, "", "not valid JSON"},
+      {"[1]", 400, "", "must be a JSON object"},
+      {R"({"messages": [{"role": "user", "content": "x"}]})", 400, "model", "'model' must be a string"},
+      {R"({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})", 404, "model", "does not exist"},
+      {R"({"model": "default"})", 400, "messages", "missing required parameter: 'messages'"},
+      {R"({"model": "default", "messages": "hi"})", 400, "messages", "must be an array"},
+      {R"({"model": "default", "messages": []})", 400, "messages", "must not be empty"},
+      {R"({"model": "default", "messages": [{"content": "x"}]})", 400, "messages[0].role", "must be a string"},
+      {R"({"model": "default", "messages": [{"role": "tool", "content": "x"}]})", 400, "messages[0].role", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "user"}]})", 400, "messages[0].content", "is required"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": 5}]})", 400, "messages[0].content", "must be a string"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", 400, "messages[0].content[0]", "only text parts"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0})", 400, "max_tokens", "positive integer"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "max_tokens": "9"})", 400, "max_tokens", "positive integer"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "temperature": 3})", 400, "temperature", "between"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"})", 400, "temperature", "must be a number"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "top_p": 1.5})", 400, "top_p", "between"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "seed": 1.5})", 400, "seed", "integer"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "stop": ["a","b","c","d","e"]})", 400, "stop", "up to 4"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "stream": "yes"})", 400, "stream", "boolean"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "n": 2})", 400, "n", "only n = 1"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "tools": [{}]})", 400, "tools", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "logprobs": true})", 400, "logprobs", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "frequency_penalty": 0.5})", 400, "frequency_penalty", "only 0"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "xml"}})", 400, "response_format.type", "must be text"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema"}})", 400, "response_format.json_schema.schema", "must be an object"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "priority": "urgent"})", 400, "priority", "interactive, tool or background"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "agent": 3})", 400, "agent", "must be a string"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "temprature": 1})", 400, "temprature", "unrecognized request argument"},
+  };
+  for (const auto& c : cases) {
+    auto parsed = parse(c.body);
+    ASSERT_TRUE(std::holds_alternative<ApiError>(parsed)) << "accepted: " << c.body;
+    const ApiError& e = std::get<ApiError>(parsed);
+    EXPECT_EQ(e.status, c.status) << c.body;
+    EXPECT_EQ(e.param, c.param) << c.body;
+    EXPECT_NE(e.message.find(c.message), std::string::npos) << c.body << "\n" << e.message;
+    json body = error_body(e);
+    EXPECT_TRUE(body["error"].contains("message") && body["error"].contains("type") && body["error"].contains("param") &&
+                body["error"].contains("code"));
+  }
+}
+
+TEST(OpenAiApi, ResponsesAndChunksHaveOpenAisShape) {
+  engine::Result r;
+  r.text = "Hi!";
+  r.finish = engine::FinishReason::length;
+  r.prompt_tokens = 7;
+  r.completion_tokens = 2;
+  json body = completion_body("chatcmpl-1", "m", 1700000000, r);
+  EXPECT_EQ(body["object"], "chat.completion");
+  EXPECT_EQ(body["choices"][0]["message"]["content"], "Hi!");
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(body["usage"]["total_tokens"], 9);
+  std::string chunk = chunk_event("chatcmpl-1", "m", 1, {{"content", "x"}});
+  ASSERT_TRUE(chunk.starts_with("data: ") && chunk.ends_with("\n\n"));
+  json parsed = json::parse(chunk.substr(6));
+  EXPECT_EQ(parsed["object"], "chat.completion.chunk");
+  EXPECT_TRUE(parsed["choices"][0]["finish_reason"].is_null());
+}
+
+TEST(OpenAiApi, ListenAddresses) {
+  EXPECT_EQ(parse_listen_address("127.0.0.1:8377"), (std::pair<std::string, int>{"127.0.0.1", 8377}));
+  EXPECT_EQ(parse_listen_address("[::1]:0"), (std::pair<std::string, int>{"::1", 0}));
+  for (const char* bad : {"8377", ":80", "host:", "host:x", "host:70000", "host:80x"}) {
+    EXPECT_THROW(parse_listen_address(bad), std::invalid_argument) << bad;
+  }
+  EXPECT_TRUE(is_loopback("127.0.0.1"));
+  EXPECT_TRUE(is_loopback("127.8.9.1"));
+  EXPECT_TRUE(is_loopback("localhost"));
+  EXPECT_TRUE(is_loopback("::1"));
+  EXPECT_FALSE(is_loopback("0.0.0.0"));
+  EXPECT_FALSE(is_loopback("192.168.1.2"));
+  EXPECT_FALSE(is_loopback("::"));
+}
+
+}  // namespace
+}  // namespace agentd::runtime
