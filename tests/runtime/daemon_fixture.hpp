@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,8 @@ class DaemonTest : public ::testing::Test {
     std::vector<std::string> argv = {testing::agentd_binary(), "--db", db(), "run", "--model", test_model(),
                                      "--threads", "1", "--log-file-level", "off"};
     argv.insert(argv.end(), extra.begin(), extra.end());
+    // Any free port unless the test says: tests run in parallel, and a user's daemon may hold 8377.
+    if (std::find(extra.begin(), extra.end(), "--listen") == extra.end()) argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
     auto daemon = std::make_unique<testing::ChildProcess>(argv, /*merge_stderr=*/true);
     startup_log_.clear();
     while (auto line = daemon->read_line()) {
