@@ -101,6 +101,11 @@ void GenerationStream::finish(FinishReason why, std::string error, int completio
   changed_.notify_all();
 }
 
+void GenerationStream::set_prompt_tokens(int tokens) {
+  Lock lock(mutex_);
+  result_.prompt_tokens = tokens;
+}
+
 LlamaGeneration::LlamaGeneration(std::shared_ptr<GenerationStream> stream)
     : stream_(std::move(stream)) {}
 

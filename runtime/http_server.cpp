@@ -93,7 +93,12 @@ void stream_chat(httplib::Response& res, std::shared_ptr<Stream> s) {
         sink.done();
         return true;
       },
-      [s](bool) { s->generation->cancel(); });  // no-op if it ended
+      [s](bool) {
+        // The client went away (or the stream ended): stop the generation and wait for its end, so
+        // it is counted (cancelled) like any other call. Both are no-ops if it already ended.
+        s->generation->cancel();
+        s->generation->wait();
+      });
 }
 
 }  // namespace

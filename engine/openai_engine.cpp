@@ -1,0 +1,226 @@
+#include "engine/openai_engine.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <regex>
+#include <thread>
+
+#include "engine/generation_stream.hpp"
+
+namespace agentd::engine {
+
+using nlohmann::json;
+
+namespace {
+
+json request_body(const Request& r, const std::string& model) {
+  json messages = json::array();
+  for (const auto& m : r.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+  json body = {{"model", model},
+               {"messages", messages},
+               {"max_tokens", r.max_tokens},
+               {"temperature", r.sampling.temperature},
+               {"top_p", r.sampling.top_p},
+               {"stream", true},
+               {"stream_options", {{"include_usage", true}}}};
+  if (r.sampling.seed != 0xFFFFFFFF) body["seed"] = r.sampling.seed;
+  if (!r.stop.empty()) body["stop"] = r.stop;
+  if (!r.json_schema.empty()) {
+    body["response_format"] = {{"type", "json_schema"},
+                               {"json_schema", {{"name", "output"}, {"schema", json::parse(r.json_schema)}}}};
+  }
+  if (!r.grammar.empty()) body["grammar"] = r.grammar;
+  return body;
+}
+
+// What one HTTP attempt ended with.
+struct Attempt {
+  bool connected = false;
+  int status = 0;
+  bool got_tokens = false;
+  std::string error;
+  std::string retry_after;
+};
+
+class Worker {
+ public:
+  Worker(std::shared_ptr<GenerationStream> stream, OpenAIEngineOptions options, std::string origin, std::string path,
+         std::string key, std::string body, std::optional<Clock::time_point> deadline)
+      : stream_(std::move(stream)),
+        options_(std::move(options)),
+        origin_(std::move(origin)),
+        path_(std::move(path)),
+        key_(std::move(key)),
+        body_(std::move(body)),
+        deadline_(deadline) {}
+
+  void run() {
+    for (int attempt = 0;; ++attempt) {
+      Attempt a = once();
+      if (finished_) return;
+      bool retryable = !a.got_tokens && (!a.connected || a.status == 429 || a.status >= 500);
+      if (!retryable || attempt >= options_.max_retries || stream_->cancel_requested()) {
+        return end(stream_->cancel_requested() ? FinishReason::cancelled : FinishReason::error, a.error);
+      }
+      auto wait = options_.backoff * (1 << attempt);
+      if (!a.retry_after.empty()) {
+        try {
+          wait = std::chrono::milliseconds(std::min(30, std::stoi(a.retry_after)) * 1000);
+        } catch (const std::exception&) {
+        }
+      }
+      if (deadline_ && Clock::now() + wait > *deadline_) return end(FinishReason::deadline, "");
+      std::this_thread::sleep_for(wait);  // backoff between attempts, on this generation's own thread
+    }
+  }
+
+ private:
+  Attempt once() {
+    Attempt a;
+    httplib::Client client(origin_);
+    client.set_connection_timeout(options_.connect_timeout);
+    client.set_read_timeout(options_.read_timeout);
+    if (!key_.empty()) client.set_bearer_token_auth(key_);
+    std::string buffer, error_body;
+    httplib::Request req;
+    req.method = "POST";
+    req.path = path_;
+    req.body = body_;
+    req.set_header("Content-Type", "application/json");
+    req.set_header("Accept", "text/event-stream");
+    req.response_handler = [&](const httplib::Response& res) {
+      a.connected = true;
+      a.status = res.status;
+      a.retry_after = res.get_header_value("Retry-After");
+      return true;
+    };
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      if (stream_->cancel_requested() || (deadline_ && Clock::now() > *deadline_)) return false;
+      if (a.status != 200) {
+        error_body.append(data, n);
+        return error_body.size() < 65536;
+      }
+      buffer.append(data, n);
+      for (size_t end; (end = buffer.find("\n\n")) != std::string::npos;) {
+        std::string event = buffer.substr(0, end);
+        buffer.erase(0, end + 2);
+        if (!on_event(event, a)) return false;
+      }
+      return true;
+    };
+    auto result = client.send(req);
+    if (finished_) return a;
+    if (!result && !a.connected) {
+      a.error = "cannot reach " + origin_ + ": " + httplib::to_string(result.error());
+    } else if (a.status != 200) {
+      json e = json::parse(error_body, nullptr, false);
+      std::string message = e.is_object() && e.contains("error") && e["error"].is_object()
+                                ? e["error"].value("message", error_body)
+                                : error_body.substr(0, 300);
+      a.error = origin_ + " answered " + std::to_string(a.status) + ": " + message;
+    } else if (!finished_) {
+      if (stream_->cancel_requested()) end(FinishReason::cancelled, "");
+      else if (deadline_ && Clock::now() > *deadline_) end(FinishReason::deadline, "");
+      else a.error = "the stream from " + origin_ + " ended without [DONE]" + (result ? "" : ": " + httplib::to_string(result.error()));
+    }
+    return a;
+  }
+
+  // One server-sent event; false stops the transfer.
+  bool on_event(const std::string& event, Attempt& a) {
+    std::string data;
+    std::istringstream lines(event);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("data:")) data += line.substr(line.size() > 5 && line[5] == ' ' ? 6 : 5);
+    }
+    if (data.empty()) return true;
+    if (data == "[DONE]") {
+      end(finish_, "");
+      return false;
+    }
+    json chunk = json::parse(data, nullptr, false);
+    if (!chunk.is_object()) return true;
+    if (chunk.contains("error")) {
+      a.error = chunk["error"].is_object() ? chunk["error"].value("message", "error") : chunk["error"].dump();
+      a.got_tokens = true;  // a stream that failed midway is not retried
+      return false;
+    }
+    if (chunk.contains("usage") && chunk["usage"].is_object()) {
+      stream_->set_prompt_tokens(chunk["usage"].value("prompt_tokens", 0));
+      completion_tokens_ = chunk["usage"].value("completion_tokens", completion_tokens_);
+    }
+    if (chunk.contains("choices") && chunk["choices"].is_array() && !chunk["choices"].empty()) {
+      const json& choice = chunk["choices"][0];
+      if (choice.contains("delta") && choice["delta"].contains("content") && choice["delta"]["content"].is_string()) {
+        std::string piece = choice["delta"]["content"];
+        if (!piece.empty()) {
+          if (!a.got_tokens) {
+            stream_->mark_admitted(0);
+            stream_->mark_first_token(0);
+          }
+          a.got_tokens = true;
+          ++pieces_;
+          stream_->push(std::move(piece));
+        }
+      }
+      if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
+        finish_ = choice["finish_reason"] == "length" ? FinishReason::length : FinishReason::stop;
+      }
+    }
+    return true;
+  }
+
+  void end(FinishReason why, const std::string& error) {
+    if (finished_) return;
+    finished_ = true;
+    stream_->finish(why, error, completion_tokens_ > 0 ? completion_tokens_ : pieces_, 0, 0);
+  }
+
+  std::shared_ptr<GenerationStream> stream_;
+  OpenAIEngineOptions options_;
+  std::string origin_, path_, key_, body_;
+  std::optional<Clock::time_point> deadline_;
+  FinishReason finish_ = FinishReason::stop;
+  int completion_tokens_ = 0;
+  int pieces_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+OpenAIEngine::OpenAIEngine(OpenAIEngineOptions options) : options_(std::move(options)) {
+  std::smatch m;
+  if (!std::regex_match(options_.base_url, m, std::regex(R"((https?://[^/]+)(/.*)?)"))) {
+    throw EngineError("OpenAI engine: '" + options_.base_url + "' is not a base URL such as http://127.0.0.1:8080/v1");
+  }
+  origin_ = m[1];
+  prefix_ = m[2];
+  while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
+  if (!options_.api_key_env.empty()) {
+    const char* key = std::getenv(options_.api_key_env.c_str());
+    if (!key || !*key) throw EngineError("OpenAI engine: the environment variable " + options_.api_key_env + " (the API key) is not set");
+    api_key_ = key;
+  }
+}
+
+std::unique_ptr<Generation> OpenAIEngine::submit(Request request) {
+  if (request.messages.empty()) throw RequestError("the OpenAI-compatible engine needs chat messages, not a raw prompt");
+  if (request.max_tokens < 1) throw RequestError("max_tokens must be at least 1");
+  if (!request.json_schema.empty() && json::parse(request.json_schema, nullptr, false).is_discarded()) {
+    throw RequestError("json_schema is not valid JSON");
+  }
+  auto stream = std::make_shared<GenerationStream>(0, 0);
+  std::string body = request_body(request, options_.model).dump();
+  std::thread([w = std::make_shared<Worker>(stream, options_, origin_, prefix_ + "/chat/completions", api_key_,
+                                            std::move(body), request.deadline)] { w->run(); })
+      .detach();
+  return std::make_unique<LlamaGeneration>(stream);
+}
+
+EngineInfo OpenAIEngine::info() const {
+  return EngineInfo{"openai", options_.model, "remote", 0, 0};
+}
+
+}  // namespace agentd::engine

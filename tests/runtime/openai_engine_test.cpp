@@ -1,0 +1,135 @@
+// OpenAIEngine against a real OpenAI-compatible server over real sockets: agentd's own endpoint
+// (a daemon process on the real model), a closed port, and an error status.
+#include <httplib.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "engine/openai_engine.hpp"
+#include "tests/runtime/daemon_fixture.hpp"
+
+namespace agentd {
+namespace {
+
+class OpenAIEngineTest : public DaemonTest {
+ protected:
+  std::string start_server(std::vector<std::string> extra = {}) {
+    daemon_ = start_daemon(std::move(extra));
+    std::smatch m;
+    if (!std::regex_search(startup_log_, m, std::regex("http: listening on 127\\.0\\.0\\.1:(\\d+)"))) {
+      throw std::runtime_error("no http line in:\n" + startup_log_);
+    }
+    port_ = std::stoi(m[1]);
+    return "http://127.0.0.1:" + std::string(m[1]) + "/v1";
+  }
+  void TearDown() override {
+    if (daemon_) {
+      daemon_->signal(SIGTERM);
+      EXPECT_EQ(exit_code(daemon_->wait()), 0);
+    }
+  }
+  static engine::Request greedy(const std::string& text, int max_tokens) {
+    engine::Request r;
+    r.messages = {{"user", text}};
+    r.max_tokens = max_tokens;
+    r.sampling.temperature = 0;
+    return r;
+  }
+
+  std::unique_ptr<testing::ChildProcess> daemon_;
+  int port_ = 0;
+};
+
+TEST_F(OpenAIEngineTest, StreamsAGenerationFromAgentdsOwnEndpoint) {
+  engine::OpenAIEngine remote({.base_url = start_server(), .model = "stories260K"});
+  auto g = remote.submit(greedy("Once upon a time", 12));
+  std::string pieces;
+  while (auto p = g->next_piece()) pieces += *p;
+  engine::Result r = g->wait();
+  EXPECT_EQ(r.finish, engine::FinishReason::length);
+  EXPECT_EQ(r.text, pieces);
+  EXPECT_EQ(r.completion_tokens, 12);
+  EXPECT_GT(r.prompt_tokens, 0);
+
+  // The same request answered without streaming gives the same greedy text.
+  httplib::Client c("127.0.0.1", port_);
+  json body = {{"model", "stories260K"}, {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
+               {"max_tokens", 12}, {"temperature", 0}};
+  auto res = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(res && res->status == 200);
+  EXPECT_EQ(json::parse(res->body)["choices"][0]["message"]["content"], r.text);
+  EXPECT_EQ(remote.info().backend, "openai");
+}
+
+TEST_F(OpenAIEngineTest, CancelStopsTheRemoteGeneration) {
+  engine::OpenAIEngine remote({.base_url = start_server({"--ctx", "2048"}), .model = "stories260K"});
+  auto g = remote.submit(greedy("Once upon a time", 1900));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(g->next_piece());
+  g->cancel();
+  engine::Result r = g->wait();
+  EXPECT_EQ(r.finish, engine::FinishReason::cancelled);
+  EXPECT_LT(r.completion_tokens, 1900);
+  // The server noticed the client leaving and cancelled its side too (each look is a request).
+  httplib::Client c("127.0.0.1", port_);
+  bool cancelled = false;
+  for (int i = 0; i < 5000 && !cancelled; ++i) {
+    auto m = c.Get("/metrics");
+    cancelled = m && m->body.find("agentd_requests_total{class=\"interactive\",finish=\"cancelled\"} 1") != std::string::npos;
+  }
+  EXPECT_TRUE(cancelled);
+}
+
+TEST_F(OpenAIEngineTest, AClosedPortIsAnErrorAfterTheRetries) {
+  // A port nobody listens on: bind one, note it, close it.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int port = ntohs(addr.sin_port);
+  ::close(fd);
+  engine::OpenAIEngine remote({.base_url = "http://127.0.0.1:" + std::to_string(port) + "/v1",
+                               .model = "m",
+                               .max_retries = 2,
+                               .backoff = std::chrono::milliseconds(5)});
+  engine::Result r = remote.submit(greedy("hi", 4))->wait();
+  EXPECT_EQ(r.finish, engine::FinishReason::error);
+  EXPECT_NE(r.error.find("cannot reach http://127.0.0.1:" + std::to_string(port)), std::string::npos) << r.error;
+}
+
+TEST_F(OpenAIEngineTest, AServerErrorIsReportedWithItsMessageAndBadInputIsRefused) {
+  engine::OpenAIEngine remote({.base_url = start_server(), .model = "no-such-model"});
+  engine::Result r = remote.submit(greedy("hi", 4))->wait();
+  EXPECT_EQ(r.finish, engine::FinishReason::error);
+  EXPECT_NE(r.error.find("answered 404"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("does not exist"), std::string::npos) << r.error;
+
+  engine::Request raw;
+  raw.prompt = "raw text";
+  EXPECT_THROW(remote.submit(raw), engine::RequestError);
+  EXPECT_THROW(engine::OpenAIEngine({.base_url = "ftp://x"}), engine::EngineError);
+  EXPECT_THROW(engine::OpenAIEngine({.base_url = "http://x/v1", .api_key_env = "AGENTD_TEST_SURELY_UNSET"}),
+               engine::EngineError);
+}
+
+TEST_F(OpenAIEngineTest, TheApiKeyComesFromTheEnvironmentAsABearerToken) {
+  std::ofstream(dir_ / "agentd.json") << R"({"http": {"token_env": "AGENTD_TEST_KEY"}})";
+  ::setenv("AGENTD_TEST_KEY", "k-123", 1);
+  std::string url = start_server();
+  engine::OpenAIEngine with_key({.base_url = url, .model = "stories260K", .api_key_env = "AGENTD_TEST_KEY"});
+  ::unsetenv("AGENTD_TEST_KEY");
+  EXPECT_EQ(with_key.submit(greedy("Hi", 3))->wait().finish, engine::FinishReason::length);
+  engine::OpenAIEngine without({.base_url = url, .model = "stories260K", .max_retries = 0});
+  engine::Result r = without.submit(greedy("Hi", 3))->wait();
+  EXPECT_EQ(r.finish, engine::FinishReason::error);
+  EXPECT_NE(r.error.find("answered 401"), std::string::npos) << r.error;
+}
+
+}  // namespace
+}  // namespace agentd
