@@ -11,7 +11,8 @@
 //                   { "cron": "0 7 * * 1-5", "tz": "Europe/Paris", "missed": "run_once" },
 //                   { "watch": "inbox", "glob": "*.md", "debounce": "2s" },
 //                   { "on": "drafter.done" } ],
-//     "route": "local",
+//     "route": "local",                     // local | cloud | auto (needs "cloud" in agentd.json)
+//     "complexity": "low",                  // low | medium | high: auto sends high to the cloud
 //     "generation": { "max_tokens": 256, "temperature": 0.7, "top_p": 0.95, "top_k": 40,
 //                     "min_p": 0.05, "repeat_penalty": 1.1, "seed": 42, "section_tokens": 400 },
 //     "system_prompt": "You are ...",
@@ -77,6 +78,7 @@ struct AgentConfig {
   scheduler::Priority priority = scheduler::Priority::background;
   std::vector<TriggerConfig> triggers;
   std::string route = "local";
+  int complexity = 1;  // 1 low, 2 medium, 3 high
   GenerationSettings generation;
   std::string system_prompt;
   std::string prompt;

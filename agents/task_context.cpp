@@ -47,8 +47,17 @@ engine::Result TaskContext::generate(const GenerateOptions& options) {
   check_cancelled();
   engine::Request request = make_request(options);
   std::unique_ptr<engine::Generation> generation;
+  engine::RoutedGeneration* routed = nullptr;
   try {
-    generation = services_.engine.submit(std::move(request));
+    if (services_.router) {
+      auto g = services_.router->submit_routed(std::move(request),
+                                               engine::parse_route_mode(config_.route).value_or(engine::RouteMode::local),
+                                               config_.complexity);
+      routed = g.get();
+      generation = std::move(g);
+    } else {
+      generation = services_.engine.submit(std::move(request));
+    }
   } catch (const engine::RequestError& e) {
     log("model call refused", {{"error", e.what()}});
     throw std::runtime_error(std::string("model call refused: ") + e.what());
@@ -58,7 +67,7 @@ engine::Result TaskContext::generate(const GenerateOptions& options) {
     std::stop_callback cancel_on_stop(stop_, [&] { generation->cancel(); });  // any thread may stop us
     result = generation->wait();
   }
-  record_call(result);
+  record_call(result, routed ? routed->route() : engine::RouteInfo{"local", "local", 0});
   if (result.finish == engine::FinishReason::cancelled && cancelled()) throw TaskCancelled();
   if (result.finish == engine::FinishReason::error) throw std::runtime_error("model call failed: " + result.error);
   if (result.finish == engine::FinishReason::cancelled || result.finish == engine::FinishReason::deadline) {
@@ -67,9 +76,11 @@ engine::Result TaskContext::generate(const GenerateOptions& options) {
   return result;
 }
 
-void TaskContext::record_call(const engine::Result& result) {
+void TaskContext::record_call(const engine::Result& result, const engine::RouteInfo& route) {
   services_.tasks.add_event(task_.id, storage::event::llm_call,
-                            {{"route", "local"},
+                            {{"route", route.route},
+                             {"route_reason", route.reason},
+                             {"cost_usd", route.cost_usd},
                              {"queue_wait_ms", result.queue_wait_ms},
                              {"ttft_ms", result.ttft_ms},
                              {"prompt_tokens", result.prompt_tokens},

@@ -33,6 +33,7 @@
 #include "agents/agent_config.hpp"
 #include "agents/file_access.hpp"
 #include "engine/engine.hpp"
+#include "engine/router.hpp"
 #include "engine/sectional.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/task_store.hpp"
@@ -46,11 +47,13 @@ class TaskCancelled : public std::runtime_error {
 
 // What the runtime lends a task. References outlive the task.
 struct TaskServices {
-  engine::Engine& engine;
+  engine::Engine& engine;      // local; used directly when there is no router
   storage::TaskStore& tasks;
   storage::MemoryStore& memory;
   // Wall clock, ms since the epoch (tests inject it).
   std::function<int64_t()> now_ms;
+  // Routes by the agent's "route" and "complexity" (local / cloud / auto); null = local only.
+  engine::Router* router = nullptr;
 };
 
 struct GenerateOptions {
@@ -108,7 +111,7 @@ class TaskContext {
 
  private:
   engine::Request make_request(const GenerateOptions& options) const;
-  void record_call(const engine::Result& result);
+  void record_call(const engine::Result& result, const engine::RouteInfo& route = {"local", "local", 0});
 
   const AgentConfig& config_;
   storage::Task task_;

@@ -19,7 +19,7 @@ using agents::TriggerConfig;
 namespace {
 
 const std::vector<std::string> kTopKeys = {"name",   "plugin", "description",   "enabled", "priority",
-                                           "triggers", "route", "generation", "system_prompt", "prompt",
+                                           "triggers", "route", "complexity", "generation", "system_prompt", "prompt",
                                            "folders", "limits", "settings"};
 
 fs::path home_folder() {
@@ -157,7 +157,9 @@ LoadedAgent read_agent_file(const fs::path& file, const AgentsOptions& options, 
     c.triggers.push_back(read_trigger(t, options, base));
   }
   r.one_of("route", c.route, {"local", "cloud", "auto"});
-  if (c.route != "local") r.fail("/route", "'" + c.route + "' needs the cloud router, which this build does not have yet; use \"local\"");
+  std::string complexity = "low";
+  r.one_of("complexity", complexity, {"low", "medium", "high"});
+  c.complexity = complexity == "high" ? 3 : complexity == "medium" ? 2 : 1;
   c.generation.max_tokens = options.max_tokens;
   if (auto g = r.object("generation", {"max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed",
                                        "section_tokens"})) {

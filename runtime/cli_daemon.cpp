@@ -109,7 +109,8 @@ void wait_for_task(const CliGlobals& g, int64_t id, std::optional<int64_t> timeo
   storage::TaskStore tasks(*db);
   storage::SectionStore sections(*db);
   SectionProgress progress;
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms.value_or(INT64_MAX / 2));
+  std::optional<std::chrono::steady_clock::time_point> give_up;  // none: wait as long as it takes
+  if (timeout_ms) give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout_ms);
   for (;;) {
     auto t = tasks.get(id);
     if (!t) throw CliError("task " + std::to_string(id) + " disappeared from " + db->path().string());
@@ -127,7 +128,7 @@ void wait_for_task(const CliGlobals& g, int64_t id, std::optional<int64_t> timeo
         throw CliError("task " + std::to_string(id) + " " + std::string(storage::to_string(t->status)) +
                        (t->error ? ": " + *t->error : ""));
     }
-    if (std::chrono::steady_clock::now() > give_up) {
+    if (give_up && std::chrono::steady_clock::now() > *give_up) {
       throw CliError("task " + std::to_string(id) + " still " + std::string(storage::to_string(t->status)) +
                      " after --timeout; it stays queued (see `agentd task " + std::to_string(id) + "`)");
     }

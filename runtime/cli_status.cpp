@@ -51,6 +51,28 @@ void print_status(const json& s) {
   std::string counts;
   for (const auto& [k, v] : s["tasks"].items()) counts += (counts.empty() ? "" : ", ") + k + " " + std::to_string(v.get<int64_t>());
   std::printf("tasks:   %s\n", counts.c_str());
+  if (s.contains("model_calls") && !s["model_calls"]["by_agent"].empty()) {
+    std::printf("\nmodel calls, last 30 days (route: calls, est. cost):\n");
+    for (const auto& [agent, routes] : s["model_calls"]["by_agent"].items()) {
+      std::string line;
+      for (const auto& [route, r] : routes.items()) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%s%s %lld, $%.4f", line.empty() ? "" : "; ", route.c_str(),
+                      static_cast<long long>(r["calls"].get<int64_t>()), r["cost_usd"].get<double>());
+        line += buf;
+      }
+      std::printf("  %-16s %s\n", agent.c_str(), line.c_str());
+    }
+    for (const auto& [day, routes] : s["model_calls"]["by_day"].items()) {
+      double cost = 0;
+      int64_t calls = 0;
+      for (const auto& [route, r] : routes.items()) {
+        cost += r["cost_usd"].get<double>();
+        calls += r["calls"].get<int64_t>();
+      }
+      std::printf("  %-16s %lld calls, $%.4f\n", day.c_str(), static_cast<long long>(calls), cost);
+    }
+  }
   std::printf("\n%-16s %-9s %-8s %-8s %-20s %-20s\n", "AGENT", "STATE", "TASKS", "FAILED", "LAST RUN", "NEXT RUN");
   for (const auto& [name, a] : s["agents"].items()) {
     std::printf("%-16s %-9s %-8lld %-8lld %-20s %-20s\n", name.c_str(), a.value("state", "-").c_str(),

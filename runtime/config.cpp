@@ -54,6 +54,27 @@ void read_http(const ConfigReader& h, HttpOptions& o) {
   o.max_body_bytes = static_cast<size_t>(kb) << 10;
 }
 
+void read_cloud(const ConfigReader& c, std::optional<CloudOptions>& out) {
+  CloudOptions o;
+  if (!c.has("base_url") || !c.has("model")) c.fail(c.path(), "needs \"base_url\" and \"model\"");
+  c.string("base_url", o.engine.base_url);
+  if (!o.engine.base_url.starts_with("http://") && !o.engine.base_url.starts_with("https://")) {
+    c.fail(c.at("base_url"), "'" + o.engine.base_url + "' is not an http(s) URL such as https://api.openai.com/v1");
+  }
+  c.string("model", o.engine.model);
+  c.string("api_key_env", o.engine.api_key_env);
+  c.number("input_price_per_mtok", o.prices.input_per_mtok, 0.0, 1e6);
+  c.number("output_price_per_mtok", o.prices.output_per_mtok, 0.0, 1e6);
+  std::string escalate = "high";
+  c.one_of("escalate", escalate, {"medium", "high"});
+  o.escalate_complexity = escalate == "medium" ? 2 : 3;
+  std::chrono::milliseconds timeout = o.engine.read_timeout;
+  c.duration("timeout", timeout);
+  o.engine.read_timeout = timeout;
+  c.integer("max_retries", o.engine.max_retries, 0, 10);
+  out = o;
+}
+
 void read_daemon(const ConfigReader& d, DaemonOptions& o) {
   d.integer("concurrency", o.concurrency, 1, 1024);
   d.duration("grace", o.grace);
@@ -76,7 +97,7 @@ void read_log(const ConfigReader& l, LogOptions& o) {
 
 void apply_config_file(const fs::path& path, DaemonOptions& o) {
   nlohmann::json root = agents::read_json_file(path);
-  ConfigReader top(path.string(), root, "", {"model", "engine", "agents", "http", "daemon", "log"});
+  ConfigReader top(path.string(), root, "", {"model", "engine", "agents", "http", "cloud", "daemon", "log"});
   std::string model;
   top.string("model", model);
   if (!model.empty()) o.engine.model_path = from_config_folder(path, model).string();
@@ -85,6 +106,10 @@ void apply_config_file(const fs::path& path, DaemonOptions& o) {
   }
   if (auto a = top.object("agents", {"dir", "roots", "max_tokens", "timeout"})) read_agents(*a, path, o.agents);
   if (auto h = top.object("http", {"enabled", "listen", "token_env", "max_queued", "max_body_kb"})) read_http(*h, o.http);
+  if (auto c = top.object("cloud", {"base_url", "model", "api_key_env", "input_price_per_mtok", "output_price_per_mtok",
+                                     "escalate", "timeout", "max_retries"})) {
+    read_cloud(*c, o.cloud);
+  }
   if (auto d = top.object("daemon", {"concurrency", "grace", "stuck_after", "max_attempts"})) read_daemon(*d, o);
   if (auto l = top.object("log", {"level", "file_level", "max_file_mb", "max_files"})) read_log(*l, o.log);
 }

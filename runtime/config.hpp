@@ -10,6 +10,9 @@
 //                 "max_tokens": 256, "timeout": "10m" },
 //     "http":   { "enabled": true, "listen": "127.0.0.1:8377", "token_env": "AGENTD_TOKEN",
 //                 "max_queued": 16, "max_body_kb": 1024 },
+//     "cloud":  { "base_url": "https://api.openai.com/v1", "model": "gpt-4o-mini",
+//                 "api_key_env": "OPENAI_API_KEY", "input_price_per_mtok": 0.15,
+//                 "output_price_per_mtok": 0.6, "escalate": "high", "timeout": "2m", "max_retries": 3 },
 //     "daemon": { "concurrency": 4, "grace": "30s", "stuck_after": "60s", "max_attempts": 3 },
 //     "log":    { "level": "info", "file_level": "debug", "max_file_mb": 10, "max_files": 5 }
 //   }

@@ -135,6 +135,7 @@ class Server {
         dispatcher_(dispatcher_options(), [this](const auto& full) { return claim(full); }, runner_.hooks()) {}
 
   void poke() { dispatcher_.poke(); }
+  void set_router(engine::Router* router) { runner_.set_router(router); }
 
   void serve() {
     SignalThread signals(control_, [this](bool now) { stop(now); });
@@ -313,6 +314,20 @@ int run_daemon(const DaemonOptions& o) {
     MeteredEngine metered(*engine, metrics);
     StatusBoard board;
     Server server(o, *db, *engine, metered, catalog, triggers, board);
+    std::unique_ptr<engine::OpenAIEngine> cloud;
+    std::unique_ptr<MeteredEngine> cloud_metered;
+    std::unique_ptr<engine::Router> router;
+    if (o.cloud) {
+      Step s("connect the cloud engine");
+      cloud = std::make_unique<engine::OpenAIEngine>(o.cloud->engine);
+      cloud_metered = std::make_unique<MeteredEngine>(*cloud, metrics);
+      auto* llama = engine.get();
+      router = std::make_unique<engine::Router>(
+          metered, cloud_metered.get(), [llama](const engine::Request& r) { return int(llama->tokenize_prompt(r).size()); },
+          engine::RouterOptions{o.cloud->escalate_complexity, engine->info().context, o.cloud->prices});
+      server.set_router(router.get());
+      spdlog::info("cloud: {} model {} for agents routed cloud or auto", o.cloud->engine.base_url, o.cloud->engine.model);
+    }
     server.publish_status();
     std::unique_ptr<HttpServer> http;
     if (o.http.enabled) {

@@ -22,14 +22,23 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "engine/llama_engine.hpp"
+#include "engine/openai_engine.hpp"
+#include "engine/router.hpp"
 #include "runtime/agent_config_file.hpp"
 #include "runtime/http_server.hpp"
 #include "runtime/logging.hpp"
 
 namespace agentd::runtime {
+
+struct CloudOptions {
+  engine::OpenAIEngineOptions engine;
+  engine::Prices prices;
+  int escalate_complexity = 3;  // auto sends agents of this complexity or more to the cloud
+};
 
 struct DaemonOptions {
   std::filesystem::path db_path;        // its folder is the data directory (log, lock, status)
@@ -37,6 +46,7 @@ struct DaemonOptions {
   LogOptions log;
   AgentsOptions agents;                 // where agents.d is, which folders agents may name
   HttpOptions http;                     // the OpenAI-compatible endpoint and control API
+  std::optional<CloudOptions> cloud;    // a bigger model elsewhere, for agents routed cloud/auto
   int concurrency = 4;                  // tasks running at once
   int max_attempts = 3;                 // runs of one task across interruptions
   std::chrono::milliseconds grace{30'000};

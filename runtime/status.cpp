@@ -94,8 +94,23 @@ json database_status(storage::Database& db) {
       a["next_run"] = *s.next_fire_at;
     }
   }
+  // Model calls: local/cloud split and estimated cost, per agent and per day (last 30 days).
+  json routes = json::object(), days = json::object();
+  auto add = [](json& j, const char* key, auto v) {  // j may still be null: operator[] just made it
+    j[key] = (j.is_object() && j.contains(key) ? j[key].get<decltype(v)>() : decltype(v){}) + v;
+  };
+  for (const auto& c : tasks.call_stats(storage::now_ms() - 30LL * 86'400'000)) {
+    json& r = routes[c.agent][c.route];
+    add(r, "calls", c.calls);
+    add(r, "tokens", c.prompt_tokens + c.completion_tokens);
+    add(r, "cost_usd", c.cost_usd);
+    json& d = days[c.day][c.route];
+    add(d, "calls", c.calls);
+    add(d, "cost_usd", c.cost_usd);
+  }
   out["tasks"] = counts;
   out["agents"] = agents;
+  out["model_calls"] = {{"by_agent", routes}, {"by_day", days}};
   return out;
 }
 

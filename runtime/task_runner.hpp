@@ -20,6 +20,7 @@
 #include <set>
 
 #include "engine/engine.hpp"
+#include "engine/router.hpp"
 #include "runtime/agent_catalog.hpp"
 #include "scheduler/dispatcher.hpp"
 #include "storage/memory_store.hpp"
@@ -32,6 +33,8 @@ class TaskRunner {
   TaskRunner(engine::Engine& engine, storage::Database& db, const AgentCatalog& catalog,
              std::function<int64_t()> now_ms = storage::now_ms);
 
+  // Agents' model calls go through `router` when one is set (local / cloud / auto per agent).
+  void set_router(engine::Router* router) { router_ = router; }
   scheduler::Job job_for(storage::Task task, std::shared_ptr<const LoadedAgent> agent);
   scheduler::DispatcherHooks hooks();
   // From now on, a cancelled task is recorded as interrupted (the daemon is stopping).
@@ -48,6 +51,7 @@ class TaskRunner {
   storage::MemoryStore memory_;
   const AgentCatalog& catalog_;
   std::function<int64_t()> now_ms_;
+  engine::Router* router_ = nullptr;
   std::atomic<bool> shutting_down_{false};
   std::set<int64_t> timed_out_;
   std::set<int64_t> running_;

@@ -260,3 +260,25 @@ std::array<int64_t, scheduler::kPriorityClasses> TaskStore::queued_by_priority()
 }
 
 }  // namespace agentd::storage
+
+namespace agentd::storage {
+
+std::vector<TaskStore::CallStats> TaskStore::call_stats(int64_t since_ms) {
+  auto& q = db_.cached(
+      "SELECT t.agent, COALESCE(json_extract(e.data, '$.route'), 'local'), "
+      "date(e.at / 1000, 'unixepoch', 'localtime'), COUNT(*), "
+      "COALESCE(SUM(json_extract(e.data, '$.prompt_tokens')), 0), "
+      "COALESCE(SUM(json_extract(e.data, '$.completion_tokens')), 0), "
+      "COALESCE(SUM(json_extract(e.data, '$.cost_usd')), 0.0) "
+      "FROM task_events e JOIN tasks t ON t.id = e.task_id "
+      "WHERE e.kind = 'llm_call' AND e.at >= ?1 GROUP BY 1, 2, 3 ORDER BY 3, 1, 2");
+  q.bind(1, since_ms);
+  std::vector<CallStats> out;
+  while (q.step()) {
+    out.push_back({q.text(0), q.text(1), q.text(2), q.int64(3), q.int64(4), q.int64(5), q.real(6)});
+  }
+  q.reset();
+  return out;
+}
+
+}  // namespace agentd::storage

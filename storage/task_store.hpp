@@ -125,6 +125,14 @@ class TaskStore {
   std::vector<Task> list(const TaskFilter& filter);
   std::vector<Task> with_status(TaskStatus status, int limit = 1000);
   std::vector<AgentStats> agent_stats();
+  // Model calls recorded in timelines (llm_call events) by agent, route and local day
+  // ("YYYY-MM-DD"), with their estimated cost.
+  struct CallStats {
+    std::string agent, route, day;
+    int64_t calls = 0, prompt_tokens = 0, completion_tokens = 0;
+    double cost_usd = 0;
+  };
+  std::vector<CallStats> call_stats(int64_t since_ms = 0);
   // Queued tasks per priority class, indexed by scheduler::index(Priority).
   std::array<int64_t, scheduler::kPriorityClasses> queued_by_priority();
 

@@ -56,7 +56,8 @@ TEST_F(AgentConfigTest, AGoodFileSetsEverySection) {
                  {"cron": "0 7 * * 1-5", "tz": "Europe/Paris", "missed": "run_each"},
                  {"watch": "../inbox", "glob": "*.md", "debounce": "2s"},
                  {"on": "drafter.done"}],
-    "route": "local",
+    "route": "auto",
+    "complexity": "high",
     "generation": {"max_tokens": 400, "temperature": 0.2, "top_p": 0.9, "top_k": 20, "min_p": 0.1,
                    "repeat_penalty": 1.2, "seed": 7, "section_tokens": 350},
     "system_prompt": "Be brief.",
@@ -79,6 +80,8 @@ TEST_F(AgentConfigTest, AGoodFileSetsEverySection) {
   EXPECT_EQ(c.triggers[2].text(), "watch " + fs::canonical(dir_ / "inbox").string() + " *.md");
   EXPECT_EQ(c.triggers[2].debounce, std::chrono::seconds(2));
   EXPECT_EQ(c.triggers[3].text(), "on drafter.done");
+  EXPECT_EQ(c.route, "auto");
+  EXPECT_EQ(c.complexity, 3);
   EXPECT_EQ(c.generation.max_tokens, 400);
   EXPECT_FLOAT_EQ(c.generation.temperature, 0.2f);
   EXPECT_EQ(c.generation.seed, 7u);
@@ -138,7 +141,8 @@ TEST_F(AgentConfigTest, BrokenFilesNameFilePathAndReason) {
       {R"({"plugin": "prompt", "prompt": "x", "folders": {"write": ["../../../../../../tmp"]}})", "/folders/write/0: /tmp is outside the allowed roots"},
       {R"({"plugin": "prompt", "prompt": "x", "folders": {"read": [1]}})", "/folders/read/0: expected a string, got number"},
       {R"({"plugin": "prompt", "prompt": "x", "folders": {"exec": []}})", "/folders/exec: unknown key"},
-      {R"({"plugin": "prompt", "prompt": "x", "route": "cloud"})", "/route: 'cloud' needs the cloud router"},
+      {R"({"plugin": "prompt", "prompt": "x", "route": "moon"})", "/route: 'moon' is not one of local, cloud, auto"},
+      {R"({"plugin": "prompt", "prompt": "x", "complexity": "extreme"})", "/complexity: 'extreme' is not one of low, medium, high"},
       {R"({"plugin": "prompt", "prompt": "x", "generation": {"temperature": 9}})", "/generation/temperature: 9 is outside 0..5"},
       {R"({"plugin": "prompt", "prompt": "x", "generation": {"max_tokens": 1.5}})", "/generation/max_tokens: expected an integer, got number"},
       {R"({"plugin": "prompt", "prompt": "x", "limits": {"timeout": "0s"}})", "/limits/timeout: must be at least 1s"},

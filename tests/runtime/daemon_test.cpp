@@ -312,6 +312,50 @@ TEST_F(DaemonTest, SubmitWaitShowsEachSectionAsItFinishes) {
   EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
 
+TEST_F(DaemonTest, AnAgentRoutedToTheCloudUsesAnotherServerAndItsCostIsRecorded) {
+  // The "cloud" is a second agentd (its own data directory) on a free port.
+  testing::TempDir cloud_dir;
+  std::filesystem::create_directories(cloud_dir / "agents.d");
+  testing::ChildProcess cloud({testing::agentd_binary(), "--db", (cloud_dir / "agentd.db").string(), "run", "--model",
+                               test_model(), "--threads", "1", "--log-file-level", "off", "--listen", "127.0.0.1:0"},
+                              /*merge_stderr=*/true);
+  std::string port;
+  while (auto line = cloud.read_line()) {
+    auto at = line->find("http: listening on 127.0.0.1:");
+    if (at != std::string::npos) port = line->substr(at + 29, line->find(' ', at + 29) - at - 29);
+    if (line->find("serving:") != std::string::npos) break;
+  }
+  ASSERT_FALSE(port.empty());
+  std::ofstream(dir_ / "agentd.json") << R"({"cloud": {"base_url": "http://127.0.0.1:)" << port
+                                      << R"(/v1", "model": "stories260K", "input_price_per_mtok": 1000, "output_price_per_mtok": 2000}})";
+  write_agent("thinker", R"({"plugin": "prompt", "prompt": "Once upon a time", "route": "auto", "complexity": "high",
+                              "generation": {"max_tokens": 8, "temperature": 0}})");
+  auto daemon = start_daemon();
+  auto submitted = agentd({"submit", "thinker", "--wait", "--json"});  // no --timeout: waits as long as it takes
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err << submitted.out;
+  json done = json::parse(submitted.out);
+  EXPECT_EQ(done["status"], "finished");
+  json task = agentd_json({"task", std::to_string(done["id"].get<int64_t>()), "--json"});
+  json call;
+  for (const auto& e : task["events"]) {
+    if (e["kind"] == "llm_call") call = e["data"];
+  }
+  ASSERT_TRUE(call.is_object());
+  EXPECT_EQ(call["route"], "cloud");
+  EXPECT_EQ(call["route_reason"], "auto: complexity 3");
+  double expected = (call["prompt_tokens"].get<int>() * 1000.0 + call["completion_tokens"].get<int>() * 2000.0) / 1e6;
+  EXPECT_DOUBLE_EQ(call["cost_usd"].get<double>(), expected);
+  EXPECT_GT(expected, 0);
+
+  json status = agentd_json({"status", "--json"});
+  EXPECT_EQ(status["model_calls"]["by_agent"]["thinker"]["cloud"]["calls"], 1);
+  EXPECT_DOUBLE_EQ(status["model_calls"]["by_agent"]["thinker"]["cloud"]["cost_usd"].get<double>(), expected);
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+  cloud.signal(SIGTERM);
+  EXPECT_EQ(exit_code(cloud.wait()), 0);
+}
+
 TEST_F(DaemonTest, AMissingModelIsAClearStartupError) {
   auto r = testing::run_process({testing::agentd_binary(), "--db", db(), "run", "--model",
                                  (dir_ / "nope.gguf").string(), "--log-file-level", "off"});
