@@ -49,5 +49,6 @@ void add_db_commands(CLI::App& app, CliGlobals& globals);       // db check|prun
 void add_daemon_commands(CLI::App& app, CliGlobals& globals);   // run, submit, cancel
 void add_agents_commands(CLI::App& app, CliGlobals& globals);   // agents list|validate|show|plugins
 void add_status_command(CLI::App& app, CliGlobals& globals);    // status
+void add_chat_command(CLI::App& app, CliGlobals& globals);      // chat
 
 }  // namespace agentd::runtime

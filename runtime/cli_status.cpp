@@ -2,7 +2,10 @@
 // agent's last and next run, and task counts by status. The daemon's live figures come from
 // <data dir>/status.json (rewritten every 2 s); the rest from the database, so status works
 // with the daemon down too.
+#include <httplib.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "agents/registry.hpp"
@@ -114,7 +117,27 @@ void add_status_command(CLI::App& app, CliGlobals& g) {
     s["database"] = db_path.string();
     add_defined_agents(g, *args, s);
     if (LockFile::holder(db_path.string() + ".lock")) {
-      if (auto live = read_status_file(status_file(db_path))) {
+      // The daemon is up: ask it (GET /api/status, its live view), else read its status.json.
+      std::optional<json> live;
+      if (auto file = read_status_file(status_file(db_path)); file && file->contains("http")) {
+        httplib::Client client("http://" + (*file)["http"].get<std::string>());
+        client.set_connection_timeout(2, 0);
+        client.set_read_timeout(5, 0);
+        DaemonOptions o = load_daemon_options(g, *args);
+        const char* token = o.http.token_env.empty() ? nullptr : std::getenv(o.http.token_env.c_str());
+        if (token) client.set_bearer_token_auth(token);
+        if (auto res = client.Get("/api/status"); res && res->status == 200) {
+          json api = json::parse(res->body, nullptr, false);
+          if (api.is_object() && api.contains("daemon")) {
+            live = api["daemon"];
+            s["source"] = "api";
+          }
+        }
+        if (!live) live = *file;
+      } else {
+        live = read_status_file(status_file(db_path));
+      }
+      if (live) {
         s["daemon"] = *live;
         for (const auto& a : (*live)["agents"]) {
           json& entry = s["agents"][a["name"].get<std::string>()];

@@ -136,6 +136,7 @@ class Server {
 
   void poke() { dispatcher_.poke(); }
   void set_router(engine::Router* router) { runner_.set_router(router); }
+  void set_http_address(std::string address) { http_address_ = std::move(address); }
 
   void serve() {
     SignalThread signals(control_, [this](bool now) { stop(now); });
@@ -234,6 +235,7 @@ class Server {
   void write_status(bool final) {
     double rate = meter_.update(engine_.stats().tokens_generated, storage::now_ms());
     auto status = status_json(started_at_, engine_, rate, dispatcher_.snapshot(), catalog_, triggers_, final);
+    if (!http_address_.empty()) status["http"] = http_address_;
     board_.set(status);
     write_status_file(status_file(o_.db_path), status);
   }
@@ -256,6 +258,7 @@ class Server {
   Control control_;
   ThroughputMeter meter_;
   int64_t started_at_ = storage::now_ms();
+  std::string http_address_;  // host:port the HTTP server listens on, once it does
 };
 
 }  // namespace
@@ -340,6 +343,8 @@ int run_daemon(const DaemonOptions& o) {
                               board, o.db_path, [&server] { server.poke(); }});
       spdlog::info("http: listening on {}:{} (OpenAI-compatible /v1, control API /api, /metrics)", http->host(),
                    http->port());
+      server.set_http_address(http->host() + ":" + std::to_string(http->port()));
+      server.publish_status();
     }
     server.serve();
     if (http) http->stop();

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   add_daemon_commands(app, globals);
   add_agents_commands(app, globals);
   add_status_command(app, globals);
+  add_chat_command(app, globals);
   add_history_commands(app, globals);
   add_memory_commands(app, globals);
   add_db_commands(app, globals);

@@ -185,6 +185,9 @@ TEST_F(HttpTest, ControlApiRunsFollowsAndCancelsTasksAndMetricsCountThem) {
 
   json status = get("/api/status");
   EXPECT_EQ(status["agents"]["chat"]["state"], "enabled");
+  json cli_status = agentd_json({"status", "--json"});
+  EXPECT_EQ(cli_status["source"], "api") << "agentd status asks the running daemon";
+  EXPECT_EQ(cli_status["tasks"]["cancelled"], 1);
   EXPECT_EQ(status["daemon"]["engine"]["slots"], 4);
   auto metrics = client_->Get("/metrics");
   ASSERT_TRUE(metrics);
@@ -230,6 +233,30 @@ TEST_F(HttpTest, AFullClassQueueGets429WithRetryAfter) {
   daemon->signal(SIGTERM);  // don't wait out the long ones
   EXPECT_EQ(exit_code(daemon->wait()), 0);
   for (auto& t : holders) t.join();
+}
+
+TEST_F(HttpTest, AgentdChatTalksToTheRunningDaemonAndKeepsTheConversation) {
+  auto daemon = start_http();
+  // stdin is a pipe: one message per line, no prompt; the daemon's address comes from status.json.
+  auto r = testing::run_process({"/bin/sh", "-c",
+                                 "printf 'Once upon a time\\n/history\\n/max 3\\nThe end\\n/quit\\n' | " +
+                                     testing::agentd_binary() + " --db " + db() + " chat --max-tokens 6"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("user: Once upon a time\nassistant: "), std::string::npos) << r.out;
+  auto m = client_->Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("agentd_requests_total{class=\"interactive\",finish=\"length\"} 2"), std::string::npos)
+      << "two answers, at the interactive class, both cut at max tokens:\n" << m->body;
+  EXPECT_NE(m->body.find("agentd_completion_tokens_total{class=\"interactive\"} 9"), std::string::npos)
+      << "6 tokens, then 3 after /max 3";
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+
+  // With the daemon down, a message is a clear error.
+  auto refused = testing::run_process({"/bin/sh", "-c", "echo hi | " + testing::agentd_binary() + " --db " + db() +
+                                                            " chat --url http://127.0.0.1:9"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("cannot reach the daemon"), std::string::npos) << refused.err;
 }
 
 TEST_F(HttpTest, OffLoopbackATokenIsRequired) {
