@@ -142,7 +142,11 @@ HttpServer::HttpServer(HttpOptions options, HttpContext context)
   }
   routes();
   port_ = port == 0 ? server_->bind_to_any_port(host_) : (server_->bind_to_port(host_, port) ? port : -1);
-  if (port_ < 0) throw std::runtime_error("http: cannot listen on " + options_.listen + " (address in use, or not an address here)");
+  if (port_ < 0) {
+    throw std::runtime_error("http: cannot listen on " + options_.listen +
+                             " (address in use, or not an address here); choose another with --listen HOST:PORT "
+                             "(port 0: any free one) or \"http\": {\"listen\"} in agentd.json, or run with --no-http");
+  }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
 
