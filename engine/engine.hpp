@@ -70,6 +70,10 @@ struct Result {
   double ttft_ms = 0;            // submit -> first token sampled
   double decode_tokens_per_s = 0;  // completion tokens / (end - first token)
   int times_preempted = 0;       // how often the sequence was paused for a higher class
+  // Engine decode steps done when it was submitted, and the step that gave its first token
+  // (-1 when unknown: no token, or a remote backend). Priorities are measured in these.
+  int64_t submitted_step = -1;
+  int64_t first_token_step = -1;
 };
 
 // A request the engine refuses before running it (prompt too long, bad grammar, ...).

@@ -41,7 +41,10 @@ std::optional<std::string> GenerationStream::next_piece() {
 Result GenerationStream::wait() {
   Lock lock(mutex_);
   changed_.wait(lock, [&] { return ended_; });
-  return result_;
+  Result r = result_;
+  r.submitted_step = marks_.submitted;
+  r.first_token_step = marks_.first_token;
+  return r;
 }
 
 void GenerationStream::cancel() { stop_.request_stop(); }

@@ -210,7 +210,14 @@ json completion_body(const std::string& id, const std::string& model, int64_t cr
           {"usage",
            {{"prompt_tokens", result.prompt_tokens},
             {"completion_tokens", result.completion_tokens},
-            {"total_tokens", result.prompt_tokens + result.completion_tokens}}}};
+            {"total_tokens", result.prompt_tokens + result.completion_tokens}}},
+          // agentd's own figures (OpenAI clients ignore unknown fields): how the scheduler treated it.
+          {"agentd",
+           {{"queue_wait_ms", result.queue_wait_ms},
+            {"ttft_ms", result.ttft_ms},
+            {"times_preempted", result.times_preempted},
+            {"submitted_step", result.submitted_step},
+            {"first_token_step", result.first_token_step}}}};
 }
 
 std::string chunk_event(const std::string& id, const std::string& model, int64_t created, const json& delta,

@@ -235,6 +235,35 @@ TEST_F(HttpTest, AFullClassQueueGets429WithRetryAfter) {
   for (auto& t : holders) t.join();
 }
 
+TEST_F(HttpTest, UnderLoadAnInteractiveRequestGetsItsFirstTokenWithinAFewDecodeSteps) {
+  // One slot, held by a long background completion; an interactive one arrives mid-way.
+  auto daemon = start_http({"--slots", "1", "--ctx", "2048"});
+  json background = chat("Once upon a time", 1900);
+  background["priority"] = "background";
+  json background_result;
+  std::thread holder([&, port = port_] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(300, 0);
+    auto res = c.Post("/v1/chat/completions", background.dump(), "application/json");
+    if (res) background_result = json::parse(res->body, nullptr, false);
+  });
+  bool busy = false;  // each look is a real request
+  for (int i = 0; i < 5000 && !busy; ++i) {
+    auto m = client_->Get("/metrics");
+    busy = m && m->body.find("agentd_slots_busy{class=\"background\"} 1") != std::string::npos;
+  }
+  ASSERT_TRUE(busy);
+  json urgent = post("/v1/chat/completions", chat("Hello", 4), 200);
+  int64_t waited_steps = urgent["agentd"]["first_token_step"].get<int64_t>() - urgent["agentd"]["submitted_step"].get<int64_t>();
+  EXPECT_GE(urgent["agentd"]["submitted_step"].get<int64_t>(), 0);
+  EXPECT_LE(waited_steps, 4) << "the interactive request cut in at the next token:\n" << urgent.dump(2);
+  holder.join();
+  ASSERT_TRUE(background_result.is_object());
+  EXPECT_GE(background_result["agentd"]["times_preempted"].get<int>(), 1) << "the background one was paused for it";
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
 TEST_F(HttpTest, AgentdChatTalksToTheRunningDaemonAndKeepsTheConversation) {
   auto daemon = start_http();
   // stdin is a pipe: one message per line, no prompt; the daemon's address comes from status.json.
