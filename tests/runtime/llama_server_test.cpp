@@ -1,34 +1,18 @@
 // OpenAIEngine against a real third-party OpenAI-compatible server: llama.cpp's own llama-server,
 // built from the same pinned source, serving the test model on 127.0.0.1.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <httplib.h>
 
 #include "engine/openai_engine.hpp"
 #include "tests/runtime/daemon_fixture.hpp"
+#include "tests/support/free_port.hpp"
 
 namespace agentd {
 namespace {
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class LlamaServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    port_ = free_port();
+    port_ = testing::unused_loopback_port();
     server_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{AGENTD_LLAMA_SERVER_PATH, "-m", test_model(), "--host", "127.0.0.1", "--port",
                                  std::to_string(port_), "--chat-template", "chatml", "-t", "1", "-c", "1024", "-np", "1"},

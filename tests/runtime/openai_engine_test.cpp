@@ -2,15 +2,11 @@
 // (a daemon process on the real model), a closed port, and an error status.
 #include <httplib.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <regex>
 
 #include "engine/openai_engine.hpp"
 #include "tests/runtime/daemon_fixture.hpp"
+#include "tests/support/free_port.hpp"
 
 namespace agentd {
 namespace {
@@ -84,16 +80,7 @@ TEST_F(OpenAIEngineTest, CancelStopsTheRemoteGeneration) {
 }
 
 TEST_F(OpenAIEngineTest, AClosedPortIsAnErrorAfterTheRetries) {
-  // A port nobody listens on: bind one, note it, close it.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  int port = ntohs(addr.sin_port);
-  ::close(fd);
+  int port = testing::unused_loopback_port();
   engine::OpenAIEngine remote({.base_url = "http://127.0.0.1:" + std::to_string(port) + "/v1",
                                .model = "m",
                                .max_retries = 2,

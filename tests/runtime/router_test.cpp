@@ -1,34 +1,18 @@
 // Router over real engines: the local one is an in-process LlamaEngine on the test model, the
 // "cloud" is agentd's own OpenAI-compatible endpoint in a daemon process (real sockets), or a
 // closed port for the fallback.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <regex>
 
 #include "engine/llama_engine.hpp"
 #include "engine/openai_engine.hpp"
 #include "engine/router.hpp"
 #include "tests/runtime/daemon_fixture.hpp"
+#include "tests/support/free_port.hpp"
 
 namespace agentd {
 namespace {
 
 using engine::RouteMode;
-
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class RouterTest : public DaemonTest {
  protected:
@@ -99,7 +83,7 @@ TEST_F(RouterTest, AutoEscalatesByComplexityAndByContextAndRecordsTheCost) {
 }
 
 TEST_F(RouterTest, AnUnreachableCloudFallsBackToLocal) {
-  engine::OpenAIEngine down({.base_url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/v1",
+  engine::OpenAIEngine down({.base_url = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port()) + "/v1",
                              .model = "m",
                              .max_retries = 1,
                              .backoff = std::chrono::milliseconds(5)});
