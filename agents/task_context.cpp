@@ -219,6 +219,39 @@ void TaskContext::emit(const std::string& name, const nlohmann::json& data) {
   log("emits " + config_.name + "." + name);
 }
 
+std::string TaskContext::read_file(const std::filesystem::path& path) {
+  std::string text = files_.read_text(path);
+  services_.tasks.add_event(task_.id, "read", {{"path", files_.resolve_read(path).string()}, {"bytes", text.size()}});
+  return text;
+}
+
+std::vector<std::filesystem::path> TaskContext::list_files(const std::filesystem::path& folder, const std::string& glob) {
+  auto found = files_.list(folder, glob);
+  services_.tasks.add_event(task_.id, "read",
+                            {{"path", files_.resolve_read(folder).string()}, {"glob", glob}, {"files", found.size()}});
+  return found;
+}
+
+std::filesystem::path TaskContext::write_file(const std::filesystem::path& path, std::string_view text) {
+  auto written = files_.write_text(path, text);
+  services_.tasks.add_event(task_.id, "wrote", {{"path", written.string()}, {"bytes", text.size()}});
+  return written;
+}
+
+std::filesystem::path TaskContext::append_file(const std::filesystem::path& path, std::string_view text) {
+  auto written = files_.append_text(path, text);
+  services_.tasks.add_event(task_.id, "wrote", {{"path", written.string()}, {"bytes", text.size()}, {"append", true}});
+  return written;
+}
+
+TaskContext::Activity TaskContext::activity_since(int64_t since_ms, int limit) const {
+  storage::TaskFilter f;
+  f.status = storage::TaskStatus::finished;
+  f.finished_since_ms = since_ms;
+  f.limit = limit;
+  return {services_.tasks.list(f), services_.memory.notes_since(since_ms)};
+}
+
 void TaskContext::log(const std::string& message, nlohmann::json data) {
   data["message"] = message;
   services_.tasks.add_event(task_.id, storage::event::log, data);

@@ -12,7 +12,10 @@
 //   emit(name)     raises "<agent>.<name>"; agents subscribed with {"on": ...} get a task. Events
 //                  are published when this task finishes, in the same transaction as its result:
 //                  a task that fails or crashes publishes nothing, a retried one publishes once.
-//   files()        reads and writes confined to the agent's folders (FileAccess)
+//   read_file() / list_files() / write_file() / append_file()
+//                  the agent's files, confined to its folders (FileAccess) and recorded in the
+//                  timeline ("read" / "wrote" with path and bytes); files() for path checks only
+//   activity_since() what every agent finished and noted since a time, read-only (for reports)
 //   log()          a line in the task's timeline
 //   cancelled()    whether the task should stop (timeout, shutdown, cancel)
 //
@@ -103,6 +106,19 @@ class TaskContext {
   };
   const std::vector<Event>& emitted() const { return emitted_; }
   const FileAccess& files() const { return files_; }
+  // FileAccess calls that also record the path and size in the timeline. Throw FileAccessError.
+  std::string read_file(const std::filesystem::path& path);
+  std::vector<std::filesystem::path> list_files(const std::filesystem::path& folder, const std::string& glob = "*");
+  std::filesystem::path write_file(const std::filesystem::path& path, std::string_view text);
+  std::filesystem::path append_file(const std::filesystem::path& path, std::string_view text);
+
+  // Finished tasks (every agent, newest first, at most `limit`) and every agent's notes (oldest
+  // first) since `since_ms`. Read-only; the one window an agent has on the others' results.
+  struct Activity {
+    std::vector<storage::Task> tasks;
+    std::vector<storage::Note> notes;
+  };
+  Activity activity_since(int64_t since_ms, int limit = 200) const;
   void log(const std::string& message, nlohmann::json data = nlohmann::json::object());
 
   bool cancelled() const { return stop_.stop_requested(); }

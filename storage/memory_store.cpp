@@ -62,6 +62,15 @@ std::vector<Note> MemoryStore::recent_notes(std::string_view agent, int limit, i
   return out;
 }
 
+std::vector<Note> MemoryStore::notes_since(int64_t since_ms, int limit) {
+  auto& s = db_.cached("SELECT id, agent, at, text FROM notes WHERE at >= ? ORDER BY id LIMIT ?");
+  s.bind_all(since_ms, limit);
+  std::vector<Note> out;
+  while (s.step()) out.push_back({s.int64(0), s.text(1), s.int64(2), s.text(3), 0});
+  s.reset();
+  return out;
+}
+
 std::string fts_query(std::string_view text) {
   std::string out, word;
   auto flush = [&] {

@@ -40,6 +40,9 @@ class MemoryStore {
   // syntax in it is quoted away, so user text can never be a malformed query.
   std::vector<Note> search_notes(std::string_view agent, std::string_view query, int limit = 10);
   std::vector<Note> recent_notes(std::string_view agent, int limit = 10, int64_t since_ms = 0);
+  // Every agent's notes since `since_ms`, oldest first. For reports across agents (the digest);
+  // an agent reaches it only through TaskContext::activity_since.
+  std::vector<Note> notes_since(int64_t since_ms, int limit = 500);
 
  private:
   Database& db_;

@@ -193,6 +193,7 @@ std::vector<Task> TaskStore::list(const TaskFilter& f) {
   if (f.since_ms) sql += " AND created_at >= :since";
   if (f.until_ms) sql += " AND created_at < :until";
   if (f.before_id) sql += " AND id < :before";
+  if (f.finished_since_ms) sql += " AND finished_at >= :finished_since";
   if (f.text) sql += " AND (instr(input, :text) OR instr(output, :text) OR instr(error, :text))";
   sql += " ORDER BY id DESC LIMIT :limit";
   auto& s = db_.cached(sql);
@@ -203,6 +204,7 @@ std::vector<Task> TaskStore::list(const TaskFilter& f) {
   if (f.since_ms) s.bind(++i, *f.since_ms);
   if (f.until_ms) s.bind(++i, *f.until_ms);
   if (f.before_id) s.bind(++i, *f.before_id);
+  if (f.finished_since_ms) s.bind(++i, *f.finished_since_ms);
   if (f.text) s.bind(++i, *f.text);
   s.bind(++i, f.limit);
   std::vector<Task> out;

@@ -82,6 +82,7 @@ struct TaskFilter {
   std::optional<int64_t> until_ms;   // created_at < until
   std::optional<std::string> text;   // substring of input, output or error
   std::optional<int64_t> before_id;  // paging: only ids below this
+  std::optional<int64_t> finished_since_ms;  // finished_at >= this
   int limit = 20;
 };
 

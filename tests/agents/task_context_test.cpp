@@ -12,6 +12,7 @@
 namespace agentd::agents {
 namespace {
 
+namespace fs = std::filesystem;
 using test_support::FakeGeneration;
 using test_support::GenerationProbe;
 using test_support::text_result;
@@ -296,6 +297,66 @@ TEST_F(TaskContextTest, EmitBuffersQualifiedEventsAndRejectsBadNames) {
   EXPECT_EQ(ctx.emitted().size(), 2u);
   // Buffered only: nothing is published as an `emitted` event by the context itself.
   EXPECT_THAT(events_of(task.id, storage::event::emitted), IsEmpty());
+}
+
+TEST_F(TaskContextTest, FileCallsAreConfinedAndRecordedInTheTimeline) {
+  fs::path in = fs::canonical(dir.path()) / "in", out = fs::canonical(dir.path()) / "out";
+  test_support::write_file(in / "a.txt", "hello");
+  test_support::write_file(in / "b.md", "# b");
+  fs::create_directories(out);
+  config.read_folders = {in};
+  config.write_folders = {out};
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+
+  EXPECT_EQ(ctx.read_file("a.txt"), "hello");
+  EXPECT_THAT(ctx.list_files(in, "*.txt"), ElementsAre(in / "a.txt"));
+  EXPECT_EQ(ctx.write_file("r.txt", "result"), out / "r.txt");
+  EXPECT_EQ(ctx.append_file("r.txt", "+more"), out / "r.txt");
+  EXPECT_EQ(test_support::read_file(out / "r.txt"), "result+more");
+  EXPECT_THROW(ctx.write_file(in / "x.txt", "no"), FileAccessError);
+  EXPECT_THROW(ctx.read_file("../escape"), FileAccessError);
+
+  auto reads = events_of(task.id, "read");
+  ASSERT_EQ(reads.size(), 2u);
+  EXPECT_EQ(reads[0].data, (nlohmann::json{{"path", (in / "a.txt").string()}, {"bytes", 5}}));
+  EXPECT_EQ(reads[1].data, (nlohmann::json{{"path", in.string()}, {"glob", "*.txt"}, {"files", 1}}));
+  auto writes = events_of(task.id, "wrote");
+  ASSERT_EQ(writes.size(), 2u) << "refused calls record nothing";
+  EXPECT_EQ(writes[0].data, (nlohmann::json{{"path", (out / "r.txt").string()}, {"bytes", 6}}));
+  EXPECT_EQ(writes[1].data["append"], true);
+}
+
+TEST_F(TaskContextTest, ActivitySinceSeesEveryAgentsFinishedTasksAndNotes) {
+  auto finished = [&](const std::string& agent, const std::string& output, int64_t at) {
+    config.name = agent;
+    int64_t id = make_task().id;
+    EXPECT_TRUE(tasks.finish(id, output));
+    db->prepare("UPDATE tasks SET finished_at = ? WHERE id = ?").bind_all(at, id).run();
+    return id;
+  };
+  int64_t day = 24 * 3600 * 1000LL;
+  finished("mail", "yesterday's mail", now - 2 * day);
+  int64_t mail = finished("mail", "3 new messages", now - 3600 * 1000);
+  int64_t news = finished("news", "2 new items", now - 60 * 1000);
+  config.name = "news";
+  int64_t failed = make_task().id;
+  EXPECT_TRUE(tasks.fail(failed, "boom"));
+  memory.add_note("news", "feed digest");
+  memory.add_note("calendar", "agenda");
+
+  config.name = "digest";
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  auto a = ctx.activity_since(now - day);
+  ASSERT_EQ(a.tasks.size(), 2u) << "finished in the window only; failed tasks are not results";
+  EXPECT_EQ(a.tasks[0].id, news);
+  EXPECT_EQ(a.tasks[1].id, mail);
+  EXPECT_EQ(a.tasks[1].output, "3 new messages");
+  ASSERT_EQ(a.notes.size(), 2u);
+  EXPECT_EQ(a.notes[0].agent, "news");
+  EXPECT_EQ(a.notes[1].text, "agenda");
+  EXPECT_EQ(ctx.activity_since(now - day, 1).tasks.size(), 1u);
 }
 
 TEST_F(TaskContextTest, LogRecordsALogEvent) {

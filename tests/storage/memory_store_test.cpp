@@ -125,6 +125,17 @@ TEST_F(MemoryStoreTest, RecentNotesAreNewestFirstAndBoundedByTime) {
   EXPECT_EQ(memory.recent_notes("a")[0].text, "three");
 }
 
+TEST_F(MemoryStoreTest, NotesSinceSpansAgentsOldestFirst) {
+  int64_t old = memory.add_note("mail", "old");
+  int64_t m = memory.add_note("mail", "mail note");
+  int64_t n = memory.add_note("news", "news note");
+  db->prepare("UPDATE notes SET at = id * 1000").run();
+  EXPECT_THAT(ids_of(memory.notes_since(m * 1000)), ElementsAre(m, n));
+  EXPECT_THAT(ids_of(memory.notes_since(0)), ElementsAre(old, m, n));
+  EXPECT_THAT(ids_of(memory.notes_since(0, 1)), ElementsAre(old));
+  EXPECT_EQ(memory.notes_since(n * 1000)[0].agent, "news");
+}
+
 TEST_F(MemoryStoreTest, FtsQueryQuotesEveryWord) {
   EXPECT_EQ(fts_query("hello world"), "\"hello\" OR \"world\"");
   EXPECT_EQ(fts_query("\"foo AND (bar"), "\"foo\" OR \"AND\" OR \"bar\"");
