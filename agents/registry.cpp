@@ -1,7 +1,10 @@
 #include "agents/registry.hpp"
 
 #include "agents/config_reader.hpp"
+#include "agents/extractor/extractor_agent.hpp"
+#include "agents/market/market_agent.hpp"
 #include "agents/prompt/prompt_agent.hpp"
+#include "agents/risk/risk_agent.hpp"
 
 namespace agentd::agents {
 
@@ -35,6 +38,12 @@ Registry builtin_plugins() {
   Registry registry;
   registry.add("prompt", "a prompt template with placeholders, a trigger and outputs; no C++",
                [](const AgentConfig& config) { return std::make_unique<PromptAgent>(config); });
+  registry.add("market", "watch-list scan over price CSVs: returns, SMAs, breakouts, volume spikes; a note on what moved",
+               [](const AgentConfig& config) { return std::make_unique<MarketAgent>(config); });
+  registry.add("risk", "portfolio CSV: exposure, largest positions, drawdown, concentration flags; a risk memo",
+               [](const AgentConfig& config) { return std::make_unique<RiskAgent>(config); });
+  registry.add("extractor", "structured JSON from documents under a JSON schema, validated, appended to a JSONL file",
+               [](const AgentConfig& config) { return std::make_unique<ExtractorAgent>(config); });
   return registry;
 }
 
