@@ -22,6 +22,8 @@ const char* const kPrimitives[][2] = {
     {"integral", R"("0" | [1-9] [0-9]{0,15})"},
     {"integer", R"("-"? integral)"},
     {"number", R"("-"? integral ("." [0-9]+)? ([eE] [-+]? [0-9]+)?)"},
+    {"nonnegative-integer", R"(integral)"},
+    {"nonnegative-number", R"(integral ("." [0-9]+)? ([eE] [-+]? [0-9]+)?)"},
     {"boolean", R"("true" | "false")"},
     {"null", R"("null")"},
     {"value", R"(any-object | any-array | string | number | boolean | null)"},
@@ -33,7 +35,7 @@ const char* const kPrimitives[][2] = {
 const std::set<std::string> kRefused = {
     "$ref", "$defs", "definitions", "allOf", "not", "if", "then", "else", "pattern",
     "patternProperties", "dependentRequired", "dependentSchemas", "prefixItems", "contains",
-    "uniqueItems", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+    "uniqueItems", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
     "minProperties", "maxProperties", "propertyNames", "unevaluatedProperties"};
 
 std::string gbnf_literal(const std::string& s) {
@@ -139,7 +141,8 @@ class Converter {
     if (t == "object") return object(schema, path);
     if (t == "array") return array(schema, path);
     if (t == "string") return string(schema, path);
-    if (t == "number" || t == "integer" || t == "boolean" || t == "null") return t;
+    if (t == "number" || t == "integer") return number(schema, path, t);
+    if (t == "boolean" || t == "null") return t;
     fail(child(path, "type"), "unknown type \"" + t + "\"");
   }
 
@@ -195,6 +198,14 @@ class Converter {
     if (min == 0 && max < 0) return "string";
     if (max >= 0 && max < min) fail(child(path, "maxLength"), "maxLength is below minLength");
     return add_rule("string", "\"\\\"\" char{" + std::to_string(min) + "," + (max < 0 ? "" : std::to_string(max)) + "} \"\\\"\"");
+  }
+
+  // "minimum": 0 is the one bound a grammar states exactly (no minus sign); others are refused.
+  static std::string number(const json& schema, const std::string& path, const std::string& type) {
+    if (!schema.contains("minimum")) return type;
+    const json& min = schema["minimum"];
+    if (!min.is_number() || min.get<double>() != 0) fail(child(path, "minimum"), "only \"minimum\": 0 is supported");
+    return "nonnegative-" + type;
   }
 
   static int count(const json& schema, const char* key, const std::string& path, int fallback) {

@@ -1,7 +1,8 @@
 // JSON schema -> GBNF, for grammar-constrained output (Request::json_schema).
 //
 // Supported: type (one or a list), object properties + required, array items + minItems/maxItems,
-// string minLength/maxLength, number, integer, boolean, null, enum, const, anyOf/oneOf, and the
+// string minLength/maxLength, number, integer (and "minimum": 0, no minus sign; other bounds are
+// refused), boolean, null, enum, const, anyOf/oneOf, and the
 // empty schema (any JSON value). Annotations (title, description, default, examples, format,
 // $schema, $id, additionalProperties) are accepted and ignored: objects never get extra keys.
 // Keywords that cannot be enforced ($ref, allOf, not, pattern, ...) are refused rather than

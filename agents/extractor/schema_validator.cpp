@@ -196,7 +196,7 @@ std::vector<std::string> validate_json(const json& value, const json& schema, si
 json grammar_schema(const json& schema) {
   if (!schema.is_object()) return schema;
   json out = schema;
-  out.erase("minimum");
+  if (out.contains("minimum") && out["minimum"] != 0) out.erase("minimum");  // only 0 is a grammar
   if (out.contains("properties") && out["properties"].is_object()) {
     for (auto& [key, sub] : out["properties"].items()) sub = grammar_schema(sub);
   }

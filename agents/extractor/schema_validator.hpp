@@ -45,8 +45,8 @@ void check_supported_schema(const nlohmann::json& schema);
 // e.g. "/items/0/price: -2 is below the minimum 0". Empty = valid. At most `max_errors`.
 std::vector<std::string> validate_json(const nlohmann::json& value, const nlohmann::json& schema, size_t max_errors = 20);
 
-// The schema given to the engine's grammar: `minimum` dropped (a grammar cannot bound numbers;
-// validate_json enforces it afterwards).
+// The schema given to the engine's grammar: a `minimum` other than 0 dropped (the grammar states
+// only "no minus sign"; validate_json enforces every bound afterwards).
 nlohmann::json grammar_schema(const nlohmann::json& schema);
 
 }  // namespace agentd::agents

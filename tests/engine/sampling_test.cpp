@@ -26,7 +26,7 @@ TEST_F(SamplingTest, JsonSchemaConstrainsTheOutput) {
     "type": "object",
     "properties": {
       "name": {"type": "string", "maxLength": 12},
-      "age": {"type": "integer"},
+      "age": {"type": "integer", "minimum": 0},
       "happy": {"type": "boolean"}
     },
     "required": ["name", "age", "happy"]
@@ -38,6 +38,7 @@ TEST_F(SamplingTest, JsonSchemaConstrainsTheOutput) {
   EXPECT_TRUE(doc.at("name").is_string());
   EXPECT_LE(doc.at("name").get<std::string>().size(), 12u);
   EXPECT_TRUE(doc.at("age").is_number_integer());
+  EXPECT_GE(doc.at("age").get<int64_t>(), 0);
   EXPECT_TRUE(doc.at("happy").is_boolean());
   EXPECT_EQ(doc.size(), 3u);
 }
@@ -48,7 +49,8 @@ TEST_F(SamplingTest, JsonSchemaToGbnfCoversTheSupportedKeywords) {
     "properties": {
       "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "minItems": 1, "maxItems": 3},
       "note": {"type": ["string", "null"]},
-      "n": {"anyOf": [{"type": "number"}, {"const": 7}]}
+      "n": {"anyOf": [{"type": "number"}, {"const": 7}]},
+      "price": {"type": "number", "minimum": 0}
     },
     "required": ["tags"]
   })");
@@ -57,7 +59,11 @@ TEST_F(SamplingTest, JsonSchemaToGbnfCoversTheSupportedKeywords) {
   EXPECT_NE(g.find("{0,2}"), std::string::npos) << g;
   EXPECT_NE(g.find("(string | null)"), std::string::npos) << g;
   EXPECT_NE(g.find(R"((number | "7"))"), std::string::npos) << g;
+  EXPECT_NE(g.find("nonnegative-number"), std::string::npos) << g;
+  EXPECT_NE(g.find(R"(nonnegative-number ::= integral ()"), std::string::npos) << g;
   EXPECT_THROW(json_schema_to_gbnf(R"({"allOf": []})"), std::invalid_argument);
+  // Only a bound of 0 is a grammar (no minus sign); any other would be a promise it cannot keep.
+  EXPECT_THROW(json_schema_to_gbnf(R"({"type": "number", "minimum": 5})"), std::invalid_argument);
 }
 
 TEST_F(SamplingTest, StopStringEndsTheTextBeforeIt) {

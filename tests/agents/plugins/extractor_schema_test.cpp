@@ -96,13 +96,13 @@ TEST(SchemaValidateTest, TypesArraysStringsAndAdditionalProperties) {
   EXPECT_THAT(validate_json(2, {{"enum", {1, 2.0, "x"}}}), IsEmpty());
 }
 
-TEST(GrammarSchemaTest, DropsMinimumOnlyWhereItIsAKeyword) {
+TEST(GrammarSchemaTest, DropsMinimumsOtherThanZeroOnlyWhereItIsAKeyword) {
   json schema = {{"type", "object"},
                  {"properties", {{"minimum", {{"type", "number"}, {"minimum", 0}}},
                                  {"list", {{"type", "array"}, {"maxItems", 2}, {"items", {{"type", "integer"}, {"minimum", 1}}}}}}},
                  {"required", {"minimum"}}};
   json expected = {{"type", "object"},
-                   {"properties", {{"minimum", {{"type", "number"}}},
+                   {"properties", {{"minimum", {{"type", "number"}, {"minimum", 0}}},
                                    {"list", {{"type", "array"}, {"maxItems", 2}, {"items", {{"type", "integer"}}}}}}},
                    {"required", {"minimum"}}};
   EXPECT_EQ(grammar_schema(schema), expected);
