@@ -1,6 +1,9 @@
 #include "agents/registry.hpp"
 
+#include "agents/coder/coder_agent.hpp"
 #include "agents/config_reader.hpp"
+#include "agents/drafter/drafter_agent.hpp"
+#include "agents/evaluator/evaluator_agent.hpp"
 #include "agents/prompt/prompt_agent.hpp"
 
 namespace agentd::agents {
@@ -35,6 +38,12 @@ Registry builtin_plugins() {
   Registry registry;
   registry.add("prompt", "a prompt template with placeholders, a trigger and outputs; no C++",
                [](const AgentConfig& config) { return std::make_unique<PromptAgent>(config); });
+  registry.add("drafter", "long-form Markdown drafts written section by section; emits <agent>.done",
+               [](const AgentConfig& config) { return std::make_unique<DrafterAgent>(config); });
+  registry.add("evaluator", "checks a draft against a fact list: flagged claims and a score",
+               [](const AgentConfig& config) { return std::make_unique<EvaluatorAgent>(config); });
+  registry.add("coder", "writes a script or config file into its folder; never runs anything",
+               [](const AgentConfig& config) { return std::make_unique<CoderAgent>(config); });
   return registry;
 }
 
