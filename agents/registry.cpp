@@ -1,8 +1,11 @@
 #include "agents/registry.hpp"
 
+#include "agents/coder/coder_agent.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/extractor/extractor_agent.hpp"
 #include "agents/market/market_agent.hpp"
+#include "agents/drafter/drafter_agent.hpp"
+#include "agents/evaluator/evaluator_agent.hpp"
 #include "agents/prompt/prompt_agent.hpp"
 #include "agents/risk/risk_agent.hpp"
 
@@ -44,6 +47,12 @@ Registry builtin_plugins() {
                [](const AgentConfig& config) { return std::make_unique<RiskAgent>(config); });
   registry.add("extractor", "structured JSON from documents under a JSON schema, validated, appended to a JSONL file",
                [](const AgentConfig& config) { return std::make_unique<ExtractorAgent>(config); });
+  registry.add("drafter", "long-form Markdown drafts written section by section; emits <agent>.done",
+               [](const AgentConfig& config) { return std::make_unique<DrafterAgent>(config); });
+  registry.add("evaluator", "checks a draft against a fact list: flagged claims and a score",
+               [](const AgentConfig& config) { return std::make_unique<EvaluatorAgent>(config); });
+  registry.add("coder", "writes a script or config file into its folder; never runs anything",
+               [](const AgentConfig& config) { return std::make_unique<CoderAgent>(config); });
   return registry;
 }
 

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <stop_token>
@@ -343,7 +344,9 @@ TEST_F(PromptAgentTest, RegistryCreatesRegisteredPlugins) {
   EXPECT_FALSE(registry.has("summarise"));
   registry.add("summarise", "first", [](const AgentConfig&) { return std::make_unique<FixedAgent>("one"); });
   registry.add("summarise", "second", [](const AgentConfig&) { return std::make_unique<FixedAgent>("two"); });
-  EXPECT_THAT(registry.names(), ::testing::IsSupersetOf({"prompt", "summarise"}));  // and the shipped plugins
+  auto names = registry.names();  // the shipped plugins too, in name order
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"prompt", "summarise"}));
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(registry.description("summarise"), "second");
 
   config.plugin = "summarise";
