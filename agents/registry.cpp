@@ -1,7 +1,10 @@
 #include "agents/registry.hpp"
 
+#include "agents/chat/chat_agent.hpp"
 #include "agents/config_reader.hpp"
+#include "agents/mail/mail_agent.hpp"
 #include "agents/prompt/prompt_agent.hpp"
+#include "agents/summarizer/summarizer_agent.hpp"
 
 namespace agentd::agents {
 
@@ -35,6 +38,12 @@ Registry builtin_plugins() {
   Registry registry;
   registry.add("prompt", "a prompt template with placeholders, a trigger and outputs; no C++",
                [](const AgentConfig& config) { return std::make_unique<PromptAgent>(config); });
+  registry.add("chat", "interactive assistant: history per session, recalls notes, saves a note when asked",
+               [](const AgentConfig& config) { return std::make_unique<ChatAgent>(config); });
+  registry.add("mail", "Maildir/mbox triage: label, summarise, draft replies into a folder; never sends",
+               [](const AgentConfig& config) { return std::make_unique<MailAgent>(config); });
+  registry.add("summarizer", "summaries of text and Markdown documents dropped into a folder",
+               [](const AgentConfig& config) { return std::make_unique<SummarizerAgent>(config); });
   return registry;
 }
 

@@ -314,7 +314,8 @@ class FixedAgent : public Agent {
 };
 
 TEST_F(PromptAgentTest, RegistryRefusesAnUnknownPluginListingTheKnownOnes) {
-  Registry registry = builtin_plugins();
+  Registry registry;  // not builtin_plugins(): the list would change with every shipped plugin
+  registry.add("prompt", "test plugin", [](const AgentConfig&) { return std::make_unique<FixedAgent>("p"); });
   registry.add("summarise", "test plugin", [](const AgentConfig&) { return std::make_unique<FixedAgent>("s"); });
   config.plugin = "promtp";
   try {
@@ -343,7 +344,7 @@ TEST_F(PromptAgentTest, RegistryCreatesRegisteredPlugins) {
   EXPECT_FALSE(registry.has("summarise"));
   registry.add("summarise", "first", [](const AgentConfig&) { return std::make_unique<FixedAgent>("one"); });
   registry.add("summarise", "second", [](const AgentConfig&) { return std::make_unique<FixedAgent>("two"); });
-  EXPECT_THAT(registry.names(), ElementsAre("prompt", "summarise"));
+  EXPECT_THAT(registry.names(), ::testing::IsSupersetOf({"prompt", "summarise"}));
   EXPECT_EQ(registry.description("summarise"), "second");
 
   config.plugin = "summarise";
