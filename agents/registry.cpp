@@ -1,13 +1,16 @@
 #include "agents/registry.hpp"
 
+#include "agents/chat/chat_agent.hpp"
 #include "agents/coder/coder_agent.hpp"
 #include "agents/config_reader.hpp"
-#include "agents/extractor/extractor_agent.hpp"
-#include "agents/market/market_agent.hpp"
 #include "agents/drafter/drafter_agent.hpp"
 #include "agents/evaluator/evaluator_agent.hpp"
+#include "agents/extractor/extractor_agent.hpp"
+#include "agents/mail/mail_agent.hpp"
+#include "agents/market/market_agent.hpp"
 #include "agents/prompt/prompt_agent.hpp"
 #include "agents/risk/risk_agent.hpp"
+#include "agents/summarizer/summarizer_agent.hpp"
 
 namespace agentd::agents {
 
@@ -53,6 +56,12 @@ Registry builtin_plugins() {
                [](const AgentConfig& config) { return std::make_unique<EvaluatorAgent>(config); });
   registry.add("coder", "writes a script or config file into its folder; never runs anything",
                [](const AgentConfig& config) { return std::make_unique<CoderAgent>(config); });
+  registry.add("chat", "interactive assistant: history per session, recalls notes, saves a note when asked",
+               [](const AgentConfig& config) { return std::make_unique<ChatAgent>(config); });
+  registry.add("mail", "Maildir/mbox triage: label, summarise, draft replies into a folder; never sends",
+               [](const AgentConfig& config) { return std::make_unique<MailAgent>(config); });
+  registry.add("summarizer", "summaries of text and Markdown documents dropped into a folder",
+               [](const AgentConfig& config) { return std::make_unique<SummarizerAgent>(config); });
   return registry;
 }
 

@@ -1,21 +1,8 @@
 #include "agents/extractor/processed_documents.hpp"
 
 #include <algorithm>
-#include <cstdint>
-#include <cstdio>
 
 namespace agentd::agents {
-
-std::string content_hash(std::string_view text) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
 
 ProcessedDocuments ProcessedDocuments::from_json(const nlohmann::json& value, size_t capacity) {
   ProcessedDocuments docs(capacity);

@@ -11,10 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace agentd::agents {
+#include "agents/common/content_hash.hpp"  // the fingerprint documents are known by
 
-// FNV-1a, 64 bits, as 16 hex digits. A fingerprint for de-duplication, not a security hash.
-std::string content_hash(std::string_view text);
+namespace agentd::agents {
 
 class ProcessedDocuments {
  public:

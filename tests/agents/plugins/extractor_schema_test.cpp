@@ -108,12 +108,6 @@ TEST(GrammarSchemaTest, DropsMinimumsOtherThanZeroOnlyWhereItIsAKeyword) {
   EXPECT_EQ(grammar_schema(schema), expected);
 }
 
-TEST(ProcessedDocumentsTest, ContentHashIsFnv1a64) {
-  EXPECT_EQ(content_hash(""), "cbf29ce484222325");
-  EXPECT_EQ(content_hash("a"), "af63dc4c8601ec8c");
-  EXPECT_EQ(content_hash("foobar"), "85944171f73967e8");
-}
-
 TEST(ProcessedDocumentsTest, BoundedOldestDroppedAndRefreshed) {
   ProcessedDocuments docs(3);
   docs.add("h1", "a.txt", "extracted");

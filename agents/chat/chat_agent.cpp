@@ -1,0 +1,111 @@
+#include "agents/chat/chat_agent.hpp"
+
+#include "agents/config_reader.hpp"
+#include "agents/task_context.hpp"
+
+namespace agentd::agents {
+
+namespace {
+
+const std::string kSessionsKey = "sessions";
+
+std::string session_key(const std::string& session) { return "session:" + session; }
+
+std::string trimmed(const std::string& s) {
+  size_t begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+}  // namespace
+
+ChatAgent::ChatAgent(const AgentConfig& config) {
+  ConfigReader s(config.file.string(), config.settings, "/settings",
+                 {"max_turns", "max_history_chars", "recall_notes", "max_message_chars", "max_sessions"});
+  int max_turns = static_cast<int>(limits_.max_turns);
+  int max_chars = static_cast<int>(limits_.max_chars);
+  s.integer("max_turns", max_turns, 1, 100);
+  s.integer("max_history_chars", max_chars, 100, 1'000'000);
+  limits_ = {static_cast<size_t>(max_turns), static_cast<size_t>(max_chars)};
+  s.integer("recall_notes", recall_notes_, 0, 20);
+  s.integer("max_message_chars", max_message_chars_, 1, 1'000'000);
+  s.integer("max_sessions", max_sessions_, 1, 10'000);
+}
+
+std::string ChatAgent::run(TaskContext& ctx) {
+  ChatRequest request;
+  try {
+    request = parse_chat_request(ctx.input(), static_cast<size_t>(max_message_chars_));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+  if (request.message.empty()) return status(ctx);
+
+  auto stored = ctx.recall(session_key(request.session));
+  Conversation history = Conversation::from_json(stored.value_or(nlohmann::json()));
+  history.trim(limits_);  // the limits may have been lowered since it was stored
+
+  std::string reply;
+  if (auto note = note_request(request.message)) {
+    reply = save_note(ctx, *note);
+  } else {
+    reply = answer(ctx, request, history);
+  }
+  record_turn(ctx, request.session, std::move(history), {request.message, reply, ctx.now_ms()});
+  return reply;
+}
+
+std::string ChatAgent::save_note(TaskContext& ctx, const std::string& text) const {
+  if (text.empty()) return "There is nothing to note. Say \"/note\" followed by what I should remember.";
+  int64_t id = ctx.note(text);
+  ctx.log("saved a note", {{"note", id}});
+  return "Noted: " + text;
+}
+
+std::string ChatAgent::answer(TaskContext& ctx, const ChatRequest& request, const Conversation& history) const {
+  std::vector<storage::Note> notes;
+  if (std::string query = recall_query(request.message); recall_notes_ > 0 && !query.empty()) {
+    notes = ctx.search_notes(query, recall_notes_);
+  }
+  nlohmann::json ids = nlohmann::json::array();
+  for (const storage::Note& n : notes) ids.push_back(n.id);
+  ctx.log("recalled " + std::to_string(notes.size()) + " note(s), " + std::to_string(history.turns().size()) +
+              " turn(s) of history",
+          {{"session", request.session}, {"notes", ids}});
+
+  GenerateOptions options;
+  if (std::string context = notes_context(notes); !context.empty()) options.messages.push_back({"system", context});
+  for (engine::ChatMessage& m : history.messages()) options.messages.push_back(std::move(m));
+  options.messages.push_back({"user", request.message});
+  std::string reply = trimmed(ctx.generate(options).text);
+  return reply.empty() ? "(the model gave no answer)" : reply;
+}
+
+void ChatAgent::record_turn(TaskContext& ctx, const std::string& session, Conversation history, Turn turn) const {
+  history.add(std::move(turn), limits_);
+  ctx.remember(session_key(session), history.to_json());
+  SessionIndex index = SessionIndex::from_json(ctx.recall(kSessionsKey).value_or(nlohmann::json()));
+  for (const std::string& dropped : index.touch(session, static_cast<size_t>(max_sessions_))) {
+    ctx.remember(session_key(dropped), Conversation().to_json());
+    ctx.log("forgot the least recently used session", {{"session", dropped}});
+  }
+  ctx.remember(kSessionsKey, index.to_json());
+}
+
+std::string ChatAgent::status(TaskContext& ctx) const {
+  SessionIndex index = SessionIndex::from_json(ctx.recall(kSessionsKey).value_or(nlohmann::json()));
+  std::string out = "# Chat: ready\n\n";
+  out += "Sessions: " + std::to_string(index.names.size()) + (index.names.empty() ? "" : " (most recent last:");
+  for (size_t i = 0; i < index.names.size(); ++i) {
+    const std::string& name = index.names[i];
+    auto turns = Conversation::from_json(ctx.recall(session_key(name)).value_or(nlohmann::json())).turns().size();
+    out += (i ? ", " : " ") + name + " " + std::to_string(turns) + " turn(s)";
+  }
+  out += index.names.empty() ? "\n" : ")\n";
+  std::vector<storage::Note> notes = ctx.recent_notes(5);
+  out += "\nRecent notes" + std::string(notes.empty() ? ": none yet (say \"remember that ...\")\n" : ":\n");
+  for (const storage::Note& n : notes) out += "- " + n.text + "\n";
+  return out;
+}
+
+}  // namespace agentd::agents
