@@ -1,6 +1,9 @@
 #include "agents/registry.hpp"
 
+#include "agents/calendar/calendar_agent.hpp"
 #include "agents/config_reader.hpp"
+#include "agents/digest/digest_agent.hpp"
+#include "agents/news/news_agent.hpp"
 #include "agents/prompt/prompt_agent.hpp"
 
 namespace agentd::agents {
@@ -35,6 +38,12 @@ Registry builtin_plugins() {
   Registry registry;
   registry.add("prompt", "a prompt template with placeholders, a trigger and outputs; no C++",
                [](const AgentConfig& config) { return std::make_unique<PromptAgent>(config); });
+  registry.add("calendar", "an agenda brief from .ics files: recurrences, conflicts, back-to-back runs",
+               [](const AgentConfig& config) { return std::make_unique<CalendarAgent>(config); });
+  registry.add("news", "RSS and Atom feeds: new items de-duplicated across runs, summarised",
+               [](const AgentConfig& config) { return std::make_unique<NewsAgent>(config); });
+  registry.add("digest", "a daily briefing from the other agents' results and notes, by agent",
+               [](const AgentConfig& config) { return std::make_unique<DigestAgent>(config); });
   return registry;
 }
 
