@@ -13,6 +13,8 @@
 //   max_concurrent): keep per-task state on the stack, not in members.
 // - The constructor (through the registry's factory) validates the agent's plugin settings and
 //   throws ConfigError naming the file and JSON path; a bad file disables that agent only.
+//   The AgentConfig it is given does not outlive the call: copy what you need, and read the
+//   config at run time through ctx.config().
 #pragma once
 
 #include <string>

@@ -1,13 +1,16 @@
 #include "agents/registry.hpp"
 
+#include "agents/calendar/calendar_agent.hpp"
 #include "agents/chat/chat_agent.hpp"
 #include "agents/coder/coder_agent.hpp"
 #include "agents/config_reader.hpp"
+#include "agents/digest/digest_agent.hpp"
 #include "agents/drafter/drafter_agent.hpp"
 #include "agents/evaluator/evaluator_agent.hpp"
 #include "agents/extractor/extractor_agent.hpp"
 #include "agents/mail/mail_agent.hpp"
 #include "agents/market/market_agent.hpp"
+#include "agents/news/news_agent.hpp"
 #include "agents/prompt/prompt_agent.hpp"
 #include "agents/risk/risk_agent.hpp"
 #include "agents/summarizer/summarizer_agent.hpp"
@@ -62,6 +65,12 @@ Registry builtin_plugins() {
                [](const AgentConfig& config) { return std::make_unique<MailAgent>(config); });
   registry.add("summarizer", "summaries of text and Markdown documents dropped into a folder",
                [](const AgentConfig& config) { return std::make_unique<SummarizerAgent>(config); });
+  registry.add("calendar", "an agenda brief from .ics files: recurrences, conflicts, back-to-back runs",
+               [](const AgentConfig& config) { return std::make_unique<CalendarAgent>(config); });
+  registry.add("news", "RSS and Atom feeds: new items de-duplicated across runs, summarised",
+               [](const AgentConfig& config) { return std::make_unique<NewsAgent>(config); });
+  registry.add("digest", "a daily briefing from the other agents' results and notes, by agent",
+               [](const AgentConfig& config) { return std::make_unique<DigestAgent>(config); });
   return registry;
 }
 

@@ -117,7 +117,7 @@ TEST_F(AgentConfigTest, BrokenFilesNameFilePathAndReason) {
       {"{\"plugin\": \"prompt\",}", "parse error at line 1"},
       {"[]", "/: expected an object, got array"},
       {R"({"prompt": "x"})", "/plugin: missing"},
-      {R"({"plugin": "promt", "prompt": "x"})", "/plugin: unknown plugin 'promt' (did you mean 'prompt'?); known: prompt"},
+      {R"({"plugin": "promt", "prompt": "x"})", "/plugin: unknown plugin 'promt' (did you mean 'prompt'?); known: "},
       {R"({"plugin": 3})", "/plugin: expected a string, got number"},
       {R"({"plugin": "prompt", "prompt": "x", "priorty": "tool"})", "/priorty: unknown key (did you mean 'priority'?)"},
       {R"({"plugin": "prompt", "prompt": "x", "priority": "urgent"})", "/priority: 'urgent' is not one of interactive, tool, background"},

@@ -1,0 +1,117 @@
+#include "agents/news/feed_fetch.hpp"
+
+#include <httplib.h>
+
+#include <boost/fiber/future.hpp>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+namespace agentd::agents {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct UrlParts {
+  std::string origin;  // scheme://host[:port]
+  std::string path;    // /path?query
+};
+
+UrlParts split_url(const std::string& url) {
+  size_t scheme_end = url.find("://");
+  size_t path_start = url.find('/', scheme_end + 3);
+  if (path_start == std::string::npos) return {url, "/"};
+  return {url.substr(0, path_start), url.substr(path_start)};
+}
+
+// What the fetching thread and the waiting fiber share; the thread may outlive the wait.
+struct Transfer {
+  std::string url;
+  FetchLimits limits;
+  std::atomic<bool> abandoned{false};
+  boost::fibers::promise<std::string> result;
+};
+
+void run_transfer(const std::shared_ptr<Transfer>& t) {
+  try {
+    UrlParts parts = split_url(t->url);
+    httplib::Client client(parts.origin);
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(t->limits.timeout);
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t->limits.timeout - seconds);
+    client.set_connection_timeout(seconds.count(), micros.count());
+    client.set_read_timeout(seconds.count(), micros.count());
+    client.set_follow_location(true);
+    Clock::time_point deadline = Clock::now() + t->limits.timeout;
+    std::string body, refused;
+    auto on_response = [&](const httplib::Response& r) {
+      if (r.status != 200) {
+        refused = "HTTP status " + std::to_string(r.status);
+        return false;
+      }
+      return true;
+    };
+    auto on_data = [&](const char* data, size_t length) {
+      if (t->abandoned) {
+        refused = "cancelled";
+        return false;
+      }
+      if (Clock::now() > deadline) {
+        refused = "took longer than " + std::to_string(t->limits.timeout.count()) + " ms";
+        return false;
+      }
+      if (body.size() + length > t->limits.max_bytes) {
+        refused = "larger than " + std::to_string(t->limits.max_bytes) + " bytes";
+        return false;
+      }
+      body.append(data, length);
+      return true;
+    };
+    httplib::Result res = client.Get(parts.path, on_response, on_data);
+    if (!refused.empty()) throw FetchError(t->url + ": " + refused);
+    if (!res) throw FetchError(t->url + ": " + httplib::to_string(res.error()));
+    if (res->status != 200) throw FetchError(t->url + ": HTTP status " + std::to_string(res->status));
+    t->result.set_value(std::move(body));
+  } catch (...) {
+    t->result.set_exception(std::current_exception());
+  }
+}
+
+}  // namespace
+
+bool https_supported() {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::string url_problem(const std::string& url) {
+  bool https = url.starts_with("https://");
+  if (!url.starts_with("http://") && !https) return "not an http:// or https:// URL";
+  if (https && !https_supported()) return "https:// is not supported by this build (cpp-httplib without OpenSSL)";
+  size_t host_start = url.find("://") + 3;
+  if (host_start >= url.size() || url[host_start] == '/') return "no host";
+  if (url.find_first_of(" \t\r\n") != std::string::npos) return "contains white space";
+  return "";
+}
+
+std::string fetch_url(const std::string& url, const FetchLimits& limits, const std::function<bool()>& cancelled) {
+  if (std::string problem = url_problem(url); !problem.empty()) throw FetchError(url + ": " + problem);
+  auto transfer = std::make_shared<Transfer>();
+  transfer->url = url;
+  transfer->limits = limits;
+  boost::fibers::future<std::string> result = transfer->result.get_future();
+  std::thread([transfer] { run_transfer(transfer); }).detach();
+  while (result.wait_for(std::chrono::milliseconds(100)) != boost::fibers::future_status::ready) {
+    if (cancelled()) {
+      transfer->abandoned = true;
+      throw FetchError(url + ": cancelled");
+    }
+  }
+  return result.get();
+}
+
+}  // namespace agentd::agents

@@ -1,0 +1,38 @@
+// Fetching a feed over HTTP(S) with cpp-httplib's client, without blocking the agent thread.
+//
+// The request runs on a thread of its own; the calling fiber waits on a fiber future, so the
+// other agents go on meanwhile. Bounds: `timeout` for connecting, for each read, and for the
+// whole transfer; at most `max_bytes` of body (a larger one is refused, not truncated);
+// redirects followed; only status 200 accepted. https:// works when the linked cpp-httplib was
+// built with OpenSSL (Debian's is: CPPHTTPLIB_OPENSSL_SUPPORT); https_supported() says so.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace agentd::agents {
+
+class FetchError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct FetchLimits {
+  std::chrono::milliseconds timeout{10'000};
+  size_t max_bytes = 1 << 20;
+};
+
+bool https_supported();
+
+// Whether `url` is http:// or https:// (when supported) with a host; the reason if not.
+std::string url_problem(const std::string& url);
+
+// The body of `url`. Throws FetchError naming the URL and the reason. `cancelled` is polled
+// while waiting; when it turns true the wait ends with FetchError("cancelled") and the transfer
+// is abandoned (its thread ends at the next read or timeout).
+std::string fetch_url(const std::string& url, const FetchLimits& limits, const std::function<bool()>& cancelled);
+
+}  // namespace agentd::agents
