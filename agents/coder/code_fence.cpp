@@ -15,17 +15,6 @@ struct Fence {
   size_t length;
 };
 
-std::vector<std::string> lines_of(std::string_view text) {
-  std::vector<std::string> lines;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 size_t indent_of(const std::string& line) {
   size_t i = 0;
   while (i < line.size() && line[i] == ' ') ++i;
@@ -57,7 +46,7 @@ std::string block_at(const std::vector<std::string>& lines, size_t open) {
 
 std::string tidy(std::string_view content) {
   // Drop blank lines at both ends but keep the first line's indentation.
-  std::vector<std::string> lines = lines_of(content);
+  std::vector<std::string> lines = text::lines(content);
   size_t begin = 0, end = lines.size();
   while (begin < end && text::trim(lines[begin]).empty()) ++begin;
   while (end > begin && text::trim(lines[end - 1]).empty()) --end;
@@ -69,7 +58,7 @@ std::string tidy(std::string_view content) {
 }  // namespace
 
 std::string strip_code_fence(std::string_view answer, bool keep_inner_fences) {
-  std::vector<std::string> lines = lines_of(answer);
+  std::vector<std::string> lines = text::lines(answer);
   size_t first = 0;
   while (first < lines.size() && text::trim(lines[first]).empty()) ++first;
   if (first < lines.size() && opening_fence(lines[first])) return tidy(block_at(lines, first));

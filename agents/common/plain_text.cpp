@@ -1,6 +1,7 @@
 #include "agents/common/plain_text.hpp"
 
 #include <cctype>
+#include <sstream>
 
 namespace agentd::agents::text {
 
@@ -52,6 +53,17 @@ std::string ascii_lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::vector<std::string> lines(std::string_view s) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(s)};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
   }
   return out;
 }

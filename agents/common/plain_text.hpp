@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace agentd::agents::text {
 
@@ -21,6 +22,9 @@ std::string one_line(std::string_view s, size_t max_bytes);
 
 // `s` in single quotes: 'x'. (Built by appending: GCC 12 warns (-Wrestrict) on "'" + std::string.)
 std::string quoted(std::string_view s);
+
+// The lines of `s`, without their "\n" or "\r\n"; a last line without a newline counts.
+std::vector<std::string> lines(std::string_view s);
 
 // Lower-case ASCII letters of `s` (other bytes unchanged).
 std::string ascii_lower(std::string_view s);

@@ -9,17 +9,6 @@ namespace agentd::agents::draft {
 
 namespace {
 
-std::vector<std::string> lines_of(std::string_view text) {
-  std::vector<std::string> lines;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 bool blank(const std::string& line) { return text::trim(line).empty(); }
 
 bool is_heading_at(const std::vector<std::string>& lines, size_t i) {
@@ -32,7 +21,7 @@ bool is_heading_at(const std::vector<std::string>& lines, size_t i) {
 }  // namespace
 
 std::vector<Section> split_sections(std::string_view document) {
-  std::vector<std::string> lines = lines_of(document);
+  std::vector<std::string> lines = text::lines(document);
   std::vector<Section> sections;
   std::string body;
   // The text gathered since the last heading belongs to it (or, before any heading, to a

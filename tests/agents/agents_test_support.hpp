@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agents/agent_config.hpp"
+#include "agents/config_reader.hpp"
 #include "agents/task_context.hpp"
 #include "engine/engine.hpp"
 #include "storage/memory_store.hpp"
@@ -131,6 +132,25 @@ class AgentsTest : public ::testing::Test {
       if (e.kind == kind) out.push_back(e);
     }
     return out;
+  }
+
+  // The task's log events, one JSON object per line (for "the log names the file and reason").
+  std::string logs_of(int64_t task_id) {
+    std::string all;
+    for (const auto& e : events_of(task_id, storage::event::log)) all += e.data.dump() + "\n";
+    return all;
+  }
+
+  // The ConfigError an `AgentT` built from `config` throws, or a test failure and "".
+  template <class AgentT>
+  std::string config_error_of() {
+    try {
+      AgentT agent(config);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "expected ConfigError";
+    return "";
   }
 
   // The next submit() captures the request and returns a generation answering `text`.

@@ -77,21 +77,7 @@ class CalendarAgentTest : public test_support::AgentsTest {
     return r;
   }
 
-  std::string logs_of(int64_t task_id) {
-    std::string all;
-    for (const auto& e : events_of(task_id, storage::event::log)) all += e.data.dump() + "\n";
-    return all;
-  }
-
-  std::string config_error() {
-    try {
-      CalendarAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "expected ConfigError";
-    return "";
-  }
+  std::string config_error() { return config_error_of<CalendarAgent>(); }
 
   fs::path root, calendars, out;
 };

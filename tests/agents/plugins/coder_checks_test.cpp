@@ -142,6 +142,12 @@ TEST(FallbackName, UsesTheLanguagesExtensionWhenAllowed) {
 
 // ---- shared text helpers -----------------------------------------------------------------------
 
+TEST(PlainText, LinesDropNewlinesAndCarriageReturns) {
+  EXPECT_EQ(text::lines("a\r\nb\n\nc"), (std::vector<std::string>{"a", "b", "", "c"}));
+  EXPECT_EQ(text::lines("one\n"), (std::vector<std::string>{"one"}));
+  EXPECT_TRUE(text::lines("").empty());
+}
+
 TEST(PlainText, TrimTruncateOneLineLower) {
   EXPECT_EQ(text::trim("  a b \n\t"), "a b");
   EXPECT_EQ(text::trim(""), "");

@@ -60,15 +60,7 @@ class CoderTest : public test_support::AgentsTest {
     return "";
   }
 
-  std::string config_error() {
-    try {
-      CoderAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "expected ConfigError";
-    return "";
-  }
+  std::string config_error() { return config_error_of<CoderAgent>(); }
 
   // Every regular file under `folder`, relative to it.
   std::vector<std::string> files_in(const fs::path& folder) {

@@ -106,15 +106,7 @@ class DrafterTest : public test_support::AgentsTest {
     return r;
   }
 
-  std::string config_error() {
-    try {
-      DrafterAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "expected ConfigError";
-    return "";
-  }
+  std::string config_error() { return config_error_of<DrafterAgent>(); }
 
   fs::path draft_of(const storage::Task& t) { return out / ("draft-" + std::to_string(t.id) + ".md"); }
 

@@ -79,15 +79,7 @@ class EvaluatorTest : public test_support::AgentsTest {
     return "";
   }
 
-  std::string config_error() {
-    try {
-      EvaluatorAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "expected ConfigError";
-    return "";
-  }
+  std::string config_error() { return config_error_of<EvaluatorAgent>(); }
 
   fs::path root, samples, drafts, out;
   test_support::ScriptedAnswers model;

@@ -78,15 +78,7 @@ class ExtractorTest : public test_support::AgentsTest {
     return found;
   }
 
-  std::string config_error() {
-    try {
-      ExtractorAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "expected ConfigError";
-    return "";
-  }
+  std::string config_error() { return config_error_of<ExtractorAgent>(); }
 
   fs::path root, inbox, out;
   storage::Task task;

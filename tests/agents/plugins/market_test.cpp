@@ -96,15 +96,7 @@ class MarketTest : public test_support::AgentsTest {
     return out;
   }
 
-  std::string config_error() {
-    try {
-      MarketAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "expected ConfigError";
-    return "";
-  }
+  std::string config_error() { return config_error_of<MarketAgent>(); }
 
   fs::path root, prices, out;
 };

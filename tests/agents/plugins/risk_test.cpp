@@ -84,15 +84,7 @@ class RiskTest : public test_support::AgentsTest {
     return "";
   }
 
-  std::string config_error() {
-    try {
-      RiskAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "expected ConfigError";
-    return "";
-  }
+  std::string config_error() { return config_error_of<RiskAgent>(); }
 
   fs::path root, own, prices, out;
 };
