@@ -14,9 +14,11 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <stop_token>
 #include <string>
 #include <vector>
 
+#include "agents/agent.hpp"
 #include "agents/agent_config.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/task_context.hpp"
@@ -134,6 +136,49 @@ class AgentsTest : public ::testing::Test {
     return out;
   }
 
+  // Makes config an agent `name` (of the plugin of that name) that reads `in_folder` and writes
+  // "out", both real folders under `root` (the temp dir, real path); returns the read folder.
+  fs::path agent_folders(const std::string& name, const std::string& in_folder) {
+    root = fs::canonical(dir.path());
+    out = root / "out";
+    fs::path in = root / in_folder;
+    fs::create_directories(in);
+    fs::create_directories(out);
+    config.name = config.plugin = name;
+    config.read_folders = {in};
+    config.write_folders = {out};
+    return in;
+  }
+
+  // One task of `agent` on `input`, the model answering `answer` once.
+  struct Run {
+    std::string output;
+    std::string prompt;  // the last message the model was sent
+    storage::Task task;
+    std::vector<TaskContext::Event> emitted;
+  };
+  Run run_answering(Agent& agent, const std::string& answer, const std::string& input = "",
+                    const std::string& trigger = "manual") {
+    Run r;
+    r.task = make_task(input, trigger);
+    engine::Request request;
+    answer_with(answer, &request);
+    TaskContext ctx(config, r.task, services(), std::stop_source().get_token());
+    r.output = agent.run(ctx);
+    r.prompt = request.messages.empty() ? "" : request.messages.back().content;
+    r.emitted = ctx.emitted();
+    return r;
+  }
+
+  // The data of the task's log events whose message is `message`.
+  std::vector<nlohmann::json> logs_with(int64_t task_id, const std::string& message) {
+    std::vector<nlohmann::json> found;
+    for (auto& e : events_of(task_id, storage::event::log)) {
+      if (e.data["message"] == message) found.push_back(e.data);
+    }
+    return found;
+  }
+
   // The task's log events, one JSON object per line (for "the log names the file and reason").
   std::string logs_of(int64_t task_id) {
     std::string all;
@@ -169,6 +214,7 @@ class AgentsTest : public ::testing::Test {
   ::testing::StrictMock<MockEngine> engine;
   int64_t now = 1'700'000'000'000;
   AgentConfig config;
+  fs::path root, out;  // set by agent_folders()
 };
 
 }  // namespace agentd::agents::test_support

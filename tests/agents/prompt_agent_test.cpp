@@ -48,37 +48,14 @@ class PromptAgentTest : public test_support::AgentsTest {
     now = kTuesdayAfternoonUtc;
   }
 
-  // Runs `agent` on a new task; returns the answer and the user message the model was sent.
-  struct Run {
-    std::string output;
-    std::string prompt;
-    storage::Task task;
-    std::vector<TaskContext::Event> emitted;
-  };
   Run run(Agent& agent, const std::string& answer, const std::string& input = "",
           const std::string& trigger = "manual") {
-    Run r;
-    r.task = make_task(input, trigger);
-    engine::Request request;
-    answer_with(answer, &request);
-    TaskContext ctx(config, r.task, services(), std::stop_source().get_token());
-    r.output = agent.run(ctx);
-    r.prompt = request.messages.empty() ? "" : request.messages.back().content;
-    r.emitted = ctx.emitted();
-    return r;
+    return run_answering(agent, answer, input, trigger);
   }
 
-  std::string config_error() {
-    try {
-      PromptAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "expected ConfigError";
-    return "";
-  }
+  std::string config_error() { return config_error_of<PromptAgent>(); }
 
-  fs::path root, notes, out;
+  fs::path notes;
 };
 
 TEST_F(PromptAgentTest, TheAnswerIsTheOutputAndThePromptIsSent) {

@@ -47,39 +47,19 @@ const char* kPersonal =
 class CalendarAgentTest : public test_support::AgentsTest {
  protected:
   CalendarAgentTest() {
-    root = fs::canonical(dir.path());
-    calendars = root / "calendars";
-    out = root / "out";
-    fs::create_directories(calendars);
-    fs::create_directories(out);
-    config.name = "calendar";
-    config.plugin = "calendar";
-    config.read_folders = {calendars};
-    config.write_folders = {out};
+    calendars = agent_folders("calendar", "calendars");
     config.settings = {{"time_zone", "Europe/Paris"}};
     now = kMondayMorning;
   }
 
-  struct Run {
-    std::string output;
-    std::string prompt;
-    storage::Task task;
-  };
   Run run(const std::string& answer, const std::string& input = "") {
     CalendarAgent agent(config);
-    Run r;
-    r.task = make_task(input);
-    engine::Request request;
-    answer_with(answer, &request);
-    TaskContext ctx(config, r.task, services(), std::stop_source().get_token());
-    r.output = agent.run(ctx);
-    r.prompt = request.messages.empty() ? "" : request.messages.back().content;
-    return r;
+    return run_answering(agent, answer, input);
   }
 
   std::string config_error() { return config_error_of<CalendarAgent>(); }
 
-  fs::path root, calendars, out;
+  fs::path calendars;
 };
 
 const std::string kFacts =

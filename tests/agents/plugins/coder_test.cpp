@@ -72,7 +72,6 @@ class CoderTest : public test_support::AgentsTest {
     return names;
   }
 
-  fs::path root, out;
   test_support::ScriptedAnswers model;
 };
 

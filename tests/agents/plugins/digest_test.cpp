@@ -162,7 +162,6 @@ class DigestAgentTest : public test_support::AgentsTest {
     return output;
   }
 
-  fs::path root, out;
 };
 
 TEST_F(DigestAgentTest, OneSummaryPerAgentFromThatAgentsMaterialOnly) {

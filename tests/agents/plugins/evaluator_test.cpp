@@ -81,7 +81,7 @@ class EvaluatorTest : public test_support::AgentsTest {
 
   std::string config_error() { return config_error_of<EvaluatorAgent>(); }
 
-  fs::path root, samples, drafts, out;
+  fs::path samples, drafts;
   test_support::ScriptedAnswers model;
 };
 

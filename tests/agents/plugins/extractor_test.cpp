@@ -41,15 +41,7 @@ std::vector<json> jsonl(const fs::path& file) {
 class ExtractorTest : public test_support::AgentsTest {
  protected:
   ExtractorTest() {
-    root = fs::canonical(dir.path());
-    inbox = root / "inbox";
-    out = root / "out";
-    fs::create_directories(inbox);
-    fs::create_directories(out);
-    config.name = "extractor";
-    config.plugin = "extractor";
-    config.read_folders = {inbox};
-    config.write_folders = {out};
+    inbox = agent_folders("extractor", "inbox");
     config.generation.seed = 42;
     config.generation.temperature = 0.2f;
   }
@@ -80,7 +72,7 @@ class ExtractorTest : public test_support::AgentsTest {
 
   std::string config_error() { return config_error_of<ExtractorAgent>(); }
 
-  fs::path root, inbox, out;
+  fs::path inbox;
   storage::Task task;
   std::vector<engine::Request> captured;
 };

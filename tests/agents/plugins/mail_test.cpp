@@ -48,15 +48,7 @@ std::string sample_model(const engine::Request& r) {
 class MailAgentTest : public test_support::AgentsTest {
  protected:
   MailAgentTest() {
-    root = fs::canonical(dir.path());
-    mail = root / "mail";
-    out = root / "out";
-    fs::create_directories(mail);
-    fs::create_directories(out);
-    config.name = "mail";
-    config.plugin = "mail";
-    config.read_folders = {mail};
-    config.write_folders = {out};
+    mail = agent_folders("mail", "mail");
     config.settings = {{"maildirs", {"Maildir"}}, {"mboxes", {"archive.mbox"}}};
   }
 
@@ -99,7 +91,7 @@ class MailAgentTest : public test_support::AgentsTest {
     return names;
   }
 
-  fs::path root, mail, out;
+  fs::path mail;
 };
 
 TEST_F(MailAgentTest, TriagesTheShippedSamples) {

@@ -59,46 +59,18 @@ class MarketTest : public test_support::AgentsTest {
   }
 
   MarketTest() {
-    root = fs::canonical(dir.path());
-    prices = root / "prices";
-    out = root / "out";
-    fs::create_directories(prices);
-    fs::create_directories(out);
-    config.name = "market";
-    config.plugin = "market";
-    config.read_folders = {prices};
-    config.write_folders = {out};
+    prices = agent_folders("market", "prices");
     now = kTuesdayAfternoonUtc;
   }
 
-  struct Run {
-    std::string output, prompt;
-    storage::Task task;
-  };
   Run run(const std::string& note) {
     MarketAgent agent(config);
-    Run r;
-    r.task = make_task();
-    engine::Request request;
-    answer_with(note, &request);
-    TaskContext ctx(config, r.task, services(), std::stop_source().get_token());
-    r.output = agent.run(ctx);
-    r.prompt = request.messages.back().content;
-    return r;
-  }
-
-  // The log events of a task with this message, as "file|error" (or the whole data).
-  std::vector<nlohmann::json> logs(int64_t task, const std::string& message) {
-    std::vector<nlohmann::json> out;
-    for (auto& e : events_of(task, storage::event::log)) {
-      if (e.data["message"] == message) out.push_back(e.data);
-    }
-    return out;
+    return run_answering(agent, note);
   }
 
   std::string config_error() { return config_error_of<MarketAgent>(); }
 
-  fs::path root, prices, out;
+  fs::path prices;
 };
 
 TEST_F(MarketTest, ScansEveryCsvIntoAReportWithTheModelsNote) {
@@ -149,13 +121,13 @@ TEST_F(MarketTest, MalformedRowsAndFilesAreLoggedAndTheRestIsScanned) {
   write_file(prices / "bad name.csv", price_csv({1, 2}));
   Run r = run("note");
 
-  auto rows = logs(r.task.id, "skipped row");
+  auto rows = logs_with(r.task.id, "skipped row");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0]["file"], (prices / "ACME.csv").string());
   EXPECT_EQ(rows[0]["line"], 3);
   EXPECT_EQ(rows[0]["error"], "open 'x' is not a positive number");
 
-  auto files = logs(r.task.id, "skipped file");
+  auto files = logs_with(r.task.id, "skipped file");
   ASSERT_EQ(files.size(), 4u);  // the name is refused when listing, before any file is read
   EXPECT_EQ(files[0]["file"], (prices / "bad name.csv").string());
   EXPECT_EQ(files[1]["file"], (prices / "CRUX.csv").string());
@@ -174,7 +146,7 @@ TEST_F(MarketTest, DataGapsAreLoggedAndReported) {
   write_file(prices / "GAPPY.csv", "date,open,high,low,close,volume\n2024-01-05,10,11,9,10,100\n"
                                    "2024-01-12,10,11,9,10,100\n2024-01-15,10,11,9,10,100\n");
   Run r = run("note");
-  auto gaps = logs(r.task.id, "data gap");
+  auto gaps = logs_with(r.task.id, "data gap");
   ASSERT_EQ(gaps.size(), 1u);
   EXPECT_EQ(gaps[0]["after"], "2024-01-05");
   EXPECT_EQ(gaps[0]["before"], "2024-01-12");
@@ -199,7 +171,7 @@ TEST_F(MarketTest, TheWatchListNamesTheSymbols) {
   Run r = run("note");
   EXPECT_THAT(r.output, HasSubstr("| BOLT |"));
   EXPECT_THAT(r.output, Not(HasSubstr("| ACME |")));
-  auto files = logs(r.task.id, "skipped file");
+  auto files = logs_with(r.task.id, "skipped file");
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0]["file"], (prices / "GONE.csv").string());
   EXPECT_THAT(files[0]["error"].get<std::string>(), HasSubstr("no such file"));
@@ -214,7 +186,7 @@ TEST_F(MarketTest, ReadsStayInsideTheAgentsFolders) {
 
   config.settings = {{"symbols", {"ACME", "EVIL"}}};
   Run named = run("note");
-  auto files = logs(named.task.id, "skipped file");
+  auto files = logs_with(named.task.id, "skipped file");
   ASSERT_EQ(files.size(), 1u);
   EXPECT_THAT(files[0]["error"].get<std::string>(), HasSubstr("refused"));
   EXPECT_THAT(named.output, HasSubstr("| ACME |"));

@@ -45,15 +45,7 @@ std::string atom_entry(const std::string& id, const std::string& title, const st
 class NewsAgentTest : public test_support::AgentsTest {
  protected:
   NewsAgentTest() {
-    root = fs::canonical(dir.path());
-    feeds = root / "feeds";
-    out = root / "out";
-    fs::create_directories(feeds);
-    fs::create_directories(out);
-    config.name = "news";
-    config.plugin = "news";
-    config.read_folders = {feeds};
-    config.write_folders = {out};
+    feeds = agent_folders("news", "feeds");
     config.settings = {{"time_zone", "UTC"}};
     now = kNoon;
   }
@@ -81,7 +73,7 @@ class NewsAgentTest : public test_support::AgentsTest {
 
   std::string config_error() { return config_error_of<NewsAgent>(); }
 
-  fs::path root, feeds, out;
+  fs::path feeds;
 };
 
 TEST_F(NewsAgentTest, SummarisesNewItemsNewestFirstAndWritesTheNewsFileAndANote) {

@@ -48,28 +48,9 @@ class RiskTest : public test_support::AgentsTest {
                                     "2024-01-03,50,50,50,50,1\n2024-01-05,50,50,50,50,1\n");
   }
 
-  struct Run {
-    std::string output, prompt;
-    storage::Task task;
-  };
   Run run(const std::string& memo) {
     RiskAgent agent(config);
-    Run r;
-    r.task = make_task();
-    engine::Request request;
-    answer_with(memo, &request);
-    TaskContext ctx(config, r.task, services(), std::stop_source().get_token());
-    r.output = agent.run(ctx);
-    r.prompt = request.messages.back().content;
-    return r;
-  }
-
-  std::vector<nlohmann::json> logs(int64_t task, const std::string& message) {
-    std::vector<nlohmann::json> found;
-    for (auto& e : events_of(task, storage::event::log)) {
-      if (e.data["message"] == message) found.push_back(e.data);
-    }
-    return found;
+    return run_answering(agent, memo);
   }
 
   std::string run_error() {
@@ -86,7 +67,7 @@ class RiskTest : public test_support::AgentsTest {
 
   std::string config_error() { return config_error_of<RiskAgent>(); }
 
-  fs::path root, own, prices, out;
+  fs::path own, prices;
 };
 
 TEST_F(RiskTest, WritesTheReportWithComputedFiguresAndTheModelsMemo) {
@@ -114,7 +95,7 @@ TEST_F(RiskTest, WritesTheReportWithComputedFiguresAndTheModelsMemo) {
   EXPECT_THAT(r.output, HasSubstr("- CASH: no price history; held at its current price in the value history\n"));
   EXPECT_EQ(read_file(out / "risk-2024-03-05.md"), r.output);
 
-  auto missing = logs(r.task.id, "no price history");
+  auto missing = logs_with(r.task.id, "no price history");
   ASSERT_EQ(missing.size(), 1u);
   EXPECT_EQ(missing[0]["symbol"], "CASH");
   auto notes = memory.recent_notes("risk", 5);
@@ -131,10 +112,10 @@ TEST_F(RiskTest, MissingPricesAndMalformedRowsAreLoggedAndLeftOut) {
                                     "ACME,-5,80,,Technology,equity\n");
   write_file(prices / "BAD.csv", "date,open\n");  // not a history anyone asked for: never read
   Run r = run("memo");
-  auto missing = logs(r.task.id, "missing price");
+  auto missing = logs_with(r.task.id, "missing price");
   ASSERT_EQ(missing.size(), 1u);
   EXPECT_EQ(missing[0]["symbol"], "GLDX");
-  auto rows = logs(r.task.id, "skipped row");
+  auto rows = logs_with(r.task.id, "skipped row");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0]["file"], "portfolio.csv");
   EXPECT_EQ(rows[0]["line"], 4);
@@ -149,7 +130,7 @@ TEST_F(RiskTest, ABrokenHistoryIsLoggedAndTheReportGoesOn) {
   write_file(own / "portfolio.csv", "symbol,quantity,cost_basis,price,sector,asset_class\n"
                                     "ACME,10,80,100,Technology,equity\nBOLT,20,55,50,Industrials,equity\n");
   Run r = run("memo");
-  auto broken = logs(r.task.id, "cannot use price history");
+  auto broken = logs_with(r.task.id, "cannot use price history");
   ASSERT_EQ(broken.size(), 1u);
   EXPECT_EQ(broken[0]["error"], "no 'volume' column in the header");
   EXPECT_THAT(r.output, HasSubstr("- ACME.csv: not used: no 'volume' column in the header\n"));

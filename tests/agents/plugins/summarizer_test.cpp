@@ -97,15 +97,7 @@ TEST(DocumentTest, CountsFactsAndMarkdownHeadings) {
 class SummarizerAgentTest : public test_support::AgentsTest {
  protected:
   SummarizerAgentTest() {
-    root = fs::canonical(dir.path());
-    inbox = root / "inbox";
-    out = root / "out";
-    fs::create_directories(inbox);
-    fs::create_directories(out);
-    config.name = "summarizer";
-    config.plugin = "summarizer";
-    config.read_folders = {inbox};
-    config.write_folders = {out};
+    inbox = agent_folders("summarizer", "inbox");
   }
 
   struct Run {
@@ -144,7 +136,7 @@ class SummarizerAgentTest : public test_support::AgentsTest {
     return out;
   }
 
-  fs::path root, inbox, out;
+  fs::path inbox;
 };
 
 std::string echo_summary(const engine::Request& r) {
