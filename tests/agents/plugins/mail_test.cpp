@@ -74,14 +74,7 @@ class MailAgentTest : public test_support::AgentsTest {
     }
     return "no error";
   }
-  std::string config_error() {
-    try {
-      MailAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "no error";
-  }
+  std::string config_error() { return config_error_of<MailAgent>(); }
 
   std::vector<std::string> files_in(const fs::path& folder) {
     std::vector<std::string> names;

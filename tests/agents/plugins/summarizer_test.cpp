@@ -120,14 +120,7 @@ class SummarizerAgentTest : public test_support::AgentsTest {
     }
     return "no error";
   }
-  std::string config_error() {
-    try {
-      SummarizerAgent agent(config);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "no error";
-  }
+  std::string config_error() { return config_error_of<SummarizerAgent>(); }
   std::vector<std::string> logged_errors(int64_t task) {
     std::vector<std::string> out;
     for (const auto& e : events_of(task, storage::event::log)) {
