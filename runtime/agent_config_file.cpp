@@ -178,7 +178,10 @@ LoadedAgent read_agent_file(const fs::path& file, const AgentsOptions& options, 
     }
   }
   for (const TriggerConfig& t : c.triggers) {
-    if (t.kind == TriggerConfig::Kind::watch) c.read_folders.push_back(t.folder);  // it reads what it watches
+    // It reads what it watches; a folder already listed is not listed twice.
+    if (t.kind == TriggerConfig::Kind::watch && std::find(c.read_folders.begin(), c.read_folders.end(), t.folder) == c.read_folders.end()) {
+      c.read_folders.push_back(t.folder);
+    }
   }
   c.limits.timeout = options.timeout;
   if (auto l = r.object("limits", {"timeout", "max_concurrent", "max_input_bytes"})) {

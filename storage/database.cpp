@@ -1,5 +1,7 @@
 #include "storage/database.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 
 namespace agentd::storage {
@@ -182,6 +184,10 @@ void Transaction::commit() {
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace agentd::storage

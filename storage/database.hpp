@@ -17,6 +17,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace agentd::storage {
 
 // Any SQLite failure. what() reads "<path>: <context>: <sqlite message> [in: <sql>]".
@@ -146,5 +148,10 @@ class Transaction {
 
 // Milliseconds since the Unix epoch (UTC): how every timestamp is stored.
 int64_t now_ms();
+
+// JSON as stored in a TEXT column. Strings that are not valid UTF-8 (text an agent cut mid-
+// character, a malformed mail header) have the bad bytes replaced with U+FFFD instead of
+// throwing: a timeline entry or a memory value is never the reason a task fails.
+std::string json_text(const nlohmann::json& value);
 
 }  // namespace agentd::storage

@@ -7,7 +7,7 @@ namespace agentd::storage {
 void MemoryStore::set(std::string_view agent, std::string_view key, const nlohmann::json& value) {
   db_.cached("INSERT INTO memory (agent, key, value, updated_at) VALUES (?, ?, ?, ?) "
              "ON CONFLICT (agent, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
-      .bind_all(agent, key, value.dump(), now_ms())
+      .bind_all(agent, key, json_text(value), now_ms())
       .run();
 }
 

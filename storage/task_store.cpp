@@ -141,7 +141,7 @@ void TaskStore::add_event(int64_t task_id, std::string_view kind, const nlohmann
 
 void TaskStore::insert_event(int64_t task_id, int64_t at, std::string_view kind, const nlohmann::json& data) {
   db_.cached("INSERT INTO task_events (task_id, at, kind, data) VALUES (?, ?, ?, ?)")
-      .bind_all(task_id, at, kind, data.dump())
+      .bind_all(task_id, at, kind, json_text(data))
       .run();
 }
 

@@ -88,6 +88,8 @@ TEST_F(AgentConfigTest, AGoodFileSetsEverySection) {
   EXPECT_EQ(c.generation.section_tokens, 350);
   EXPECT_EQ(c.system_prompt, "Be brief.");
   EXPECT_EQ(c.write_folders, std::vector<fs::path>{fs::weakly_canonical(dir_ / "out")});
+  // Read and watched: listed once (an agent listing its read folders reads each once).
+  EXPECT_EQ(c.read_folders, std::vector<fs::path>{fs::canonical(dir_ / "inbox")});
   EXPECT_EQ(c.limits.timeout, std::chrono::minutes(2));
   EXPECT_EQ(c.limits.max_concurrent, 2);
   EXPECT_EQ(c.limits.max_input_bytes, 4096);

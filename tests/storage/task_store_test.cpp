@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "storage/memory_store.hpp"
 #include "storage/task_store.hpp"
 #include "storage_test_support.hpp"
 
@@ -278,6 +279,16 @@ TEST_F(TaskStoreTest, NestedTransactionsMakeSeveralCallsOneChange) {
   }
   EXPECT_EQ(scalar(*db, "SELECT COUNT(*) FROM tasks"), before + 1);
   EXPECT_EQ(scalar(*db, "SELECT COUNT(*) FROM tasks WHERE agent = 'rolled back'"), 0);
+}
+
+TEST_F(TaskStoreTest, TextThatIsNotUtf8IsStoredWithReplacementCharacters) {
+  int64_t id = task_in(TaskStatus::running);
+  const std::string cut = std::string("caf\xC3", 4);  // "café" cut inside its last character
+  tasks.add_event(id, event::log, {{"message", cut}});
+  EXPECT_EQ(tasks.events(id).back().data["message"], "caf\uFFFD");
+  MemoryStore memory(*db);
+  memory.set("mail", "subject", cut);
+  EXPECT_EQ(memory.get("mail", "subject"), "caf\uFFFD");
 }
 
 TEST_F(TaskStoreTest, TimelineKeepsEventsInOrderWithTheirData) {
