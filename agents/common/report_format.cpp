@@ -1,5 +1,6 @@
 #include "agents/common/report_format.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -7,9 +8,8 @@
 namespace agentd::agents {
 
 std::string fixed(double value, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-  std::string text = buf;
+  std::string text(std::snprintf(nullptr, 0, "%.*f", decimals, value), '\0');  // 1e300 has 301 digits
+  std::snprintf(text.data(), text.size() + 1, "%.*f", decimals, value);
   if (text.starts_with("-") && text.find_first_not_of("-0.") == std::string::npos) text.erase(0, 1);
   return text;
 }
@@ -17,7 +17,7 @@ std::string fixed(double value, int decimals) {
 std::string money(double value) {
   const std::string text = fixed(value, 2);
   const size_t start = text.starts_with("-") ? 1 : 0;
-  const size_t point = text.find('.');
+  const size_t point = std::min(text.find('.'), text.size());  // no point: "inf", "nan"
   std::string out = text.substr(0, start);
   for (size_t i = start; i < point; ++i) {
     if (i > start && (point - i) % 3 == 0) out += ',';

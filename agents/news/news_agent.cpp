@@ -23,7 +23,7 @@ constexpr size_t kMaxProblemsLogged = 20;
 using NewItem = NewsAgent::NewItem;
 
 std::string fallback_summary(const FeedItem& item) {
-  std::string text = html_to_text(item.summary, 200);
+  std::string text = one_line_excerpt(item.summary, 200);  // already plain text (feed_parser)
   return text.empty() ? "(no text in the feed)" : text;
 }
 
@@ -162,7 +162,7 @@ std::vector<NewsAgent::Source> NewsAgent::read_feeds(TaskContext& ctx) const {
 std::string NewsAgent::summarise(TaskContext& ctx, const NewItem& n) const {
   GenerateOptions o;
   o.prompt = "Summarise this news item in one sentence.\nFeed: " + n.source + "\nTitle: " + n.item.title +
-             "\nText: " + html_to_text(n.item.summary, kMaxPromptText) + "\n";
+             "\nText: " + one_line_excerpt(n.item.summary, kMaxPromptText) + "\n";
   o.stop = {"\n\n"};
   std::string text = html_to_text(ctx.generate(o).text, kMaxModelSummaryChars);
   return text.empty() ? fallback_summary(n.item) : text;

@@ -102,6 +102,18 @@ TEST_F(NewsAgentTest, SummarisesNewItemsNewestFirstAndWritesTheNewsFileAndANote)
   EXPECT_EQ(events_of(task, storage::event::llm_call).size(), 3u);
 }
 
+TEST_F(NewsAgentTest, AnItemsTextIsDecodedOnce) {
+  // The feed escapes HTML that itself shows the text "<b>": one decoding gives "<b>", a second
+  // would take it for a tag and drop it.
+  write_file(feeds / "blog.rss",
+             rss("<item><title>Tags</title><guid>t1</guid><description>Use &amp;lt;b&amp;gt; for bold."
+                 "</description></item>"));
+  std::vector<std::string> prompts;
+  run(1, &prompts);
+  ASSERT_EQ(prompts.size(), 1u);
+  EXPECT_THAT(prompts[0], HasSubstr("Text: Use <b> for bold."));
+}
+
 TEST_F(NewsAgentTest, TheSameItemInTwoFeedsIsReportedOnce) {
   write_file(feeds / "a.rss", rss(rss_item("shared", "Shared story", "Mon, 03 Mar 2025 09:30:00 GMT")));
   write_file(feeds / "b.atom", atom(atom_entry("shared", "Shared story again", "2025-03-03T09:30:00Z") +

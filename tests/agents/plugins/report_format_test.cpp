@@ -1,6 +1,8 @@
 // Number and text formatting of the market and risk reports.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <cstdlib>
 #include <ctime>
 
@@ -18,6 +20,10 @@ TEST(ReportFormatTest, FixedAndMoney) {
   EXPECT_EQ(money(1000), "1,000.00");
   EXPECT_EQ(money(-1234.5), "-1,234.50");
   EXPECT_EQ(money(-999.99), "-999.99");
+  // Numbers from untrusted CSVs can be huge: every digit, never a cut-off buffer.
+  EXPECT_EQ(money(1e20), "100,000,000,000,000,000,000.00");
+  EXPECT_EQ(fixed(1e300, 0).size(), 301u);
+  EXPECT_EQ(money(INFINITY), "inf");
 }
 
 TEST(ReportFormatTest, Percentages) {
