@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "agents/common/plain_text.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/task_context.hpp"
 
@@ -13,12 +14,6 @@ namespace {
 
 constexpr size_t kMaxBriefChars = 2000;
 constexpr size_t kMaxProblemsLogged = 20;  // per file
-
-std::string trimmed(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 
 // The read folders, each once (a watched folder is also a read folder, so one can be listed twice).
 std::vector<std::filesystem::path> distinct(const std::vector<std::filesystem::path>& folders) {
@@ -67,7 +62,7 @@ CalendarAgent::CalendarAgent(const AgentConfig& config) : zone_(TimeZone::system
 }
 
 AgendaSpan CalendarAgent::span_for(TaskContext& ctx) const {
-  std::string input = trimmed(ctx.input());
+  std::string input = text::trim(ctx.input());
   if (input == "day") return AgendaSpan::day;
   if (input == "week") return AgendaSpan::week;
   if (!input.empty()) ctx.log("input ignored (expected \"day\" or \"week\")", {{"input", input.substr(0, 100)}});
@@ -112,7 +107,7 @@ std::string CalendarAgent::brief(TaskContext& ctx, AgendaSpan span, const std::s
   o.prompt = std::string("The user's calendar for ") + span_name(span) + ", computed exactly:\n\n" + facts +
              "\nWrite a short brief of this agenda for the user in at most four sentences: how busy it is, "
              "the conflicts to resolve and where there is no break. Use only the events above.";
-  std::string text = trimmed(ctx.generate(o).text);
+  std::string text = text::trim(ctx.generate(o).text);
   if (text.size() > kMaxBriefChars) text = text.substr(0, kMaxBriefChars) + "...";
   return text.empty() ? "(The model wrote no brief; the schedule below is complete.)" : text;
 }

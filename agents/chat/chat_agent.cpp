@@ -1,5 +1,6 @@
 #include "agents/chat/chat_agent.hpp"
 
+#include "agents/common/plain_text.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/task_context.hpp"
 
@@ -10,12 +11,6 @@ namespace {
 const std::string kSessionsKey = "sessions";
 
 std::string session_key(const std::string& session) { return "session:" + session; }
-
-std::string trimmed(const std::string& s) {
-  size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
 
 }  // namespace
 
@@ -77,7 +72,7 @@ std::string ChatAgent::answer(TaskContext& ctx, const ChatRequest& request, cons
   if (std::string context = notes_context(notes); !context.empty()) options.messages.push_back({"system", context});
   for (engine::ChatMessage& m : history.messages()) options.messages.push_back(std::move(m));
   options.messages.push_back({"user", request.message});
-  std::string reply = trimmed(ctx.generate(options).text);
+  std::string reply = text::trim(ctx.generate(options).text);
   return reply.empty() ? "(the model gave no answer)" : reply;
 }
 

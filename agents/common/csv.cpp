@@ -3,15 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "agents/common/plain_text.hpp"
+
 namespace agentd::agents {
 
 namespace {
-
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 bool same_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -107,7 +103,7 @@ class CsvScanner {
 
 std::optional<size_t> CsvTable::column(std::string_view name) const {
   for (size_t i = 0; i < header.size(); ++i) {
-    if (same_ignoring_case(trimmed(header[i]), trimmed(name))) return i;
+    if (same_ignoring_case(text::trim_view(header[i]), text::trim_view(name))) return i;
   }
   return std::nullopt;
 }

@@ -12,11 +12,13 @@ bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 
 
 }  // namespace
 
-std::string trim(std::string_view s) {
+std::string trim(std::string_view s) { return std::string(trim_view(s)); }
+
+std::string_view trim_view(std::string_view s) {
   size_t begin = 0, end = s.size();
   while (begin < end && is_space(s[begin])) ++begin;
   while (end > begin && is_space(s[end - 1])) --end;
-  return std::string(s.substr(begin, end - begin));
+  return s.substr(begin, end - begin);
 }
 
 std::string truncate_utf8(std::string_view s, size_t max_bytes) {

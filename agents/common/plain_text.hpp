@@ -1,6 +1,5 @@
-// Small text helpers shared by the writing agents (drafter, evaluator, coder): trimming, cutting
-// to a byte budget without splitting a UTF-8 character, and folding text onto one line. Pure
-// functions, no I/O.
+// Small text helpers shared by the plugins: trimming, cutting to a byte budget without splitting
+// a UTF-8 character, and folding text onto one line. Pure functions, no I/O.
 #pragma once
 
 #include <string>
@@ -11,6 +10,8 @@ namespace agentd::agents::text {
 
 // `s` without leading and trailing whitespace (ASCII spaces, tabs, newlines).
 std::string trim(std::string_view s);
+// The same, as a view into `s` (no copy): `s` must outlive it, so never pass a temporary string.
+std::string_view trim_view(std::string_view s);
 
 // At most `max_bytes` bytes of `s`, cut before a UTF-8 character that would not fit (a
 // continuation byte is never left dangling). Unchanged if it fits.

@@ -7,17 +7,16 @@
 #include <cmath>
 #include <cstdio>
 
+#include "agents/common/plain_text.hpp"
+#include "agents/task_context.hpp"
+
 namespace agentd::agents {
 
 namespace chrono = std::chrono;
 
 namespace {
 
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+constexpr size_t kMaxRowLogsPerFile = 20;
 
 std::optional<int> digits(std::string_view s) {
   int value = 0;
@@ -67,7 +66,7 @@ std::optional<PriceBar> bar_of(const std::vector<std::string>& fields, const std
 }  // namespace
 
 std::optional<chrono::sys_days> parse_iso_date(std::string_view text) {
-  text = trimmed(text);
+  text = text::trim_view(text);
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
   auto y = digits(text.substr(0, 4)), m = digits(text.substr(5, 2)), d = digits(text.substr(8, 2));
   if (!y || !m || !d) return std::nullopt;
@@ -86,7 +85,7 @@ std::string iso_date(chrono::sys_days day) {
 }
 
 std::optional<double> parse_number(std::string_view text) {
-  text = trimmed(text);
+  text = text::trim_view(text);
   if (text.empty()) return std::nullopt;
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -105,6 +104,17 @@ std::optional<std::string> symbol_of_file(const std::filesystem::path& file) {
   std::string stem = file.stem().string();
   if (!valid_symbol(stem)) return std::nullopt;
   return stem;
+}
+
+void log_row_problems(TaskContext& ctx, const std::filesystem::path& file,
+                      const std::vector<RowProblem>& problems) {
+  for (size_t i = 0; i < problems.size() && i < kMaxRowLogsPerFile; ++i) {
+    ctx.log("skipped row",
+            {{"file", file.string()}, {"line", problems[i].line}, {"error", problems[i].reason}});
+  }
+  if (problems.size() > kMaxRowLogsPerFile) {
+    ctx.log("skipped rows", {{"file", file.string()}, {"more", problems.size() - kMaxRowLogsPerFile}});
+  }
 }
 
 PriceSeries read_price_series(std::string symbol, std::string_view csv_text, const CsvLimits& limits) {

@@ -5,8 +5,8 @@
 // Validation, row by row: the date is an ISO calendar date (YYYY-MM-DD) later than the previous
 // good row's; open, high, low and close are positive finite numbers with low <= open, close <= high;
 // volume is a finite number >= 0. A row that fails is skipped and reported with its line and the
-// reason (the caller logs it); the rest of the file is still used. A file that cannot be read as
-// CSV, or lacks a column, throws.
+// reason (the caller logs it with log_row_problems); the rest of the file is still used. A file
+// that cannot be read as CSV, or lacks a column, throws.
 #pragma once
 
 #include <chrono>
@@ -20,6 +20,8 @@
 #include "agents/common/csv.hpp"
 
 namespace agentd::agents {
+
+class TaskContext;
 
 class PriceDataError : public std::runtime_error {
  public:
@@ -42,6 +44,11 @@ struct PriceSeries {
   std::vector<PriceBar> bars;         // ascending by date, no duplicates
   std::vector<RowProblem> problems;  // rows skipped
 };
+
+// The rows of `file` skipped for `problems` in the task's log: "skipped row" with the line and the
+// reason for the first 20, then one "skipped rows" with how many more.
+void log_row_problems(TaskContext& ctx, const std::filesystem::path& file,
+                      const std::vector<RowProblem>& problems);
 
 // Throws CsvError (syntax, caps) or PriceDataError (a column missing).
 PriceSeries read_price_series(std::string symbol, std::string_view csv_text,

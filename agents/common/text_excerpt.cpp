@@ -2,14 +2,9 @@
 
 #include <cctype>
 
-namespace agentd::agents {
+#include "agents/common/plain_text.hpp"
 
-std::string cut_utf8(std::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(text.substr(0, cut));
-}
+namespace agentd::agents {
 
 std::string one_line_excerpt(std::string_view text, size_t max_bytes) {
   std::string line;
@@ -22,7 +17,9 @@ std::string one_line_excerpt(std::string_view text, size_t max_bytes) {
   while (!line.empty() && line.back() == ' ') line.pop_back();
   if (line.size() <= max_bytes) return line;
   size_t space = line.rfind(' ', max_bytes);
-  std::string cut = space != std::string::npos && space >= max_bytes / 2 ? line.substr(0, space) : cut_utf8(line, max_bytes);
+  std::string cut = space != std::string::npos && space >= max_bytes / 2
+                        ? line.substr(0, space)
+                        : text::truncate_utf8(line, max_bytes);
   return cut + "...";
 }
 

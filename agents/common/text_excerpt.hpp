@@ -11,7 +11,5 @@ namespace agentd::agents {
 
 // `text` on one line, at most `max_bytes` bytes before the "...".
 std::string one_line_excerpt(std::string_view text, size_t max_bytes);
-// The first `max_bytes` bytes of `text`, moved back to a UTF-8 character boundary; no marker.
-std::string cut_utf8(std::string_view text, size_t max_bytes);
 
 }  // namespace agentd::agents

@@ -44,10 +44,11 @@ DigestAgent::DigestAgent(const AgentConfig& config) : zone_(TimeZone::system_loc
   }
 }
 
-std::string DigestAgent::summarise(TaskContext& ctx, const AgentSection& section) const {
+std::string DigestAgent::summarise(TaskContext& ctx, const AgentSection& section,
+                                   const std::string& items) const {
   GenerateOptions o;
   o.prompt = "Here is what the agent '" + section.agent + "' did today (" + counts_text(section.tasks, section.notes) +
-             "):\n" + section_items_markdown(section) +
+             "):\n" + items +
              "\nIn one or two sentences, tell the user what it did and what matters. Use only the text above.";
   std::string text = one_line_excerpt(ctx.generate(o).text, kMaxSummaryChars);
   return text.empty() ? counts_text(section.tasks, section.notes) + "." : text;
@@ -71,7 +72,8 @@ std::string DigestAgent::run(TaskContext& ctx) {
   }
   for (const AgentSection& section : m.sections) {
     ctx.check_cancelled();
-    md += "\n## " + section.agent + "\n\n" + summarise(ctx, section) + "\n\n" + section_items_markdown(section);
+    const std::string items = section_items_markdown(section);
+    md += "\n## " + section.agent + "\n\n" + summarise(ctx, section, items) + "\n\n" + items;
   }
   if (m.agents_left_out) md += "\n(" + counts_left_out(m.agents_left_out);
   ctx.write_file("digest-" + date + ".md", md);

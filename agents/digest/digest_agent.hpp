@@ -41,7 +41,8 @@ class DigestAgent : public Agent {
   std::string run(TaskContext& ctx) override;
 
  private:
-  std::string summarise(TaskContext& ctx, const AgentSection& section) const;
+  // `items` is section_items_markdown(section).
+  std::string summarise(TaskContext& ctx, const AgentSection& section, const std::string& items) const;
 
   std::chrono::milliseconds lookback_{24 * 3600'000};
   DigestLimits limits_;

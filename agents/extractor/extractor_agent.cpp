@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agents/common/plain_text.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/extractor/processed_documents.hpp"
 #include "agents/extractor/receipt_schema.hpp"
@@ -17,12 +18,6 @@ namespace {
 
 constexpr const char* kMemoryKey = "processed";
 constexpr size_t kShownChars = 200;
-
-std::string trimmed(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
 
 std::string generic_instruction(const json& schema) {
   const json properties = schema.value("properties", json::object());
@@ -87,7 +82,7 @@ ExtractorAgent::ExtractorAgent(const AgentConfig& config)
 }
 
 std::vector<fs::path> ExtractorAgent::candidates(TaskContext& ctx) const {
-  const std::string input = trimmed(ctx.input());
+  const std::string input = text::trim(ctx.input());
   if (!input.empty()) {
     if (ctx.trigger().starts_with("watch ")) {  // a watch also fires when a file goes away
       std::error_code ec;

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
+
+#include "agents/common/html_entities.hpp"
 
 namespace agentd::agents {
 
@@ -11,25 +12,6 @@ namespace {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
-}
-
-void append_utf8(std::string& out, unsigned long cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // The tag name of "<tag ...>" / "</tag>" (lower case, without '/').
@@ -104,41 +86,6 @@ std::string drop_comments(const std::string& html) {
 }
 
 }  // namespace
-
-std::string decode_html_entities(const std::string& text) {
-  static const std::map<std::string, unsigned long> kNamed = {
-      {"amp", '&'},      {"lt", '<'},        {"gt", '>'},        {"quot", '"'},     {"apos", '\''},
-      {"nbsp", 0xA0},    {"ndash", 0x2013},  {"mdash", 0x2014},  {"hellip", 0x2026}, {"lsquo", 0x2018},
-      {"rsquo", 0x2019}, {"ldquo", 0x201C},  {"rdquo", 0x201D},  {"euro", 0x20AC},   {"copy", 0xA9}};
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    size_t semi = text[i] == '&' ? text.find(';', i) : std::string::npos;
-    if (semi == std::string::npos || semi - i > 10) {
-      out += text[i];
-      continue;
-    }
-    std::string name = text.substr(i + 1, semi - i - 1);
-    unsigned long cp = 0;
-    bool ok = false;
-    if (name.size() > 1 && name[0] == '#') {
-      bool hex = name[1] == 'x' || name[1] == 'X';
-      std::string digits = name.substr(hex ? 2 : 1);
-      ok = !digits.empty() && digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") == std::string::npos;
-      if (ok) cp = std::stoul(digits, nullptr, hex ? 16 : 10);
-    } else if (auto it = kNamed.find(lower(name)); it != kNamed.end()) {
-      ok = true;
-      cp = it->second;
-    }
-    if (!ok) {
-      out += text[i];
-      continue;
-    }
-    if (cp == 0xA0) cp = ' ';  // a non-breaking space reads as a space in plain text
-    append_utf8(out, cp);
-    i = semi;
-  }
-  return out;
-}
 
 std::string html_to_text(const std::string& html) {
   std::string s = drop_comments(html);

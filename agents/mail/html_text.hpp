@@ -1,8 +1,9 @@
 // html_to_text: the readable text of an HTML mail body, for a model prompt and a summary. Not a
 // browser: comments, <script>, <style> and <head> are dropped with their content, other tags are
 // removed, block ends (<br>, </p>, </div>, </tr>, <li>, headings) become line breaks, entities
-// (&#NN; &#xHH; and the common named ones: &amp; &nbsp; &ndash; ...) are decoded, runs of spaces
-// collapse. Unterminated tags or comments drop the rest of the text rather than leak markup.
+// (common/html_entities: &#NN; &#xHH; and the common named ones: &amp; &nbsp; &ndash; ...) are
+// decoded, runs of spaces collapse. Unterminated tags or comments drop the rest of the text rather
+// than leak markup.
 #pragma once
 
 #include <string>
@@ -10,8 +11,5 @@
 namespace agentd::agents {
 
 std::string html_to_text(const std::string& html);
-
-// Decodes the character references above; unknown named ones are kept as written.
-std::string decode_html_entities(const std::string& text);
 
 }  // namespace agentd::agents

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "agents/common/content_hash.hpp"
+#include "agents/common/plain_text.hpp"
 #include "agents/common/seen_ids.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/mail/mail_label.hpp"
@@ -18,12 +19,6 @@ namespace {
 
 const std::string kSeenKey = "seen";              // message identities
 const std::string kSeenFilesKey = "seen_files";  // Maildir unique names already read
-
-std::string trimmed(const std::string& s) {
-  size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
 
 std::string utc_date(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
@@ -289,7 +284,7 @@ std::string MailAgent::draft(TaskContext& ctx, const MailMessage& m, const std::
   o.prompt = "Write a short, polite reply to this e-mail. Do not promise anything or invent facts; put what the "
              "user must fill in between [brackets]. Write only the body of the reply.\n\n" + facts + "\nReply:";
   o.max_tokens = settings_.draft_max_tokens;
-  std::string body = trimmed(ctx.generate(o).text);
+  std::string body = text::trim(ctx.generate(o).text);
   if (body.empty()) body = "[Write your reply here.]";
   std::string text = reply_draft({m, body + "\n", settings_.reply_from, ctx.now_ms()});
   fs::path relative = fs::path(settings_.drafts_folder) / draft_file_name(m.subject, identity);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 
+#include "agents/common/plain_text.hpp"
 #include "agents/mail/html_text.hpp"
 
 namespace agentd::agents {
@@ -129,7 +130,8 @@ void read_body(GMimeMessage* message, size_t max_body_chars, MailMessage& out) {
   std::string body = valid_utf8(text.get());
   out.body_type = parts.plain ? "text/plain" : "text/html";
   out.body = normalise_text(parts.plain ? body : html_to_text(body));
-  out.body_truncated = truncate_utf8(out.body, max_body_chars);
+  out.body_truncated = out.body.size() > max_body_chars;
+  out.body = text::truncate_utf8(out.body, max_body_chars);
 }
 
 GObjectPtr<GMimeStream> memory_stream(std::string_view bytes) {
@@ -143,14 +145,6 @@ GObjectPtr<GMimeStream> memory_stream(std::string_view bytes) {
 void init_gmime() {
   static std::once_flag once;
   std::call_once(once, [] { g_mime_init(); });
-}
-
-bool truncate_utf8(std::string& text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return false;
-  size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a sequence
-  text.resize(cut);
-  return true;
 }
 
 MailMessage parse_message(std::string_view raw, size_t max_body_chars) {

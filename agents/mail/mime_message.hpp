@@ -54,7 +54,4 @@ std::vector<std::string> split_mbox(std::string_view mbox);
 // GMime's one-time initialisation (thread-safe); everything here that uses GMime calls it.
 void init_gmime();
 
-// Cuts `text` to at most `max_bytes` without splitting a UTF-8 sequence; true if it cut.
-bool truncate_utf8(std::string& text, size_t max_bytes);
-
 }  // namespace agentd::agents

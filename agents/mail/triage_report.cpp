@@ -1,6 +1,6 @@
 #include "agents/mail/triage_report.hpp"
 
-#include "agents/mail/mime_message.hpp"
+#include "agents/common/plain_text.hpp"
 
 namespace agentd::agents {
 
@@ -40,7 +40,7 @@ std::string one_or_two_sentences(std::string_view text, size_t max_chars) {
   }
   if (s.size() <= max_chars) return s;
   size_t limit = max_chars > 3 ? max_chars - 3 : 0;
-  truncate_utf8(s, limit);
+  s = text::truncate_utf8(s, limit);
   if (size_t space = s.rfind(' '); space != std::string::npos && space > limit / 2) s.resize(space);
   return s + "...";
 }

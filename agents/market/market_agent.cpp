@@ -3,6 +3,7 @@
 #include <set>
 
 #include "agents/common/csv.hpp"
+#include "agents/common/plain_text.hpp"
 #include "agents/common/price_series.hpp"
 #include "agents/common/report_format.hpp"
 #include "agents/config_reader.hpp"
@@ -14,13 +15,6 @@ namespace agentd::agents {
 namespace {
 
 constexpr size_t kMaxSymbols = 500;
-constexpr size_t kMaxRowLogsPerFile = 20;
-
-std::string trimmed(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
 
 }  // namespace
 
@@ -82,12 +76,7 @@ std::optional<SymbolScan> MarketAgent::scan_file(TaskContext& ctx, const PriceFi
   } catch (const PriceDataError& e) {
     return fail(e.what());
   }
-  for (size_t i = 0; i < series.problems.size() && i < kMaxRowLogsPerFile; ++i) {
-    ctx.log("skipped row", {{"file", file.path.string()}, {"line", series.problems[i].line}, {"error", series.problems[i].reason}});
-  }
-  if (series.problems.size() > kMaxRowLogsPerFile) {
-    ctx.log("skipped rows", {{"file", file.path.string()}, {"more", series.problems.size() - kMaxRowLogsPerFile}});
-  }
+  log_row_problems(ctx, file.path, series.problems);
   if (series.bars.empty()) return fail("no usable rows (" + std::to_string(series.problems.size()) + " malformed)");
   SymbolScan scan = scan_symbol(series, scan_);
   for (const DataGap& g : scan.gaps) {
@@ -105,7 +94,7 @@ std::string MarketAgent::model_note(TaskContext& ctx, const std::string& date, c
   prompt += "\nWrite a short note (at most four sentences) on what moved and what stands out. Use only the numbers above.";
   GenerateOptions options;
   options.prompt = prompt;
-  std::string note = trimmed(ctx.generate(options).text);
+  std::string note = text::trim(ctx.generate(options).text);
   return note.empty() ? "(the model wrote no note)" : note;
 }
 

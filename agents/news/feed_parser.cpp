@@ -4,8 +4,10 @@
 
 #include <cctype>
 #include <cstring>
-#include <map>
 
+#include "agents/common/html_entities.hpp"
+#include "agents/common/plain_text.hpp"
+#include "agents/common/text_excerpt.hpp"
 #include "agents/news/feed_dates.hpp"
 
 namespace agentd::agents {
@@ -47,61 +49,7 @@ std::string text_of(const pugi::xml_node& n) {
   return out;
 }
 
-std::string trimmed(std::string s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
 std::string capped(std::string s, size_t max_chars) { return s.size() > max_chars ? s.substr(0, max_chars) : s; }
-
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | cp >> 6), out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | cp >> 12), out += char(0x80 | (cp >> 6 & 0x3F)), out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | cp >> 18), out += char(0x80 | (cp >> 12 & 0x3F)), out += char(0x80 | (cp >> 6 & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
-}
-
-// Decodes the entity starting at html[i] == '&' into `out`; returns the characters consumed (0:
-// not an entity, keep the '&').
-size_t decode_entity(std::string_view html, size_t i, std::string& out) {
-  static const std::map<std::string_view, uint32_t> kNamed = {
-      {"amp", '&'},       {"lt", '<'},        {"gt", '>'},        {"quot", '"'},      {"apos", '\''},
-      {"nbsp", ' '},      {"ndash", 0x2013},  {"mdash", 0x2014},  {"hellip", 0x2026}, {"lsquo", 0x2018},
-      {"rsquo", 0x2019},  {"ldquo", 0x201C},  {"rdquo", 0x201D},  {"copy", 0xA9},     {"reg", 0xAE},
-      {"euro", 0x20AC},   {"pound", 0xA3},    {"eacute", 0xE9},   {"egrave", 0xE8},   {"uuml", 0xFC},
-      {"ouml", 0xF6},     {"auml", 0xE4},     {"szlig", 0xDF},    {"middot", 0xB7},   {"bull", 0x2022}};
-  size_t semi = html.find(';', i);
-  if (semi == std::string_view::npos || semi - i > 10 || semi == i + 1) return 0;
-  std::string_view name = html.substr(i + 1, semi - i - 1);
-  if (name[0] == '#') {
-    bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
-    std::string_view digits = name.substr(hex ? 2 : 1);
-    if (digits.empty()) return 0;
-    uint32_t cp = 0;
-    for (char c : digits) {
-      int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-              : hex && std::isxdigit(static_cast<unsigned char>(c)) ? std::tolower(c) - 'a' + 10
-                                                                     : -1;
-      if (v < 0) return 0;
-      cp = cp * (hex ? 16 : 10) + uint32_t(v);
-      if (cp > 0x10FFFF) cp = 0x110000;
-    }
-    append_utf8(cp, out);
-    return semi - i + 1;
-  }
-  auto it = kNamed.find(name);
-  if (it == kNamed.end()) return 0;
-  append_utf8(it->second, out);
-  return semi - i + 1;
-}
 
 // Inline tags join their text to the words around them; every other tag separates words.
 bool inline_tag(std::string_view tag) {
@@ -126,8 +74,8 @@ bool starts_tag(std::string_view html, size_t i) {
 FeedItem rss_item(const pugi::xml_node& item) {
   FeedItem it;
   pugi::xml_node guid = child(item, "guid");
-  it.id = capped(trimmed(text_of(guid)), kMaxLinkChars);
-  it.link = capped(trimmed(text_of(child(item, "link"))), kMaxLinkChars);
+  it.id = capped(text::trim(text_of(guid)), kMaxLinkChars);
+  it.link = capped(text::trim(text_of(child(item, "link"))), kMaxLinkChars);
   bool permalink = std::strcmp(guid.attribute("isPermaLink").as_string("true"), "false") != 0;
   if (it.link.empty() && permalink && (it.id.starts_with("http://") || it.id.starts_with("https://"))) it.link = it.id;
   it.title = html_to_text(text_of(child(item, "title")), kMaxTitleChars);
@@ -153,8 +101,8 @@ std::string atom_link(const pugi::xml_node& entry) {
 
 FeedItem atom_entry(const pugi::xml_node& entry) {
   FeedItem it;
-  it.id = capped(trimmed(text_of(child(entry, "id"))), kMaxLinkChars);
-  it.link = capped(trimmed(atom_link(entry)), kMaxLinkChars);
+  it.id = capped(text::trim(text_of(child(entry, "id"))), kMaxLinkChars);
+  it.link = capped(text::trim(atom_link(entry)), kMaxLinkChars);
   it.title = html_to_text(text_of(child(entry, "title")), kMaxTitleChars);
   pugi::xml_node summary = child(entry, "summary");
   it.summary = html_to_text(text_of(summary ? summary : child(entry, "content")), kMaxSummaryChars);
@@ -194,27 +142,15 @@ std::string html_to_text(std::string_view html, size_t max_chars) {
       if (!inline_tag(html.substr(i, next - i))) out += ' ';
       i = next;
     } else if (c == '&') {
-      size_t used = decode_entity(html, i, out);
+      size_t used = decode_html_entity(html, i, out);
       if (used == 0) out += '&';
       i += used ? used : 1;
     } else {
-      out += std::isspace(static_cast<unsigned char>(c)) ? ' ' : c;
+      out += c;  // whitespace is folded by one_line_excerpt
       ++i;
     }
   }
-  std::string collapsed;
-  for (char c : out) {
-    if (c == ' ' && (collapsed.empty() || collapsed.back() == ' ')) continue;
-    collapsed += c;
-  }
-  while (!collapsed.empty() && collapsed.back() == ' ') collapsed.pop_back();
-  if (collapsed.size() <= max_chars) return collapsed;
-  size_t cut = collapsed.rfind(' ', max_chars);
-  if (cut == std::string::npos || cut < max_chars / 2) {
-    cut = max_chars;
-    while (cut > 0 && (static_cast<unsigned char>(collapsed[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
-  }
-  return collapsed.substr(0, cut) + "...";
+  return one_line_excerpt(out, max_chars);
 }
 
 std::string item_key(const FeedItem& item) {
@@ -236,12 +172,12 @@ Feed parse_feed(std::string_view xml) {
     pugi::xml_node channel = child(root, "channel");
     feed.format = name == "rss" ? "rss" : "rdf";
     feed.title = html_to_text(text_of(child(channel, "title")), kMaxTitleChars);
-    feed.link = capped(trimmed(text_of(child(channel, "link"))), kMaxLinkChars);
+    feed.link = capped(text::trim(text_of(child(channel, "link"))), kMaxLinkChars);
     add_items(feed, name == "rss" ? channel : root, "item", rss_item);  // RSS 1.0: items beside the channel
   } else if (name == "feed") {
     feed.format = "atom";
     feed.title = html_to_text(text_of(child(root, "title")), kMaxTitleChars);
-    feed.link = capped(trimmed(atom_link(root)), kMaxLinkChars);
+    feed.link = capped(text::trim(atom_link(root)), kMaxLinkChars);
     add_items(feed, root, "entry", atom_entry);
   } else {
     throw FeedError("not an RSS or Atom feed (the root element is <" + std::string(root.name()) + ">)");

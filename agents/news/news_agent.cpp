@@ -4,6 +4,7 @@
 #include <set>
 
 #include "agents/common/content_hash.hpp"
+#include "agents/common/plain_text.hpp"
 #include "agents/common/seen_ids.hpp"
 #include "agents/common/text_excerpt.hpp"
 #include "agents/config_reader.hpp"
@@ -68,7 +69,7 @@ std::string note_text(const std::vector<NewItem>& fresh, size_t summarised, int6
   for (size_t i = 0; i < fresh.size() && note.size() < kMaxNoteChars; ++i) {
     note += "- " + fresh[i].item.title + " (" + fresh[i].source + ")" + (i < summarised ? ": " + fresh[i].summary : "") + "\n";
   }
-  if (note.size() > kMaxNoteChars) note = cut_utf8(note, kMaxNoteChars) + "...\n";
+  if (note.size() > kMaxNoteChars) note = text::truncate_utf8(note, kMaxNoteChars) + "...\n";
   return note;
 }
 

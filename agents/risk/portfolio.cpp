@@ -10,6 +10,8 @@ namespace {
 constexpr std::array<const char*, 6> kColumns = {"symbol", "quantity", "cost_basis", "price", "sector", "asset_class"};
 enum Column : size_t { kSymbol, kQuantity, kCostBasis, kPrice, kSector, kAssetClass };
 
+// Spaces and tabs only, not text::trim's every whitespace: a line break at the edge of a (quoted)
+// field stays part of it, as before, so the same rows are accepted and rejected.
 std::string trimmed(std::string_view s) {
   const auto begin = s.find_first_not_of(" \t");
   if (begin == std::string_view::npos) return "";

@@ -1,8 +1,7 @@
 #include "agents/risk/risk_agent.hpp"
 
-#include <algorithm>
-
 #include "agents/common/csv.hpp"
+#include "agents/common/plain_text.hpp"
 #include "agents/common/report_format.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/risk/risk_report.hpp"
@@ -14,23 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kMaxRowLogsPerFile = 20;
-
-std::string trimmed(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
-
-void log_row_problems(TaskContext& ctx, const fs::path& file, const std::vector<RowProblem>& problems) {
-  for (size_t i = 0; i < problems.size() && i < kMaxRowLogsPerFile; ++i) {
-    ctx.log("skipped row", {{"file", file.string()}, {"line", problems[i].line}, {"error", problems[i].reason}});
-  }
-  if (problems.size() > kMaxRowLogsPerFile) {
-    ctx.log("skipped rows", {{"file", file.string()}, {"more", problems.size() - kMaxRowLogsPerFile}});
-  }
-}
-
 double read_limit(const ConfigReader& s, const char* key, double fraction) {
   double pct = fraction * 100;
   s.number(key, pct, 1.0, 100.0);
@@ -39,10 +21,8 @@ double read_limit(const ConfigReader& s, const char* key, double fraction) {
 
 }  // namespace
 
-RiskAgent::RiskAgent(const AgentConfig& config) {
-  for (const auto& folder : config.read_folders) {  // a folder named twice is listed once
-    if (std::find(read_folders_.begin(), read_folders_.end(), folder) == read_folders_.end()) read_folders_.push_back(folder);
-  }
+// The config loader (runtime/agent_config_file) lists each read folder once.
+RiskAgent::RiskAgent(const AgentConfig& config) : read_folders_(config.read_folders) {
   ConfigReader s(config.file.string(), config.settings, "/settings",
                  {"portfolio", "position_limit_pct", "sector_limit_pct", "top3_limit_pct", "largest"});
   if (config.read_folders.empty()) s.fail("/folders/read", "the risk agent needs a read folder with the portfolio");
@@ -150,7 +130,7 @@ std::string RiskAgent::run(TaskContext& ctx) {
   memo_request.prompt = "Portfolio risk figures for " + date + ", computed from the positions file:\n\n" + figures +
                         "\nWrite a short risk memo (at most five sentences): the main concentrations, the drawdown, and "
                         "what to watch. Use only these figures.";
-  std::string memo = trimmed(ctx.generate(memo_request).text);
+  std::string memo = text::trim(ctx.generate(memo_request).text);
   if (memo.empty()) memo = "(the model wrote no memo)";
 
   const std::string summary = risk_summary_line(date, f);

@@ -2,18 +2,13 @@
 
 #include <stdexcept>
 
+#include "agents/common/plain_text.hpp"
+
 namespace agentd::agents {
 
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
-
-std::string_view trim(std::string_view s) {
-  size_t begin = 0, end = s.size();
-  while (begin < end && is_space(s[begin])) ++begin;
-  while (end > begin && is_space(s[end - 1])) --end;
-  return s.substr(begin, end - begin);
-}
 
 // The longest prefix of `s` of at most `max` bytes that does not end inside a UTF-8 sequence.
 size_t utf8_cut(std::string_view s, size_t max) {
@@ -42,8 +37,8 @@ std::vector<std::string> split_long(std::string_view paragraph, size_t max) {
   std::string_view rest = paragraph;
   while (rest.size() > max) {
     size_t cut = cut_point(rest, max);
-    pieces.emplace_back(trim(rest.substr(0, cut)));
-    rest = trim(rest.substr(cut));
+    pieces.emplace_back(text::trim_view(rest.substr(0, cut)));
+    rest = text::trim_view(rest.substr(cut));
   }
   if (!rest.empty()) pieces.emplace_back(rest);
   return pieces;
@@ -60,8 +55,8 @@ std::vector<std::string> split_paragraphs(std::string_view text) {
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (trim(line).empty()) {
-      if (!trim(current).empty()) paragraphs.emplace_back(trim(current));
+    if (text::trim_view(line).empty()) {
+      if (!text::trim_view(current).empty()) paragraphs.emplace_back(text::trim_view(current));
       current.clear();
     } else {
       if (!current.empty()) current += '\n';
@@ -69,7 +64,7 @@ std::vector<std::string> split_paragraphs(std::string_view text) {
     }
     pos = end + 1;
   }
-  if (!trim(current).empty()) paragraphs.emplace_back(trim(current));
+  if (!text::trim_view(current).empty()) paragraphs.emplace_back(text::trim_view(current));
   return paragraphs;
 }
 
@@ -106,15 +101,15 @@ DocumentFacts document_facts(std::string_view text) {
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
-    std::string_view line = trim(text.substr(pos, end - pos));
+    std::string_view line = text::trim_view(text.substr(pos, end - pos));
     pos = end + 1;
     if (line.starts_with("```")) fenced = !fenced;
     if (fenced || !line.starts_with('#')) continue;
     size_t level = line.find_first_not_of('#');
     if (level == std::string_view::npos || level > 6 || line[level] != ' ') continue;
-    std::string_view title = trim(line.substr(level));
+    std::string_view title = text::trim_view(line.substr(level));
     while (!title.empty() && title.back() == '#') title.remove_suffix(1);  // "## Title ##"
-    if (!trim(title).empty()) f.headings.emplace_back(trim(title));
+    if (!text::trim_view(title).empty()) f.headings.emplace_back(text::trim_view(title));
   }
   return f;
 }

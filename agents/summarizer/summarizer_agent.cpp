@@ -1,8 +1,9 @@
 #include "agents/summarizer/summarizer_agent.hpp"
 
-#include <algorithm>
+#include <vector>
 
 #include "agents/common/content_hash.hpp"
+#include "agents/common/plain_text.hpp"
 #include "agents/common/seen_ids.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/summarizer/document.hpp"
@@ -16,12 +17,6 @@ namespace {
 
 const std::string kSeenKey = "summarized";  // content hashes of documents summarised or refused
 constexpr int kMaxRounds = 4;               // summaries of summaries, at most
-
-std::string trimmed(const std::string& s) {
-  size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
 
 bool is_document(const fs::path& file) { return file.extension() == ".txt" || file.extension() == ".md"; }
 
@@ -86,7 +81,7 @@ class Summariser {
     o.prompt = prompt;
     o.max_tokens = s_.summary_max_tokens;
     ++calls_;
-    std::string text = trimmed(ctx_.generate(o).text);
+    std::string text = text::trim(ctx_.generate(o).text);
     return text.empty() ? "(no summary)" : text;
   }
 
@@ -117,12 +112,11 @@ class SummarizerRun {
       : ctx_(ctx), s_(s), seen_(SeenIds::recall(ctx, kSeenKey, s.max_seen)) {}
 
   std::vector<fs::path> candidates() {
-    std::string input = trimmed(ctx_.input());
+    std::string input = text::trim(ctx_.input());
     if (!input.empty()) return {fs::path(input)};
     fs::path inbox = s_.inbox.empty() ? ctx_.files().read_folders().front() : s_.inbox;
-    std::vector<fs::path> files = ctx_.list_files(inbox, "*.txt");
-    for (fs::path& md : ctx_.list_files(inbox, "*.md")) files.push_back(std::move(md));
-    std::sort(files.begin(), files.end());
+    std::vector<fs::path> files = ctx_.list_files(inbox);  // sorted
+    std::erase_if(files, [](const fs::path& file) { return !is_document(file); });
     return files;
   }
 
@@ -141,7 +135,7 @@ class SummarizerRun {
                          std::to_string(text.size()) + " bytes is more than max_document_bytes (" +
                              std::to_string(s_.max_document_bytes) + ")");
     }
-    if (trimmed(text).empty()) return refuse_once(file, "refused:" + hash, "the document is empty");
+    if (text::trim(text).empty()) return refuse_once(file, "refused:" + hash, "the document is empty");
     if (seen_.contains(hash)) {
       lines_.push_back("- " + name + ": already summarised (same content)");
       ++already_;

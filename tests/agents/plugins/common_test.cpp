@@ -1,9 +1,11 @@
-// Code shared by the plugins: the bounded set of seen ids kept in memory, and content hashes.
+// Code shared by the plugins: the bounded set of seen ids kept in memory, content hashes, and
+// HTML character references.
 #include <gtest/gtest.h>
 
 #include <stop_token>
 
 #include "agents/common/content_hash.hpp"
+#include "agents/common/html_entities.hpp"
 #include "agents/common/seen_ids.hpp"
 #include "agents/task_context.hpp"
 #include "tests/agents/agents_test_support.hpp"
@@ -59,6 +61,19 @@ TEST(ContentHashTest, IsFnv1a64InHex) {
   EXPECT_EQ(content_hash("a"), "af63dc4c8601ec8c");
   EXPECT_EQ(content_hash("foobar"), "85944171f73967e8");
   EXPECT_NE(content_hash("ab"), content_hash("ba"));
+}
+
+TEST(HtmlEntitiesTest, SymbolsInAnyCaseLettersOnlyInTheirOwn) {
+  EXPECT_EQ(decode_html_entities("&amp;&AMP;&Nbsp;&copy;&REG; &bull;"), "&& \u00a9\u00ae \u2022");
+  EXPECT_EQ(decode_html_entities("&eacute; &Eacute; &UUML; &szlig;"), "\u00e9 &Eacute; &UUML; \u00df");
+  EXPECT_EQ(decode_html_entities("&#160;&#xa0;&#65;&#X42;"), "  AB");
+  EXPECT_EQ(decode_html_entities("& &; &#; &#x; &amp &toolongtobeanentity; &#99999999;"),
+            "& &; &#; &#x; &amp &toolongtobeanentity; \uFFFD");
+  std::string out;
+  EXPECT_EQ(decode_html_entity("x&lt;y", 1, out), 4u);
+  EXPECT_EQ(out, "<");
+  EXPECT_EQ(decode_html_entity("x&y", 1, out), 0u);
+  EXPECT_EQ(out, "<");
 }
 
 }  // namespace

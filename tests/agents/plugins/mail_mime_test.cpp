@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "agents/common/content_hash.hpp"
+#include "agents/common/html_entities.hpp"
 #include "agents/mail/html_text.hpp"
 #include "agents/mail/mail_label.hpp"
 #include "agents/mail/mime_message.hpp"

@@ -71,6 +71,9 @@ TEST(HtmlToTextTest, DropsTagsDecodesEntitiesAndCollapsesSpace) {
   EXPECT_EQ(html_to_text("abcdefghijklmnop", 5), "abcde...");
   EXPECT_EQ(html_to_text("\xC3\xA9\xC3\xA9\xC3\xA9", 3), "\xC3\xA9...");  // never half a character
   EXPECT_EQ(html_to_text("&#0; &#xD800; &#1114112;", 100), "\xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD");
+  // A numeric non-breaking space is a space like &nbsp;, a numeric line break does not break the
+  // line, and the upper-case legacy names (&AMP; &LT; ...) are decoded.
+  EXPECT_EQ(html_to_text("a&#160;b&#xA0;&#10;c &AMP; d", 100), "a b c & d");
 }
 
 const char* kRss = R"(<?xml version="1.0" encoding="UTF-8"?>
