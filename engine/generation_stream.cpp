@@ -31,7 +31,9 @@ GenerationStream::GenerationStream(int prompt_tokens, int64_t submitted_step)
 
 std::optional<std::string> GenerationStream::next_piece() {
   Lock lock(mutex_);
+  ++piece_readers_;
   changed_.wait(lock, [&] { return !unread_.empty() || ended_; });
+  --piece_readers_;
   if (unread_.empty()) return std::nullopt;
   std::string piece = std::move(unread_.front());
   unread_.pop_front();
@@ -61,12 +63,16 @@ StepMarks GenerationStream::steps() const {
 
 void GenerationStream::push(std::string piece) {
   if (piece.empty()) return;
+  bool wake = false;
   {
     Lock lock(mutex_);
     result_.text += piece;
     unread_.push_back(std::move(piece));
+    wake = piece_readers_ > 0;
   }
-  changed_.notify_all();
+  // Only a reader of pieces wants this one: waking a wait()er per token costs the decode threads a
+  // context switch on a machine with as many compute threads as cores.
+  if (wake) changed_.notify_all();
 }
 
 void GenerationStream::mark_admitted(int64_t step) {

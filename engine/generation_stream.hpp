@@ -66,6 +66,7 @@ class GenerationStream {
   std::deque<std::string> unread_;
   Result result_;  // result_.text grows with every piece
   bool ended_ = false;
+  int piece_readers_ = 0;  // callers blocked in next_piece()
   StepMarks marks_;
   Clock::time_point submitted_at_;
   Clock::time_point admitted_at_;

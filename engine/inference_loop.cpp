@@ -34,12 +34,11 @@ InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config)
     : ctx_(ctx),
       vocab_(llama_model_get_vocab(llama_get_model(ctx))),
       config_(std::move(config)),
-      n_cells_(static_cast<int>(llama_n_ctx(ctx))),
       slots_(static_cast<std::size_t>(config_.slots), slot_options(config_)) {
   batch_capacity_ = config_.slots + config_.prefill_chunk;
   batch_ = llama_batch_init(batch_capacity_, 0, 1);
   for (int id = config_.seq_ids - 1; id >= 0; --id) free_ids_.push_back(id);
-  counters_.kv_cells = n_cells_;
+  counters_.kv_cells = static_cast<int>(llama_n_ctx(ctx));
   published_ = counters_;
   thread_ = std::thread([this] { thread_main(); });
 }
@@ -181,7 +180,7 @@ void InferenceLoop::on_admission(Sequence& s, AcquireStatus status) {
   if (s.stream->cancel_requested()) return finish(s, FinishReason::cancelled);
   if (s.deadline && now() >= *s.deadline) return finish(s, FinishReason::deadline);
   if (!make_room_for(s)) {
-    return finish(s, FinishReason::error, "no room in the KV cache for this sequence");
+    return finish(s, FinishReason::error, "no free KV stream for this sequence");
   }
   if (!s.kv_in_cache()) {
     s.seq_id = take_seq_id();
@@ -256,46 +255,59 @@ void InferenceLoop::pause(Sequence& s) {
 }
 
 // One batch: a decode token for every running sequence past its prompt, then prompt chunks in
-// rank order until the prefill budget is spent.
+// rank order until the prefill budget is spent. The tokens go in by sequence id: llama.cpp decodes
+// a run of consecutive ids (one KV stream each) as one ubatch.
 bool InferenceLoop::build_batch() {
-  batch_.n_tokens = 0;
-  auto add = [&](llama_token token, llama_pos pos, llama_seq_id seq, bool output) {
-    const int i = batch_.n_tokens++;
-    batch_.token[i] = token;
-    batch_.pos[i] = pos;
-    batch_.n_seq_id[i] = 1;
-    batch_.seq_id[i][0] = seq;
-    batch_.logits[i] = output ? 1 : 0;
-    return i;
-  };
   std::sort(running_.begin(), running_.end(), ranked_before);
-  const bool hold_out_lower =
-      config_.pause_lower_while_interactive &&
-      std::any_of(running_.begin(), running_.end(),
-                  [](const Sequence* s) { return s->priority == Priority::interactive; });
+  // Other classes sit out while an interactive prompt is prefilled (its first token is what the
+  // user waits for, and their tokens would add a ubatch to that step) and, with the option, while
+  // an interactive generation decodes (that counts as a preemption).
+  bool interactive_prefills = false;
+  bool interactive_runs = false;
+  for (const Sequence* s : running_) {
+    if (s->priority != Priority::interactive) continue;
+    interactive_runs = true;
+    interactive_prefills = interactive_prefills || s->prefilling();
+  }
+  const bool pause_lower = config_.pause_lower_while_interactive && interactive_runs;
   for (Sequence* s : running_) {
-    s->batch_tokens = 0;
     s->batch_output = -1;
-    const bool hold_out = hold_out_lower && s->priority != Priority::interactive;
-    if (hold_out && !s->skipped) ++s->times_preempted;
+    const bool hold_out =
+        s->priority != Priority::interactive && (interactive_prefills || pause_lower);
+    if (hold_out && pause_lower && !s->skipped) ++s->times_preempted;
     s->skipped = hold_out;
-    if (hold_out || s->prefilling()) continue;
-    s->batch_output = add(s->pending, s->n_past, s->seq_id, true);
-    s->batch_tokens = 1;
+    s->batch_tokens = hold_out || s->prefilling() ? 0 : 1;
   }
   int budget = config_.prefill_chunk;
   for (Sequence* s : running_) {
     if (budget == 0) break;
     if (s->skipped || !s->prefilling()) continue;
-    const int left = static_cast<int>(s->prompt.size()) - s->n_past;
-    const int n = std::min(budget, left);
-    for (int i = 0; i < n; ++i) {
-      add(s->prompt[static_cast<size_t>(s->n_past + i)], s->n_past + i, s->seq_id,
-          i == n - 1 && n == left);
+    s->batch_tokens = std::min(budget, static_cast<int>(s->prompt.size()) - s->n_past);
+    budget -= s->batch_tokens;
+  }
+
+  in_batch_.clear();
+  for (Sequence* s : running_) {
+    if (s->batch_tokens > 0) in_batch_.push_back(s);
+  }
+  std::sort(in_batch_.begin(), in_batch_.end(),
+            [](const Sequence* a, const Sequence* b) { return a->seq_id < b->seq_id; });
+  batch_.n_tokens = 0;
+  for (Sequence* s : in_batch_) {
+    const bool decoding = !s->prefilling();
+    const bool ends_prompt = decoding || s->n_past + s->batch_tokens == static_cast<int>(s->prompt.size());
+    for (int i = 0; i < s->batch_tokens; ++i) {
+      const int at = batch_.n_tokens++;
+      batch_.token[at] = decoding ? s->pending : s->prompt[static_cast<size_t>(s->n_past + i)];
+      batch_.pos[at] = s->n_past + i;
+      batch_.n_seq_id[at] = 1;
+      batch_.seq_id[at][0] = s->seq_id;
+      batch_.logits[at] = 0;
     }
-    if (n == left) s->batch_output = batch_.n_tokens - 1;
-    s->batch_tokens = n;
-    budget -= n;
+    if (ends_prompt) {
+      s->batch_output = batch_.n_tokens - 1;
+      batch_.logits[s->batch_output] = 1;
+    }
   }
   return batch_.n_tokens > 0;
 }
@@ -369,18 +381,11 @@ void InferenceLoop::sweep_finished() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// KV cells: running sequences reserve their worst case; paused ones hold what they used.
+// KV streams: one per sequence id, n_ctx_per_seq cells each, so a running sequence never runs out
+// of cells; a paused one keeps its stream until an admission finds no free id.
 
 bool InferenceLoop::make_room_for(Sequence& s) {
-  auto cells_needed = [&] {
-    int used = s.kv_reserve;
-    for (const Sequence* r : running_) used += r->kv_reserve;
-    for (const auto& p : seqs_) {
-      if (p.get() != &s && p->state == SeqState::paused && p->kv_in_cache()) used += p->n_past;
-    }
-    return used;
-  };
-  while (cells_needed() > n_cells_ || (!s.kv_in_cache() && free_ids_.empty())) {
+  while (!s.kv_in_cache() && free_ids_.empty()) {
     Sequence* victim = nullptr;  // the lowest-ranked paused sequence still in the cache
     for (const auto& p : seqs_) {
       if (p.get() == &s || p->state != SeqState::paused || !p->kv_in_cache()) continue;
@@ -419,6 +424,8 @@ bool InferenceLoop::restore(Sequence& s) {
   return true;
 }
 
+// The lowest free id (free_ids_ is kept in descending order), so running sequences tend to hold
+// consecutive ids: a gap splits the step into one more ubatch.
 llama_seq_id InferenceLoop::take_seq_id() {
   const llama_seq_id id = free_ids_.back();
   free_ids_.pop_back();
@@ -428,7 +435,8 @@ llama_seq_id InferenceLoop::take_seq_id() {
 void InferenceLoop::free_seq_id(Sequence& s) {
   if (s.seq_id < 0) return;
   llama_memory_seq_rm(llama_get_memory(ctx_), s.seq_id, -1, -1);
-  free_ids_.push_back(s.seq_id);
+  free_ids_.insert(std::upper_bound(free_ids_.begin(), free_ids_.end(), s.seq_id, std::greater<>()),
+                   s.seq_id);
   s.seq_id = -1;
 }
 

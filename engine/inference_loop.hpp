@@ -35,7 +35,7 @@ struct LoopConfig {
   int slots = 1;            // running sequences at once (1 for serial)
   int n_ctx_per_seq = 0;    // tokens one sequence may hold
   int prefill_chunk = 256;  // prompt tokens per step
-  int seq_ids = 1;          // KV sequence ids available (running + paused with cells kept)
+  int seq_ids = 1;          // KV streams, one per sequence id (running + paused with cells kept)
   bool pause_lower_while_interactive = false;
   Clock::duration aging{0};
   std::function<Clock::time_point()> now;
@@ -93,7 +93,6 @@ class InferenceLoop {
   llama_context* const ctx_;
   const llama_vocab* const vocab_;
   const LoopConfig config_;
-  const int n_cells_;
   scheduler::PrioritySlots slots_;
 
   // Mailbox: the only loop state other threads (and waiter fibers) touch.
@@ -107,7 +106,8 @@ class InferenceLoop {
   // Inference thread only.
   std::list<std::unique_ptr<Sequence>> seqs_;  // every sequence not yet dropped
   std::vector<Sequence*> running_;             // holding a slot
-  std::vector<llama_seq_id> free_ids_;
+  std::vector<llama_seq_id> free_ids_;  // descending: back() is the lowest
+  std::vector<Sequence*> in_batch_;     // this step's sequences, by seq_id
   llama_batch batch_{};
   int batch_capacity_ = 0;
   uint64_t next_admit_order_ = 0;

@@ -39,6 +39,11 @@ std::string with_llama_reason(std::string what) {
   return what;
 }
 
+// KV streams of the context: one per slot, plus the spare ones paused sequences keep cells in.
+int kv_streams(const LlamaEngineOptions& o) {
+  return o.policy == Policy::serial ? 1 : o.slots + o.paused_kv_streams;
+}
+
 void check_options(const LlamaEngineOptions& o) {
   auto fail = [](const std::string& what) { throw EngineError("invalid engine option " + what); };
   if (o.n_ctx_per_seq < 8) fail("n_ctx_per_seq=" + std::to_string(o.n_ctx_per_seq) + " (min 8)");
@@ -48,9 +53,13 @@ void check_options(const LlamaEngineOptions& o) {
   }
   if (o.threads < 0) fail("threads=" + std::to_string(o.threads) + " (0 = all cores)");
   if (o.prefill_chunk < 1) fail("prefill_chunk=" + std::to_string(o.prefill_chunk) + " (min 1)");
-  const int64_t slots = o.policy == Policy::serial ? 1 : o.slots;
-  if (static_cast<int64_t>(o.n_ctx_per_seq) * slots > INT32_MAX) {
-    fail("n_ctx_per_seq x slots = " + std::to_string(o.n_ctx_per_seq * slots) +
+  if (o.paused_kv_streams < 0 || o.slots + o.paused_kv_streams > max_slots) {
+    fail("paused_kv_streams=" + std::to_string(o.paused_kv_streams) + " (0.." +
+         std::to_string(std::max(0, max_slots - o.slots)) + " with slots=" + std::to_string(o.slots) + ")");
+  }
+  const int64_t streams = kv_streams(o);
+  if (static_cast<int64_t>(o.n_ctx_per_seq) * streams > INT32_MAX) {
+    fail("n_ctx_per_seq x KV streams = " + std::to_string(o.n_ctx_per_seq * streams) +
          " tokens: more than one context can hold");
   }
 }
@@ -93,6 +102,22 @@ const char* to_string(Policy p) { return p == Policy::serial ? "serial" : "batch
 std::optional<Policy> parse_policy(std::string_view s) {
   if (s == "serial") return Policy::serial;
   if (s == "batched") return Policy::batched;
+  return std::nullopt;
+}
+
+const char* to_string(FlashAttn f) {
+  switch (f) {
+    case FlashAttn::automatic: return "auto";
+    case FlashAttn::on: return "on";
+    case FlashAttn::off: return "off";
+  }
+  return "?";
+}
+
+std::optional<FlashAttn> parse_flash_attn(std::string_view s) {
+  for (const FlashAttn f : {FlashAttn::automatic, FlashAttn::on, FlashAttn::off}) {
+    if (s == to_string(f)) return f;
+  }
   return std::nullopt;
 }
 
@@ -160,8 +185,8 @@ void LlamaEngine::Impl::check_context_fits_memory(uint64_t n_ctx) const {
   const uint64_t ram = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
   if (needed <= ram) return;
   auto gib = [](uint64_t b) { return std::to_string(b / (1ULL << 30)) + " GiB"; };
-  throw EngineError("context of " + std::to_string(n_ctx) + " tokens (" + std::to_string(slots) +
-                    " x n_ctx_per_seq " + std::to_string(options.n_ctx_per_seq) + ") for " +
+  throw EngineError("context of " + std::to_string(n_ctx) + " tokens (" + std::to_string(kv_streams(options)) +
+                    " KV streams x n_ctx_per_seq " + std::to_string(options.n_ctx_per_seq) + ") for " +
                     options.model_path + " is too large for memory: its KV cache alone needs at least " +
                     gib(needed) + ", this machine has " + gib(ram) + " of RAM");
 }
@@ -171,23 +196,29 @@ void LlamaEngine::Impl::create_context() {
                           ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   auto params = llama_context_default_params();
-  params.n_ctx = static_cast<uint32_t>(options.n_ctx_per_seq) * static_cast<uint32_t>(slots);
-  params.n_seq_max = static_cast<uint32_t>(slots);
+  const int streams = kv_streams(options);
+  params.n_ctx = static_cast<uint32_t>(options.n_ctx_per_seq) * static_cast<uint32_t>(streams);
+  params.n_seq_max = static_cast<uint32_t>(streams);
   params.n_batch = static_cast<uint32_t>(slots + options.prefill_chunk);
   params.n_ubatch = params.n_batch;  // one step = one ubatch
   params.n_threads = threads;
   params.n_threads_batch = threads;
   params.no_perf = true;
-  // Batched: one pool of cells shared by all sequences, so a paused sequence can keep its cells
-  // while others run, and any of the LLAMA_MAX_SEQ sequence ids can be used.
-  params.kv_unified = options.policy == Policy::batched;
+  params.flash_attn_type = options.flash_attn == FlashAttn::on    ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                           : options.flash_attn == FlashAttn::off ? LLAMA_FLASH_ATTN_TYPE_DISABLED
+                                                                  : LLAMA_FLASH_ATTN_TYPE_AUTO;
+  // One KV stream per sequence id, n_ctx_per_seq cells each: a token attends only to its own
+  // sequence's cells (a unified pool makes every token of a batch scan every sequence's cells,
+  // ~15 % of 12-stream decode here). llama.cpp then splits a batch into one ubatch per run of
+  // consecutive sequence ids, so the loop hands out the lowest free id and orders the batch by id.
+  params.kv_unified = false;
   check_context_fits_memory(params.n_ctx);
   clear_llama_error();
   ctx.reset(llama_init_from_model(model.get(), params));
   if (!ctx) {
     throw EngineError(with_llama_reason(
         "cannot create a llama.cpp context of " + std::to_string(params.n_ctx) + " tokens (" +
-        std::to_string(slots) + " x n_ctx_per_seq " + std::to_string(options.n_ctx_per_seq) +
+        std::to_string(streams) + " KV streams x n_ctx_per_seq " + std::to_string(options.n_ctx_per_seq) +
         ") for " + options.model_path + "; too large for memory?"));
   }
 }
@@ -278,8 +309,6 @@ std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r) {
   seq->rank = scheduler::index(r.priority);
   seq->deadline = r.deadline;
   seq->max_tokens = r.max_tokens;
-  seq->kv_reserve = static_cast<int>(
-      std::min<int64_t>(options.n_ctx_per_seq, static_cast<int64_t>(n_prompt) + r.max_tokens));
   seq->stop = StopMatcher(std::move(r.stop));
   seq->stream = std::make_shared<GenerationStream>(n_prompt, loop->steps_done());
   return seq;
@@ -304,9 +333,7 @@ LlamaEngine::LlamaEngine(LlamaEngineOptions options) : impl_(std::make_unique<Im
   config.slots = m.slots;
   config.n_ctx_per_seq = m.options.n_ctx_per_seq;
   config.prefill_chunk = m.options.prefill_chunk;
-  config.seq_ids = m.options.policy == Policy::serial
-                       ? 1
-                       : static_cast<int>(llama_max_parallel_sequences());
+  config.seq_ids = kv_streams(m.options);
   config.pause_lower_while_interactive = m.options.pause_lower_while_interactive;
   config.aging = m.options.aging;
   config.now = m.options.now;

@@ -13,8 +13,10 @@
 //  - batched: `slots` generations decoded together, one llama_batch per step; they join and leave
 //             between steps. When a higher class waits and every slot is held, the lowest-ranked
 //             running sequence is paused at the next token boundary: it gives its slot back, keeps
-//             its KV cells (or, when cells run short, its state is copied out with
+//             its KV cells (or, when no KV stream is spare, its state is copied out with
 //             llama_state_seq_get_data and restored later) and continues with the same text.
+//             Every sequence has its own KV stream (llama.cpp's per-sequence layout), so attention
+//             costs each token only its own sequence's cells.
 //             Prompts are prefilled in chunks of at most `prefill_chunk` tokens per step, so a long
 //             prompt never freezes the other streams.
 // The destructor ends every generation still in flight (FinishReason::cancelled) and joins the
@@ -41,12 +43,23 @@ enum class Policy { serial, batched };
 const char* to_string(Policy p);
 std::optional<Policy> parse_policy(std::string_view s);
 
+// Flash attention: llama.cpp's choice (auto: on where the backend supports it, as on CPU), or
+// forced. Which is faster depends on CPU and model (bench/README.md; engine_bench --flash-attn).
+enum class FlashAttn { automatic, on, off };
+const char* to_string(FlashAttn f);
+std::optional<FlashAttn> parse_flash_attn(std::string_view s);  // "auto", "on", "off"
+
 struct LlamaEngineOptions {
   std::string model_path;
   int n_ctx_per_seq = 2048;  // tokens one sequence may hold (prompt + output)
   int slots = 4;             // sequences decoded together (batched; serial always uses 1)
   int threads = 0;           // llama.cpp compute threads; 0 = hardware concurrency
   int prefill_chunk = 256;   // prompt tokens decoded per step, over all prefilling sequences
+  // Batched: KV streams beyond `slots` in which paused sequences keep their cells. Each stream holds
+  // n_ctx_per_seq cells (memory); a paused sequence that finds none free is copied out instead
+  // (llama_state_seq_get_data) and copied back in when it resumes.
+  int paused_kv_streams = 1;
+  FlashAttn flash_attn = FlashAttn::automatic;
   Policy policy = Policy::batched;
   std::string chat_template;  // built-in template name (e.g. "chatml") used when the model has none
   bool pause_lower_while_interactive = false;  // hold other classes out while interactive decodes

@@ -41,7 +41,6 @@ struct Sequence {
   std::optional<Clock::time_point> deadline;
   std::vector<llama_token> prompt;
   int max_tokens = 0;
-  int kv_reserve = 0;  // most KV cells it can ever hold: min(context, prompt + max_tokens)
   SamplerPtr sampler;
   StopMatcher stop;
 

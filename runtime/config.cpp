@@ -25,6 +25,10 @@ void read_engine(const ConfigReader& e, engine::LlamaEngineOptions& o) {
   e.integer("context", o.n_ctx_per_seq, 64, 1 << 20);
   e.integer("threads", o.threads, 0, 1024);
   e.integer("prefill_chunk", o.prefill_chunk, 1, 1 << 16);
+  e.integer("paused_kv_streams", o.paused_kv_streams, 0, 64);
+  std::string flash_attn = engine::to_string(o.flash_attn);
+  e.one_of("flash_attn", flash_attn, {"auto", "on", "off"});
+  o.flash_attn = *engine::parse_flash_attn(flash_attn);
   e.string("chat_template", o.chat_template);
 }
 
@@ -101,7 +105,8 @@ void apply_config_file(const fs::path& path, DaemonOptions& o) {
   std::string model;
   top.string("model", model);
   if (!model.empty()) o.engine.model_path = from_config_folder(path, model).string();
-  if (auto e = top.object("engine", {"policy", "slots", "context", "threads", "prefill_chunk", "chat_template"})) {
+  if (auto e = top.object("engine", {"policy", "slots", "context", "threads", "prefill_chunk",
+                                       "paused_kv_streams", "flash_attn", "chat_template"})) {
     read_engine(*e, o.engine);
   }
   if (auto a = top.object("agents", {"dir", "roots", "max_tokens", "timeout"})) read_agents(*a, path, o.agents);

@@ -51,9 +51,10 @@ void print_setup(const Figures& f) {
   const EngineRunConfig& c = f.config;
   std::printf("engine_bench: %s\n", f.model.c_str());
   std::printf("llama.cpp %s\n", llama_print_system_info());
-  std::printf("threads %d; every request: %d-token raw prompt, %d generated tokens, greedy; "
-              "%d streams; %zu rounds\n",
-              c.threads, c.prompt_tokens, c.gen_tokens, c.slots, f.rounds.size());
+  std::printf("threads %d, flash attention %s (engine and tools); every request: %d-token raw "
+              "prompt, %d generated tokens, greedy; %d streams; %zu rounds\n",
+              c.threads, c.flash_attn.c_str(), c.prompt_tokens, c.gen_tokens, c.slots,
+              f.rounds.size());
   if (f.noise.others >= 0) {
     std::printf("other processes used %.0f%% of the CPU, the hypervisor stole %.0f%%%s\n",
                 100 * f.noise.others, 100 * f.noise.steal,
@@ -79,10 +80,6 @@ void print_throughput(const Figures& f) {
       [](const Round& r) { return r.batched_bench.find(1)->speed_tg; }, "");
   row(f, "llama-batched-bench S_TG, " + ns + " sequences",
       [n](const Round& r) { return r.batched_bench.find(n)->speed_tg; }, "per-sequence KV");
-  const double kvu = f.batched_bench_kvu.find(n)->speed_tg;
-  const std::string kvu_what = "llama-batched-bench S_TG, " + ns + " seq., -kvu";
-  std::printf("  %-44s %9.1f  %-17s %s\n", kvu_what.c_str(), kvu, "(once)",
-              "unified KV, as agentd batched");
   row(f, "agentd batched, " + ns + " streams",
       [](const Round& r) { return r.batched.decode_tokens_per_s; }, "steps with all decoding");
   row(f, "agentd serial, " + ns + " streams",

@@ -26,7 +26,6 @@ struct Round {
 struct Figures {
   std::string model;             // one line about the model
   EngineRunConfig config;
-  BatchedBenchResult batched_bench_kvu;  // `streams` sequences, unified KV (once)
   std::vector<Round> rounds;
   CpuNoise noise;
 };

@@ -121,7 +121,7 @@ Round measure_round(const EngineRunConfig& cfg, const Tools& tools) {
                                     kLlamaBenchReps);
     r.single = measure_single_stream(*batched, cfg);
     r.batched_bench = run_batched_bench(tools.batched_bench, cfg.prompt_tokens, cfg.gen_tokens,
-                                        {1, n}, /*kv_unified=*/false);
+                                        {1, n});
     r.batched = measure_concurrent(*batched, Policy::batched, cfg, n);
     r.ttft = measure_chat_ttft(*batched, cfg, n - 1);
   }
@@ -134,9 +134,6 @@ Figures measure(const Options& opt, const Tools& tools) {
   Figures f;
   f.config = opt.run;
   const CpuSnapshot start = cpu_snapshot();
-  progress("llama-batched-bench -kvu (once)");
-  f.batched_bench_kvu = run_batched_bench(tools.batched_bench, opt.run.prompt_tokens,
-                                          opt.run.gen_tokens, {opt.run.slots}, /*kv_unified=*/true);
   for (int i = 0; i < opt.rounds; ++i) {
     progress("round " + std::to_string(i + 1) + "/" + std::to_string(opt.rounds) +
              ": llama-bench, agentd single stream, llama-batched-bench, agentd batched, chat "
@@ -169,6 +166,9 @@ void add_options(CLI::App& app, Options& opt) {
   app.add_option("--rounds", opt.rounds, "measurement rounds; ratios are per-round medians")
       ->check(CLI::Range(1, 20))
       ->capture_default_str();
+  app.add_option("--flash-attn", opt.run.flash_attn, "flash attention, engine and tools alike")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
   app.add_option("--llama-bench", opt.llama_bench, "llama-bench program")
       ->default_str(AGENTD_LLAMA_BENCH);
   app.add_option("--llama-batched-bench", opt.batched_bench, "llama-batched-bench program")
@@ -198,6 +198,7 @@ int run(Options& opt) {
     for (ToolRun* t : {&tools.llama_bench, &tools.batched_bench}) {
       t->model = opt.run.model;
       t->threads = opt.run.threads;
+      t->flash_attn = opt.run.flash_attn;
       t->log_path = (work / "llama-tools.log").string();
     }
     Figures figures = measure(opt, tools);

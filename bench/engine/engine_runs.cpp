@@ -114,6 +114,7 @@ std::unique_ptr<LlamaEngine> open_engine(const EngineRunConfig& cfg, engine::Pol
   // Room for a prompt and its output, and for the longer background generations of the TTFT run.
   o.n_ctx_per_seq = cfg.prompt_tokens + 4 * cfg.gen_tokens;
   o.aging = Clock::duration::zero();
+  o.flash_attn = *engine::parse_flash_attn(cfg.flash_attn);
   return std::make_unique<LlamaEngine>(std::move(o));
 }
 

@@ -21,6 +21,7 @@ struct EngineRunConfig {
   int gen_tokens = 128;
   int single_reps = 1;     // generations per single-stream measurement
   int ttft_probes = 3;     // interactive requests per TTFT measurement (idle, then loaded)
+  std::string flash_attn = "auto";  // engine option and the tools' -fa
 };
 
 std::unique_ptr<engine::LlamaEngine> open_engine(const EngineRunConfig& cfg,

@@ -126,7 +126,7 @@ LlamaBenchResult run_llama_bench(const ToolRun& run, int n_gen, int depth, int r
   const std::vector<std::string> argv = {
       run.program, "-m", run.model, "-p", "0", "-n", std::to_string(n_gen),
       "-d", std::to_string(depth), "-t", std::to_string(run.threads),
-      "-r", std::to_string(reps), "-o", "json"};
+      "-r", std::to_string(reps), "-fa", run.flash_attn, "-o", "json"};
   LlamaBenchResult r;
   r.command = join(argv);
   const json tests = json_array_in(run_capture(argv, run.log_path));
@@ -150,14 +150,13 @@ const BatchedBenchRow* BatchedBenchResult::find(int pl) const {
 }
 
 BatchedBenchResult run_batched_bench(const ToolRun& run, int pp, int tg,
-                                     const std::vector<int>& pls, bool kv_unified) {
+                                     const std::vector<int>& pls) {
   const int max_pl = *std::max_element(pls.begin(), pls.end());
   const int n_ctx = max_pl * (pp + tg);  // every sequence gets pp + tg cells
   std::vector<std::string> argv = {
       run.program, "-m", run.model, "-c", std::to_string(n_ctx), "-npp", std::to_string(pp),
       "-ntg", std::to_string(tg), "-npl", join_ints(pls), "-t", std::to_string(run.threads),
-      "-tb", std::to_string(run.threads), "--output-format", "jsonl"};
-  if (kv_unified) argv.push_back("-kvu");
+      "-tb", std::to_string(run.threads), "-fa", run.flash_attn, "--output-format", "jsonl"};
   BatchedBenchResult r;
   r.command = join(argv);
   std::istringstream lines(run_capture(argv, run.log_path));

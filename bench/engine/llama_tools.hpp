@@ -18,6 +18,7 @@ struct ToolRun {
   std::string model;
   std::string log_path;  // the child's stderr is appended here
   int threads = 2;
+  std::string flash_attn = "auto";  // -fa: the same as the engine's
 };
 
 // llama-bench text generation: n_gen tokens decoded one at a time after `depth` cached tokens.
@@ -41,8 +42,8 @@ struct BatchedBenchResult {
   std::string command;
   const BatchedBenchRow* find(int pl) const;
 };
-// kv_unified: one KV pool for all sequences (-kvu), as agentd's batched policy uses.
+// Each sequence its own KV range (llama.cpp's default layout, as agentd's batched policy).
 BatchedBenchResult run_batched_bench(const ToolRun& run, int pp, int tg,
-                                     const std::vector<int>& pls, bool kv_unified);
+                                     const std::vector<int>& pls);
 
 }  // namespace agentd::bench

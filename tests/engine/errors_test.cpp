@@ -92,8 +92,8 @@ TEST_F(ErrorsTest, ContextTooLargeForMemory) {
                                            HasSubstr("1073741824 tokens"), HasSubstr("GiB"),
                                            HasSubstr(o.model_path)));
   o = options(Policy::batched, 64);
-  o.n_ctx_per_seq = 1 << 30;  // slots x context does not even fit the context's counter
-  EXPECT_THAT(construction_error(o), HasSubstr("n_ctx_per_seq x slots"));
+  o.n_ctx_per_seq = 1 << 30;  // streams x context does not even fit the context's counter
+  EXPECT_THAT(construction_error(o), HasSubstr("n_ctx_per_seq x KV streams"));
 }
 
 TEST_F(ErrorsTest, BadOptionsAndUnknownChatTemplate) {
@@ -103,6 +103,9 @@ TEST_F(ErrorsTest, BadOptionsAndUnknownChatTemplate) {
   o = options(Policy::batched);
   o.prefill_chunk = 0;
   EXPECT_THAT(construction_error(o), HasSubstr("prefill_chunk=0"));
+  o = options(Policy::batched);
+  o.paused_kv_streams = -1;
+  EXPECT_THAT(construction_error(o), HasSubstr("paused_kv_streams=-1"));
   o = options(Policy::batched);
   o.chat_template = "no-such-template";
   EXPECT_THAT(construction_error(o),

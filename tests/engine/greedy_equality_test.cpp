@@ -55,6 +55,23 @@ TEST_F(GreedyEquality, BatchedOneAtATimeMatchesReferenceLoop) {
   }
 }
 
+// flash_attn=off: llama.cpp's plain attention (KQ matmul, softmax, V matmul). Serial and batched
+// one at a time decode exactly as a reference loop with flash attention off.
+TEST_F(GreedyEquality, FlashAttentionOffMatchesAReferenceWithoutIt) {
+  for (const Policy policy : {Policy::serial, Policy::batched}) {
+    auto o = options(policy, 4);
+    o.flash_attn = FlashAttn::off;
+    LlamaEngine engine(o);
+    for (size_t i = 0; i < 3; ++i) {
+      const Request req = greedy_request(prompts()[i], kMaxTokens);
+      const auto ref = reference_greedy(engine.tokenize_prompt(req), kMaxTokens, o.n_ctx_per_seq,
+                                        DecodeRows::one, FlashAttn::off);
+      EXPECT_EQ(engine.submit(req)->wait().text, ref.text)
+          << to_string(policy) << ", prompt: " << prompts()[i];
+    }
+  }
+}
+
 TEST_F(GreedyEquality, BatchedTwelveConcurrentMatchUpToNearTies) {
   auto o = options(Policy::batched, 12);
   LlamaEngine engine(o);

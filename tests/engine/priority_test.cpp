@@ -103,21 +103,21 @@ TEST_F(PriorityTest, PausedSequenceResumesWithTheSameTextKeepingItsCells) {
   EXPECT_EQ(run.interactive_steps.first_token, 2);
   EXPECT_GT(run.background_steps.finished, run.interactive_steps.finished);
   EXPECT_EQ(run.stats.preemptions, 1);
-  EXPECT_EQ(run.stats.state_copy_outs, 0);  // its cells stayed in the cache
+  EXPECT_EQ(run.stats.state_copy_outs, 0);  // its cells stayed, in the spare KV stream
 }
 
-// One slot of 256 cells: the interactive request reserves 255 of them, so the paused background
-// sequence's state is copied out (llama_state_seq_get_data), its cells freed, and restored
-// (llama_state_seq_set_data) when it resumes, continuing with the same text.
+// One slot and no spare KV stream: the interactive request needs the only stream, so the paused
+// background sequence's state is copied out (llama_state_seq_get_data), its stream freed, and
+// restored (llama_state_seq_set_data) when it resumes, continuing with the same text.
 TEST_F(PriorityTest, PausedSequenceResumesWithTheSameTextAfterStateCopyOut) {
-  const auto o = options(Policy::batched, 1);
+  auto o = options(Policy::batched, 1);
+  o.paused_kv_streams = 0;
   LlamaEngine probe(o);
-  ASSERT_EQ(probe.stats().kv_cells, 256);
+  ASSERT_EQ(probe.stats().kv_cells, 256);  // one stream of n_ctx_per_seq cells
   const Request breq = greedy_request(prompts()[0], 60, Priority::background);
   const auto ref = reference_greedy(probe.tokenize_prompt(breq), 60, o.n_ctx_per_seq);
-  Request ireq = greedy_request(prompts()[3], 8, Priority::interactive);
-  ireq.max_tokens = 255 - static_cast<int>(probe.tokenize_prompt(ireq).size());
-  const auto run = pause_background_for_interactive(o, breq, ireq);
+  const auto run = pause_background_for_interactive(
+      o, breq, greedy_request(prompts()[3], 8, Priority::interactive));
 
   EXPECT_EQ(run.stats.state_copy_outs, 1);
   EXPECT_EQ(run.stats.state_restores, 1);
@@ -243,8 +243,9 @@ TEST_F(PriorityTest, DeadlinesEndRequestsAndFreeTheSlot) {
   EXPECT_EQ(next->steps().admitted, running->steps().finished);
 }
 
-// pause_lower_while_interactive: with a free slot there is no preemption, but the background
-// sequence is held out of every batch while the interactive one decodes.
+// With a free slot there is no preemption; the background sequence sits out the step that
+// prefills the interactive prompt and, with pause_lower_while_interactive, every step while the
+// interactive one decodes too.
 TEST_F(PriorityTest, LowerClassesPauseWhileInteractiveDecodes) {
   for (const bool pause_lower : {false, true}) {
     SCOPED_TRACE(pause_lower ? "pause_lower_while_interactive" : "default");
@@ -272,7 +273,8 @@ TEST_F(PriorityTest, LowerClassesPauseWhileInteractiveDecodes) {
       EXPECT_EQ(idle_steps, is.finished - is.admitted);
     } else {
       EXPECT_EQ(br.times_preempted, 0);
-      EXPECT_EQ(idle_steps, 0);
+      EXPECT_EQ(idle_steps, is.first_token - is.admitted);  // its prompt's one chunk
+      EXPECT_EQ(idle_steps, 1);
     }
     EXPECT_GT(ir.completion_tokens, 0);
   }

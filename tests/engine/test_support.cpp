@@ -67,7 +67,7 @@ Request greedy_request(std::string prompt, int max_tokens, scheduler::Priority p
 }
 
 ReferenceOutput reference_greedy(const std::vector<int32_t>& prompt, int max_tokens, int n_ctx,
-                                 DecodeRows rows) {
+                                 DecodeRows rows, FlashAttn flash_attn) {
   ReferenceOutput out;
   llama_model* model = reference_model();
   if (model == nullptr) {
@@ -83,6 +83,10 @@ ReferenceOutput reference_greedy(const std::vector<int32_t>& prompt, int max_tok
   cparams.n_seq_max = two ? 2 : 1;
   cparams.n_threads = cparams.n_threads_batch = 1;
   cparams.no_perf = true;
+  if (flash_attn != FlashAttn::automatic) {
+    cparams.flash_attn_type = flash_attn == FlashAttn::on ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                                                          : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  }
   std::unique_ptr<llama_context, decltype(&llama_free)> ctx(llama_init_from_model(model, cparams),
                                                            &llama_free);
   if (!ctx) {

@@ -46,9 +46,10 @@ enum class DecodeRows {
 };
 
 // Decodes `prompt` (already tokenized) in one batch in a fresh context, then picks the arg-max
-// token until end-of-generation or max_tokens.
+// token until end-of-generation or max_tokens. `flash_attn` as the engine's option of that name.
 ReferenceOutput reference_greedy(const std::vector<int32_t>& prompt, int max_tokens, int n_ctx,
-                                 DecodeRows rows = DecodeRows::one);
+                                 DecodeRows rows = DecodeRows::one,
+                                 FlashAttn flash_attn = FlashAttn::automatic);
 
 // Batching changes which ggml kernels run (see docs in greedy_equality_test.cpp), which moves
 // logits in their last bits. Succeeds if `text` equals the reference, or if at the first token

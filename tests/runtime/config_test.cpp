@@ -42,7 +42,7 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
     // comments are allowed
     "model": "/models/m.gguf",
     "engine": {"policy": "serial", "slots": 2, "context": 4096, "threads": 1, "prefill_chunk": 64,
-               "chat_template": "llama3"},
+               "paused_kv_streams": 0, "flash_attn": "off", "chat_template": "llama3"},
     "agents": {"dir": "agents", "roots": ["/srv/shared", "~/notes"], "max_tokens": 512, "timeout": "2m"},
     "daemon": {"concurrency": 8, "grace": "5s", "stuck_after": "1m30s", "max_attempts": 2},
     "log": {"level": "warn", "file_level": "info", "max_file_mb": 2, "max_files": 3}
@@ -54,6 +54,8 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
   EXPECT_EQ(o.engine.n_ctx_per_seq, 4096);
   EXPECT_EQ(o.engine.threads, 1);
   EXPECT_EQ(o.engine.prefill_chunk, 64);
+  EXPECT_EQ(o.engine.paused_kv_streams, 0);
+  EXPECT_EQ(o.engine.flash_attn, engine::FlashAttn::off);
   EXPECT_EQ(o.engine.chat_template, "llama3");
   EXPECT_EQ(o.concurrency, 8);
   EXPECT_EQ(o.agents.dir, dir_.path() / "agents") << "relative to agentd.json's folder";
@@ -94,6 +96,8 @@ TEST_F(ConfigTest, BrokenFilesNameFilePathAndReason) {
       {R"({"engine": {"slots": "four"}})", "/engine/slots: expected an integer, got string"},
       {R"({"engine": {"slots": 0}})", "/engine/slots: 0 is outside 1..64"},
       {R"({"engine": {"policy": "fast"}})", "/engine/policy: 'fast' is not one of batched, serial"},
+      {R"({"engine": {"flash_attn": "yes"}})", "/engine/flash_attn: 'yes' is not one of auto, on, off"},
+      {R"({"engine": {"paused_kv_streams": -1}})", "/engine/paused_kv_streams: -1 is outside 0..64"},
       {R"({"engine": []})", "/engine: expected an object, got array"},
       {R"({"daemon": {"grace": "soon"}})", "/daemon/grace: 'soon' is not a duration"},
       {R"({"log": {"level": "loud"}})", "/log/level: 'loud' is not one of trace"},
