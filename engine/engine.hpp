@@ -65,6 +65,7 @@ struct Result {
   FinishReason finish = FinishReason::stop;
   std::string error;             // set when finish == error
   int prompt_tokens = 0;
+  int cached_tokens = 0;         // prompt tokens whose KV came from the prefix cache (not prefilled)
   int completion_tokens = 0;
   double queue_wait_ms = 0;      // submit -> admitted (prefill starts)
   double ttft_ms = 0;            // submit -> first token sampled

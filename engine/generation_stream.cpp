@@ -110,6 +110,11 @@ void GenerationStream::finish(FinishReason why, std::string error, int completio
   changed_.notify_all();
 }
 
+void GenerationStream::set_cached_tokens(int tokens) {
+  Lock lock(mutex_);
+  result_.cached_tokens = tokens;
+}
+
 void GenerationStream::set_prompt_tokens(int tokens) {
   Lock lock(mutex_);
   result_.prompt_tokens = tokens;

@@ -52,6 +52,7 @@ class GenerationStream {
   void push(std::string piece);
   void mark_admitted(int64_t step);
   void mark_first_token(int64_t step);
+  void set_cached_tokens(int tokens);
   // Backends that learn the prompt's size only at the end (a remote server's usage).
   void set_prompt_tokens(int tokens);
   void finish(FinishReason why, std::string error, int completion_tokens, int times_preempted,

@@ -30,14 +30,18 @@ scheduler::PrioritySlotsOptions slot_options(const LoopConfig& c) {
 
 }  // namespace
 
-InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config)
+InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_ptr<PrefixCache> cache)
     : ctx_(ctx),
       vocab_(llama_model_get_vocab(llama_get_model(ctx))),
       config_(std::move(config)),
-      slots_(static_cast<std::size_t>(config_.slots), slot_options(config_)) {
+      slots_(static_cast<std::size_t>(config_.slots), slot_options(config_)),
+      cache_(std::move(cache)) {
   batch_capacity_ = config_.slots + config_.prefill_chunk;
   batch_ = llama_batch_init(batch_capacity_, 0, 1);
   for (int id = config_.seq_ids - 1; id >= 0; --id) free_ids_.push_back(id);
+  stream_tokens_.resize(static_cast<size_t>(config_.seq_ids));
+  if (cache_ && !cache_->enabled()) cache_.reset();
+  last_prefix_save_ = Clock::now();
   counters_.kv_cells = static_cast<int>(llama_n_ctx(ctx));
   published_ = counters_;
   thread_ = std::thread([this] { thread_main(); });
@@ -95,6 +99,7 @@ bool InferenceLoop::run_one_iteration() {
     }
     sweep_finished();
     if (!build_batch()) {
+      save_prefixes_when_idle();
       publish_stats();
       wait_for_mail();
       return true;
@@ -182,8 +187,11 @@ void InferenceLoop::on_admission(Sequence& s, AcquireStatus status) {
   if (!make_room_for(s)) {
     return finish(s, FinishReason::error, "no free KV stream for this sequence");
   }
-  if (!s.kv_in_cache()) {
+  if (!s.kv_in_cache() && s.n_past == 0) {
+    start_from_prefix(s);
+  } else if (!s.kv_in_cache()) {
     s.seq_id = take_seq_id();
+    evict_stream(s.seq_id);
     if (!restore(s)) {
       return finish(s, FinishReason::error,
                     "llama_state_seq_set_data could not restore the paused sequence's state");
@@ -324,7 +332,11 @@ void InferenceLoop::decode_step() {
   }
   for (Sequence* s : running_) {
     if (s->batch_tokens == 0) continue;
-    if (s->prefilling()) counters_.prompt_tokens += s->batch_tokens;
+    if (s->prefilling()) {
+      counters_.prompt_tokens += s->batch_tokens;
+    } else {
+      s->decoded.push_back(s->pending);
+    }
     s->n_past += s->batch_tokens;
     s->pending = LLAMA_TOKEN_NULL;
     if (s->batch_output < 0) continue;  // a prompt chunk that does not end the prompt
@@ -366,7 +378,9 @@ void InferenceLoop::finish(Sequence& s, FinishReason why, std::string error, boo
     s.holds_slot = false;
     slots_.release();
   }
-  free_seq_id(s);
+  // Its cells stay for a later prompt that starts the same way (not after a failed decode: what
+  // they hold is then unknown).
+  free_seq_id(s, /*keep_cells=*/config_.reuse_prefixes && why != FinishReason::error);
   s.saved_state = {};
   if (flush) s.stream->push(s.stop.flush());
   s.stream->finish(why, std::move(error), s.n_generated, s.times_preempted, steps_done());
@@ -432,12 +446,133 @@ llama_seq_id InferenceLoop::take_seq_id() {
   return id;
 }
 
-void InferenceLoop::free_seq_id(Sequence& s) {
+void InferenceLoop::free_seq_id(Sequence& s, bool keep_cells) {
   if (s.seq_id < 0) return;
-  llama_memory_seq_rm(llama_get_memory(ctx_), s.seq_id, -1, -1);
+  auto& held = stream_tokens_[static_cast<size_t>(s.seq_id)];
+  held.clear();
+  if (keep_cells && s.n_past > 0) {
+    const size_t from_prompt = std::min(s.prompt.size(), static_cast<size_t>(s.n_past));
+    held.assign(s.prompt.begin(), s.prompt.begin() + static_cast<std::ptrdiff_t>(from_prompt));
+    held.insert(held.end(), s.decoded.begin(),
+                s.decoded.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(s.n_past) - from_prompt));
+  } else {
+    llama_memory_seq_rm(llama_get_memory(ctx_), s.seq_id, -1, -1);
+  }
   free_ids_.insert(std::upper_bound(free_ids_.begin(), free_ids_.end(), s.seq_id, std::greater<>()),
                    s.seq_id);
   s.seq_id = -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prefix reuse. A sequence's first admission looks for the longest prefix of its prompt that is
+// already computed: in a free KV stream (the cells a finished sequence left), or in the prefix
+// cache (RAM, then disk), which keeps what a stream held before the stream was given to another
+// sequence. The last prompt token is always decoded: its logits give the first token.
+
+namespace {
+
+int common_prefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b, int limit) {
+  const int n = std::min({static_cast<int>(a.size()), static_cast<int>(b.size()), limit});
+  int i = 0;
+  while (i < n && a[static_cast<size_t>(i)] == b[static_cast<size_t>(i)]) ++i;
+  return i;
+}
+
+}  // namespace
+
+void InferenceLoop::start_from_prefix(Sequence& s) {
+  if (!config_.reuse_prefixes) {
+    s.seq_id = take_seq_id();
+    return;
+  }
+  const int usable = static_cast<int>(s.prompt.size()) - 1;
+  llama_seq_id best_id = -1;
+  int best = 0;
+  for (auto it = free_ids_.rbegin(); it != free_ids_.rend(); ++it) {  // lowest id first among equals
+    const int n = common_prefix(stream_tokens_[static_cast<size_t>(*it)], s.prompt, usable);
+    if (n > best) {
+      best = n;
+      best_id = *it;
+    }
+  }
+  const auto stored = cache_ ? cache_->find(s.prompt) : std::nullopt;
+  const int block = cache_ ? cache_->block_tokens() : 0;
+  int reused = 0;
+  if (stored && std::min(stored->tokens, usable) > best + block) {
+    // Taken first: storing what the stream held may evict entries, never this one.
+    const auto state = cache_->take_state(stored->entry);
+    s.seq_id = take_seq_id();
+    evict_stream(s.seq_id);
+    reused = restore_prefix(s.seq_id, state.get(), std::min(stored->tokens, usable));
+  } else if (best > 0) {
+    free_ids_.erase(std::find(free_ids_.begin(), free_ids_.end(), best_id));
+    s.seq_id = best_id;
+    const auto& held = stream_tokens_[static_cast<size_t>(best_id)];
+    if (cache_ && held.size() / static_cast<size_t>(block) * static_cast<size_t>(block) > static_cast<size_t>(best)) {
+      snapshot_stream(best_id);  // whole blocks past the match are about to go
+    }
+    reused = trim_stream(best_id, best) ? best : 0;
+  } else {
+    s.seq_id = take_seq_id();
+    evict_stream(s.seq_id);
+  }
+  stream_tokens_[static_cast<size_t>(s.seq_id)].clear();  // the sequence's own now
+  s.n_past = reused;
+  if (reused > 0) {
+    counters_.prompt_tokens_cached += reused;
+    ++counters_.prefix_hits;
+    s.stream->set_cached_tokens(reused);
+  }
+}
+
+// Copies a stored prefix into an empty stream and keeps its first `keep` tokens; the tokens reused
+// (0 when there is no state, e.g. its file was bad, or llama.cpp refuses it).
+int InferenceLoop::restore_prefix(llama_seq_id id, const StateBytes* state, int keep) {
+  if (state == nullptr || llama_state_seq_set_data(ctx_, state->data(), state->size(), id) == 0) {
+    llama_memory_seq_rm(llama_get_memory(ctx_), id, -1, -1);
+    return 0;
+  }
+  return trim_stream(id, keep) ? keep : 0;
+}
+
+// Keeps the first `keep` cells of a stream. Not every memory can drop a tail (recurrent models,
+// sliding-window caches that have already dropped the head): then the stream is emptied.
+bool InferenceLoop::trim_stream(llama_seq_id id, int keep) {
+  llama_memory_t mem = llama_get_memory(ctx_);
+  if (llama_memory_seq_rm(mem, id, keep, -1) && llama_memory_seq_pos_min(mem, id) <= 0 &&
+      llama_memory_seq_pos_max(mem, id) == keep - 1) {
+    return true;
+  }
+  llama_memory_seq_rm(mem, id, -1, -1);
+  return false;
+}
+
+// Stores what a free stream holds, unless the cache already has it.
+void InferenceLoop::snapshot_stream(llama_seq_id id) {
+  const auto& held = stream_tokens_[static_cast<size_t>(id)];
+  if (!cache_ || cache_->covers(held)) return;
+  StateBytes state(llama_state_seq_get_size(ctx_, id));
+  const size_t got = llama_state_seq_get_data(ctx_, state.data(), state.size(), id);
+  if (got == 0) return;
+  state.resize(got);
+  cache_->insert(held, std::move(state));
+}
+
+void InferenceLoop::evict_stream(llama_seq_id id) {
+  auto& held = stream_tokens_[static_cast<size_t>(id)];
+  if (held.empty()) return;
+  snapshot_stream(id);
+  llama_memory_seq_rm(llama_get_memory(ctx_), id, -1, -1);
+  held.clear();
+}
+
+// When the engine has nothing to do, at most once per interval: the streams' prefixes into the
+// store and the store's new entries to disk, so a crash loses little of the cache.
+void InferenceLoop::save_prefixes_when_idle() {
+  if (!cache_ || Clock::now() - last_prefix_save_ < config_.prefix_save_interval) return;
+  last_prefix_save_ = Clock::now();
+  for (llama_seq_id id : free_ids_) snapshot_stream(id);
+  cache_->save();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,6 +582,10 @@ void InferenceLoop::shut_down() {
   for (const auto& s : seqs_) s->stream->cancel();  // wakes every slot waiter
   for (Sequence* s : running_) finish(*s, FinishReason::cancelled);
   sweep_finished();
+  if (cache_) {  // what the streams hold, then the most used prefixes to disk
+    for (llama_seq_id id : free_ids_) snapshot_stream(id);
+    cache_->save();
+  }
   for (;;) {
     std::vector<Admission> admitted;
     {
@@ -467,6 +606,7 @@ void InferenceLoop::shut_down() {
 void InferenceLoop::publish_stats() {
   EngineStats s = counters_;
   s.decode_steps = steps_done();
+  if (cache_) s.prefix_cache = cache_->stats();
   for (const auto& q : seqs_) {
     auto& c = s.by_class[static_cast<size_t>(q->rank_class())];
     switch (q->state) {

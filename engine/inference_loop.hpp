@@ -24,6 +24,7 @@
 #include <boost/fiber/mutex.hpp>
 
 #include "engine/llama_engine.hpp"
+#include "engine/prefix_cache.hpp"
 #include "engine/sequence.hpp"
 #include "llama.h"
 #include "scheduler/priority_slots.hpp"
@@ -37,6 +38,10 @@ struct LoopConfig {
   int prefill_chunk = 256;  // prompt tokens per step
   int seq_ids = 1;          // KV streams, one per sequence id (running + paused with cells kept)
   bool pause_lower_while_interactive = false;
+  // A new sequence starts from the longest prefix of its prompt that a free KV stream still holds
+  // or the prefix cache stored; a finished sequence leaves its cells in its stream for that.
+  bool reuse_prefixes = true;
+  Clock::duration prefix_save_interval = std::chrono::seconds(60);  // idle writes to disk, at most
   Clock::duration aging{0};
   std::function<Clock::time_point()> now;
   std::function<void(int64_t)> after_step;
@@ -44,8 +49,8 @@ struct LoopConfig {
 
 class InferenceLoop {
  public:
-  // Does not own ctx; starts the thread.
-  InferenceLoop(llama_context* ctx, LoopConfig config);
+  // Does not own ctx; starts the thread. `cache` may be null (no prefixes kept beyond the streams).
+  InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_ptr<PrefixCache> cache = nullptr);
   // Ends every sequence (cancelled) and joins the thread.
   ~InferenceLoop();
   InferenceLoop(const InferenceLoop&) = delete;
@@ -85,7 +90,16 @@ class InferenceLoop {
   void copy_out(Sequence& s);
   bool restore(Sequence& s);
   llama_seq_id take_seq_id();
-  void free_seq_id(Sequence& s);
+  void free_seq_id(Sequence& s, bool keep_cells = false);
+
+  // Prefix reuse (prefix_cache.hpp): a stream's cells outlive its sequence until the stream is
+  // given to another one.
+  void start_from_prefix(Sequence& s);
+  int restore_prefix(llama_seq_id id, const StateBytes* state, int keep);
+  bool trim_stream(llama_seq_id id, int keep);
+  void snapshot_stream(llama_seq_id id);
+  void evict_stream(llama_seq_id id);
+  void save_prefixes_when_idle();
 
   void shut_down();
   void publish_stats();
@@ -107,6 +121,9 @@ class InferenceLoop {
   std::list<std::unique_ptr<Sequence>> seqs_;  // every sequence not yet dropped
   std::vector<Sequence*> running_;             // holding a slot
   std::vector<llama_seq_id> free_ids_;  // descending: back() is the lowest
+  std::vector<std::vector<llama_token>> stream_tokens_;  // by seq id: tokens a free stream holds
+  std::unique_ptr<PrefixCache> cache_;
+  Clock::time_point last_prefix_save_{};
   std::vector<Sequence*> in_batch_;     // this step's sequences, by seq_id
   llama_batch batch_{};
   int batch_capacity_ = 0;

@@ -53,6 +53,8 @@ void check_options(const LlamaEngineOptions& o) {
   }
   if (o.threads < 0) fail("threads=" + std::to_string(o.threads) + " (0 = all cores)");
   if (o.prefill_chunk < 1) fail("prefill_chunk=" + std::to_string(o.prefill_chunk) + " (min 1)");
+  if (o.prefix_cache_mb < -1) fail("prefix_cache_mb=" + std::to_string(o.prefix_cache_mb) + " (-1 = auto, 0 = none)");
+  if (o.prefix_cache_disk_mb < 0) fail("prefix_cache_disk_mb=" + std::to_string(o.prefix_cache_disk_mb) + " (min 0)");
   if (o.paused_kv_streams < 0 || o.slots + o.paused_kv_streams > max_slots) {
     fail("paused_kv_streams=" + std::to_string(o.paused_kv_streams) + " (0.." +
          std::to_string(std::max(0, max_slots - o.slots)) + " with slots=" + std::to_string(o.slots) + ")");
@@ -63,6 +65,19 @@ void check_options(const LlamaEngineOptions& o) {
          " tokens: more than one context can hold");
   }
 }
+
+// RAM for the prefix store: as configured, or by default 512 MiB, at most a quarter of the memory
+// free at start-up.
+size_t prefix_ram_bytes(int mb) {
+  if (mb >= 0) return static_cast<size_t>(mb) << 20;
+  const long pages = sysconf(_SC_AVPHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  const size_t cap = size_t{512} << 20;
+  if (pages <= 0 || page_size <= 0) return cap;
+  return std::min(cap, static_cast<size_t>(pages) * static_cast<size_t>(page_size) / 4);
+}
+
+constexpr int kPrefixBlockTokens = 32;
 
 std::string builtin_template_names() {
   std::vector<const char*> names(128);
@@ -140,7 +155,31 @@ struct LlamaEngine::Impl {
   std::string format_messages(const Request& r) const;
   SamplerPtr make_grammar(const Request& r) const;
   std::unique_ptr<Sequence> prepare(Request r);
+  std::unique_ptr<PrefixCache> make_prefix_cache() const;
 };
+
+// The disk cache's key names everything that decides what a stream's KV cells hold: the model
+// file, the context per sequence, the cache types, flash attention (it stores V transposed or
+// not), the llama.cpp state format and the block size.
+std::unique_ptr<PrefixCache> LlamaEngine::Impl::make_prefix_cache() const {
+  PrefixCacheOptions o;
+  o.ram_bytes = options.prefix_cache ? prefix_ram_bytes(options.prefix_cache_mb) : 0;
+  if (o.ram_bytes == 0) return nullptr;
+  o.block_tokens = kPrefixBlockTokens;
+  o.warn = options.on_warning;
+  if (!options.prefix_cache_dir.empty() && options.prefix_cache_disk_mb > 0) {
+    o.dir = options.prefix_cache_dir;
+    o.disk_bytes = static_cast<size_t>(options.prefix_cache_disk_mb) << 20;
+    char desc[128];
+    llama_model_desc(model.get(), desc, sizeof desc);
+    o.key = model_file_identity(options.model_path) + " model=" + desc +
+            " n_ctx_per_seq=" + std::to_string(options.n_ctx_per_seq) + " type_k=f16 type_v=f16" +
+            " flash_attn=" + to_string(options.flash_attn) +
+            " state_version=" + std::to_string(LLAMA_STATE_SEQ_VERSION) +
+            " block=" + std::to_string(kPrefixBlockTokens);
+  }
+  return std::make_unique<PrefixCache>(std::move(o));
+}
 
 void LlamaEngine::Impl::load_model() {
   auto params = llama_model_default_params();
@@ -335,10 +374,11 @@ LlamaEngine::LlamaEngine(LlamaEngineOptions options) : impl_(std::make_unique<Im
   config.prefill_chunk = m.options.prefill_chunk;
   config.seq_ids = kv_streams(m.options);
   config.pause_lower_while_interactive = m.options.pause_lower_while_interactive;
+  config.reuse_prefixes = m.options.prefix_cache;
   config.aging = m.options.aging;
   config.now = m.options.now;
   config.after_step = m.options.after_step;
-  m.loop = std::make_unique<InferenceLoop>(m.ctx.get(), std::move(config));
+  m.loop = std::make_unique<InferenceLoop>(m.ctx.get(), std::move(config), m.make_prefix_cache());
 }
 
 LlamaEngine::~LlamaEngine() = default;

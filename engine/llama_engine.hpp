@@ -35,6 +35,7 @@
 #include "engine/engine.hpp"
 #include "engine/generation_stream.hpp"
 #include "engine/llama_log.hpp"
+#include "engine/prefix_cache.hpp"
 #include "scheduler/priority.hpp"
 
 namespace agentd::engine {
@@ -62,6 +63,14 @@ struct LlamaEngineOptions {
   FlashAttn flash_attn = FlashAttn::automatic;
   Policy policy = Policy::batched;
   std::string chat_template;  // built-in template name (e.g. "chatml") used when the model has none
+  // Prefix cache: a request starts from the longest prefix of its prompt tokens already computed,
+  // in a free KV stream or in the store (RAM, then disk); only the rest is prefilled. Output is
+  // unchanged (docs/design.md, "Prefix cache").
+  bool prefix_cache = true;           // false: every prompt is prefilled from its first token
+  int prefix_cache_mb = -1;           // RAM for stored prefixes; -1 = min(512, a quarter of free RAM); 0 = none
+  std::string prefix_cache_dir;       // where stored prefixes outlive the process; "" = RAM only
+  int prefix_cache_disk_mb = 1024;    // cap of that folder
+  std::function<void(const std::string&)> on_warning;  // engine warnings (cache files); "" = stderr
   bool pause_lower_while_interactive = false;  // hold other classes out while interactive decodes
   Clock::duration aging = std::chrono::seconds(10);  // each interval waited = one class up; 0 = off
   // Clock for aging and for the deadline checks of admitted requests; empty = Clock::now. Tests
@@ -85,11 +94,14 @@ struct EngineStats {
   int64_t decode_steps = 0;      // llama_decode calls
   int64_t tokens_generated = 0;  // sampled completion tokens
   int64_t prompt_tokens = 0;     // prompt tokens prefilled
+  int64_t prompt_tokens_cached = 0;  // prompt tokens not prefilled: their KV came from a prefix
+  int64_t prefix_hits = 0;           // sequences that started from a reused prefix
   int64_t preemptions = 0;       // sequences paused to make room for a higher class
   int64_t state_copy_outs = 0;   // paused sequences whose KV was copied out to free cells
   int64_t state_restores = 0;    // ... and copied back in on resume
   std::array<ClassCounts, scheduler::kPriorityClasses> by_class{};  // index(Priority)
   int kv_cells = 0;              // cells of the KV cache (all sequences)
+  PrefixCacheStats prefix_cache;  // the RAM/disk store (zeros when it is off)
 };
 
 class LlamaEngine final : public Engine {

@@ -52,6 +52,7 @@ struct Sequence {
   std::vector<uint8_t> saved_state;   // its KV copied out (llama_state_seq_get_data), if evicted
   int n_past = 0;                     // tokens in its KV
   llama_token pending = LLAMA_TOKEN_NULL;  // sampled, not yet decoded (decoding phase)
+  std::vector<llama_token> decoded;   // sampled tokens already decoded (in its KV after the prompt)
   int n_generated = 0;
   int times_preempted = 0;
   uint64_t admit_order = 0;           // later admission = higher number

@@ -1,0 +1,264 @@
+// The prefix cache on the real model: a request that starts like an earlier one prefills only the
+// rest, and its greedy output is the output of an engine with the cache off, token for token.
+// Every test compares against such a "cold" engine (prefix_cache = false) fed the same requests.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+
+#include "test_support.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace agentd::engine::test {
+namespace {
+
+namespace fs = std::filesystem;
+using scheduler::Priority;
+using ::testing::HasSubstr;
+
+class PrefixCacheTest : public ModelTest {};
+
+constexpr int kMaxTokens = 32;
+
+LlamaEngineOptions cold_options(Policy policy, int slots = 4) {
+  auto o = options(policy, slots);
+  o.prefix_cache = false;
+  return o;
+}
+
+// A story of about 130 tokens (six sentences): longer than a few cache blocks and than one
+// prefill chunk.
+std::string long_story(size_t first = 0, size_t sentences = 6) {
+  std::string s;
+  for (size_t i = 0; i < sentences; ++i) s += prompts()[(first + i) % prompts().size()] + " ";
+  return s;
+}
+
+std::vector<int32_t> common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return {a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n)};
+}
+
+Result run(LlamaEngine& engine, const Request& r) { return engine.submit(r)->wait(); }
+
+TEST_F(PrefixCacheTest, TheSamePromptTwiceIsPrefilledOnceWithTheSameOutput) {
+  for (const Policy policy : {Policy::serial, Policy::batched}) {
+    LlamaEngine cold(cold_options(policy));
+    LlamaEngine warm(options(policy));
+    const Request req = greedy_request(long_story(), kMaxTokens);
+    const Result expected = run(cold, req);
+    EXPECT_EQ(expected.cached_tokens, 0);
+
+    const Result first = run(warm, req);
+    const Result second = run(warm, req);
+    EXPECT_EQ(first.cached_tokens, 0) << to_string(policy);
+    EXPECT_EQ(second.cached_tokens, second.prompt_tokens - 1) << to_string(policy) << ": all but the last token";
+    EXPECT_EQ(first.text, expected.text) << to_string(policy);
+    EXPECT_EQ(second.text, expected.text) << to_string(policy);
+    const EngineStats stats = warm.stats();
+    EXPECT_EQ(stats.prompt_tokens_cached, second.prompt_tokens - 1);
+    EXPECT_EQ(stats.prompt_tokens, first.prompt_tokens + 1) << "prefilled: the first prompt, then one token";
+    EXPECT_EQ(stats.prefix_hits, 1);
+  }
+}
+
+TEST_F(PrefixCacheTest, ASharedSystemPromptIsReusedUnderDifferentUserText) {
+  auto chat = [](const std::string& user) {
+    Request r = greedy_request("", kMaxTokens);
+    r.prompt.clear();
+    r.messages = {{"system", long_story(3)}, {"user", user}};
+    return r;
+  };
+  LlamaEngine cold(cold_options(Policy::batched));
+  LlamaEngine warm(options(Policy::batched));
+  const std::vector<std::string> users = {"Tell me about Lily.", "What did Tom do?", "Why was the sun out?"};
+  for (const auto& user : users) EXPECT_EQ(run(warm, chat(user)).text, run(cold, chat(user)).text) << user;
+
+  // Run again, each now after a request that shares only the system part.
+  for (size_t i = 0; i < users.size(); ++i) {
+    const Request req = chat(users[i]);
+    const auto shared = common_prefix(warm.tokenize_prompt(req), warm.tokenize_prompt(chat("Something else.")));
+    const Result got = run(warm, chat("Something else."));
+    const Result again = run(warm, req);
+    EXPECT_GE(got.cached_tokens, static_cast<int>(shared.size()) - 1);
+    EXPECT_GE(again.cached_tokens, static_cast<int>(shared.size()));
+    EXPECT_EQ(again.text, run(cold, req).text) << users[i];
+  }
+}
+
+TEST_F(PrefixCacheTest, AFiveTurnChatPrefillsOnlyEachNewTurn) {
+  auto o = options(Policy::batched);
+  o.n_ctx_per_seq = 1024;  // five turns of history
+  auto c = o;
+  c.prefix_cache = false;
+  LlamaEngine cold(c);
+  LlamaEngine warm(o);
+  Request req = greedy_request("", 16);
+  req.prompt.clear();
+  req.messages = {{"system", "You tell short stories."}};
+  int previous_prompt = 0;
+  for (int turn = 0; turn < 5; ++turn) {
+    req.messages.push_back({"user", prompts()[static_cast<size_t>(turn)]});
+    const Result expected = run(cold, req);
+    const Result got = run(warm, req);
+    EXPECT_EQ(got.text, expected.text) << "turn " << turn;
+    if (turn > 0) {
+      EXPECT_GE(got.cached_tokens, previous_prompt) << "turn " << turn << ": the history is not prefilled again";
+    }
+    previous_prompt = got.prompt_tokens;
+    req.messages.push_back({"assistant", expected.text});
+  }
+}
+
+TEST_F(PrefixCacheTest, APrefixIsRestoredFromDiskAfterTheEngineIsReopened) {
+  testing::TempDir dir;
+  auto o = options(Policy::batched);
+  o.prefix_cache_dir = (dir / "prefix-cache").string();
+  const Request req = greedy_request(long_story(), kMaxTokens);
+  LlamaEngine cold(cold_options(Policy::batched));
+  const Result expected = run(cold, req);
+  {
+    LlamaEngine warm(o);
+    EXPECT_EQ(run(warm, req).cached_tokens, 0);
+  }  // closing writes what the streams hold
+  EXPECT_FALSE(fs::is_empty(dir / "prefix-cache"));
+
+  LlamaEngine reopened(o);
+  const Result got = run(reopened, req);
+  EXPECT_EQ(got.cached_tokens, got.prompt_tokens - 1);
+  EXPECT_EQ(got.text, expected.text);
+  EXPECT_EQ(reopened.stats().prefix_cache.disk_loads, 1);
+}
+
+TEST_F(PrefixCacheTest, ADiskEntryForOtherSettingsIsIgnored) {
+  testing::TempDir dir;
+  auto o = options(Policy::batched);
+  o.prefix_cache_dir = (dir / "prefix-cache").string();
+  const Request req = greedy_request(long_story(), kMaxTokens);
+  {
+    LlamaEngine warm(o);
+    run(warm, req);
+  }
+  std::vector<std::string> warnings;
+  o.n_ctx_per_seq = 512;  // other KV contents: not the same cache
+  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  LlamaEngine other(o);
+  const Result got = run(other, req);
+  EXPECT_EQ(got.cached_tokens, 0);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("another model or other engine settings"));
+}
+
+TEST_F(PrefixCacheTest, ACorruptDiskEntryIsIgnoredRemovedAndRecomputed) {
+  testing::TempDir dir;
+  auto o = options(Policy::batched);
+  o.prefix_cache_dir = (dir / "prefix-cache").string();
+  const Request req = greedy_request(long_story(), kMaxTokens);
+  {
+    LlamaEngine warm(o);
+    run(warm, req);
+  }
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(dir / "prefix-cache")) files.push_back(f.path());
+  ASSERT_EQ(files.size(), 1u);
+  fs::resize_file(files[0], fs::file_size(files[0]) / 2);
+
+  std::vector<std::string> warnings;
+  o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  LlamaEngine reopened(o);
+  const Result got = run(reopened, req);
+  EXPECT_EQ(got.cached_tokens, 0);
+  LlamaEngine cold(cold_options(Policy::batched));
+  EXPECT_EQ(got.text, run(cold, req).text);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("removed"));
+  EXPECT_FALSE(fs::exists(files[0]));
+}
+
+TEST_F(PrefixCacheTest, AnEvictedPrefixIsRecomputedWithTheSameOutput) {
+  auto o = options(Policy::serial);  // one KV stream: every new prompt moves the last one to RAM
+  o.n_ctx_per_seq = 1024;
+  auto c = o;
+  c.prefix_cache = false;
+  o.prefix_cache_mb = 1;
+  LlamaEngine warm(o);
+  LlamaEngine cold(c);
+  std::vector<Request> reqs;  // ~550 tokens each, which start differently: 1 MiB holds a few
+  for (size_t i = 0; i < prompts().size(); ++i) reqs.push_back(greedy_request(long_story(i, 24), kMaxTokens));
+  for (const auto& r : reqs) run(warm, r);
+  const EngineStats after_fill = warm.stats();
+  EXPECT_GT(after_fill.prefix_cache.evictions, 0) << "1 MiB holds fewer than 12 of these prefixes";
+  EXPECT_LE(after_fill.prefix_cache.ram_bytes, 1 << 20);
+
+  const Result oldest = run(warm, reqs[0]);
+  EXPECT_LT(oldest.cached_tokens, 32) << "evicted: prefilled again (but for a first token the stream shares)";
+  EXPECT_EQ(oldest.text, run(cold, reqs[0]).text);
+  const Result newest = run(warm, reqs.back());
+  EXPECT_EQ(newest.cached_tokens, newest.prompt_tokens - 1) << "still in RAM";
+  EXPECT_EQ(newest.text, run(cold, reqs.back()).text);
+}
+
+TEST_F(PrefixCacheTest, ARequestCancelledMidPrefillLeavesWhatItPrefilled) {
+  StepGate gate;
+  auto o = options(Policy::batched);
+  o.after_step = gate.hook();
+  LlamaEngine warm(o);
+  StepGate::ReleaseOnExit release{gate};
+  const Request req = greedy_request(long_story(), kMaxTokens);
+  gate.hold_after_step(1);  // one prefill chunk (64 tokens) decoded
+  auto gen = warm.submit(req);
+  ASSERT_TRUE(gate.wait_held());
+  gen->cancel();
+  gate.release();
+  EXPECT_EQ(gen->wait().finish, FinishReason::cancelled);
+
+  const Result got = run(warm, req);
+  EXPECT_EQ(got.cached_tokens, o.prefill_chunk);
+  LlamaEngine cold(cold_options(Policy::batched));
+  EXPECT_EQ(got.text, run(cold, req).text);
+}
+
+// A paused sequence keeps its stream: a request with the very same prompt cannot take its cells,
+// and both outputs are the cold ones (with a spare stream, and with the copy-out path).
+TEST_F(PrefixCacheTest, APausedSequencesCellsAreNeverTakenFromUnderIt) {
+  LlamaEngine cold(cold_options(Policy::batched, 1));
+  const Request background = greedy_request(long_story(), 48, Priority::background);
+  const Request chat = greedy_request(long_story(), 8, Priority::interactive);
+  const std::string expected_background = run(cold, background).text;
+  const std::string expected_chat = run(cold, chat).text;
+  for (const int spare : {1, 0}) {
+    StepGate gate;
+    auto o = options(Policy::batched, 1);
+    o.paused_kv_streams = spare;
+    o.after_step = gate.hook();
+    LlamaEngine warm(o);
+    StepGate::ReleaseOnExit release{gate};
+    run(warm, background);  // its stream now holds the prompt: the next ones start from it
+    gate.hold_when([&](int64_t) { return warm.stats().tokens_generated >= 48 + 5; });
+    auto bg = warm.submit(background);
+    ASSERT_TRUE(gate.wait_held());
+    auto ch = warm.submit(chat);
+    gate.release();
+    const Result chat_result = ch->wait();
+    const Result bg_result = bg->wait();
+    EXPECT_EQ(chat_result.text, expected_chat) << "spare streams: " << spare;
+    EXPECT_EQ(bg_result.text, expected_background) << "spare streams: " << spare;
+    EXPECT_EQ(bg_result.times_preempted, 1);
+    EXPECT_GT(bg_result.cached_tokens, 0);
+  }
+}
+
+TEST_F(PrefixCacheTest, TheCacheOffPrefillsEveryPromptWhole) {
+  LlamaEngine cold(cold_options(Policy::batched));
+  const Request req = greedy_request(long_story(), 4);
+  const Result a = run(cold, req);
+  const Result b = run(cold, req);
+  EXPECT_EQ(b.cached_tokens, 0);
+  EXPECT_EQ(cold.stats().prompt_tokens, a.prompt_tokens + b.prompt_tokens);
+  EXPECT_EQ(cold.stats().prompt_tokens_cached, 0);
+}
+
+}  // namespace
+}  // namespace agentd::engine::test
