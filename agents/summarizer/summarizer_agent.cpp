@@ -6,6 +6,7 @@
 #include "agents/common/plain_text.hpp"
 #include "agents/common/seen_ids.hpp"
 #include "agents/config_reader.hpp"
+#include "agents/file_access.hpp"
 #include "agents/summarizer/document.hpp"
 #include "agents/task_context.hpp"
 
@@ -114,8 +115,7 @@ class SummarizerRun {
   std::vector<fs::path> candidates() {
     std::string input = text::trim(ctx_.input());
     if (!input.empty()) return {fs::path(input)};
-    fs::path inbox = s_.inbox.empty() ? ctx_.files().read_folders().front() : s_.inbox;
-    std::vector<fs::path> files = ctx_.list_files(inbox);  // sorted
+    std::vector<fs::path> files = ctx_.list_files(inbox());  // sorted
     std::erase_if(files, [](const fs::path& file) { return !is_document(file); });
     return files;
   }
@@ -163,7 +163,7 @@ class SummarizerRun {
     std::string name = file.filename().string();
     Summary summary = Summariser(ctx_, s_).summarise(name, text);
     DocumentFacts facts = document_facts(text);
-    fs::path out = s_.output_folder / (file.stem().string() + ".summary.md");
+    fs::path out = summary_path(file);
     fs::path written = ctx_.write_file(out, summary_file_text(name, summary, facts, hash));
     seen_.add(hash);
     seen_.remember(ctx_, kSeenKey);  // per document: a later failure must not redo this one
@@ -173,6 +173,32 @@ class SummarizerRun {
     for (size_t pos = 0; (pos = indented.find('\n', pos)) != std::string::npos; pos += 3) indented.replace(pos, 1, "\n  ");
     lines_.push_back("- " + name + " (" + std::to_string(facts.words) + " words, " + std::to_string(summary.chunks) +
                      " chunk(s)) -> " + out.string() + "\n  " + indented);
+  }
+
+  fs::path inbox() const { return s_.inbox.empty() ? ctx_.files().read_folders().front() : s_.inbox; }
+
+  // <output_folder>/<the document's path below the inbox>.summary.md ("notes.md.summary.md"): the
+  // full name, so notes.md and notes.txt keep a summary each. A document elsewhere (an input in
+  // another read folder) is named after that folder too: "<folder>/<path below it>.summary.md".
+  // Paths are compared with their folders' links resolved (as FileAccess stores them), not the
+  // document's own name, so a link in the inbox is named as it appears there.
+  fs::path summary_path(const fs::path& file) const {
+    const FileAccess& files = ctx_.files();
+    fs::path absolute = file.is_absolute() ? file : files.read_folders().front() / file;
+    fs::path document = real_path_or_given(absolute.parent_path()) / absolute.filename();
+    fs::path inbox_real = files.resolve_read(inbox());
+    fs::path below = document.filename();
+    if (path_inside(document, inbox_real)) {
+      below = document.lexically_relative(inbox_real);
+    } else {
+      for (const fs::path& folder : files.read_folders()) {
+        if (path_inside(document, folder)) {
+          below = folder.filename() / document.lexically_relative(folder);
+          break;
+        }
+      }
+    }
+    return s_.output_folder / (below.string() + ".summary.md");
   }
 
   // Content refused once is not reported again (a scan every few minutes would fail each time);

@@ -10,8 +10,10 @@
 // - A document longer than chunk_chars is split in code at paragraph boundaries (document.hpp),
 //   each chunk is summarised, then the summaries are summarised (again in chunks if they are
 //   still too long). chunk_chars must fit the model's context with the instructions.
-// - The summary goes to <output_folder>/<stem>.summary.md in the first write folder, with facts
-//   counted in code (bytes, words, paragraphs, Markdown headings, chunks).
+// - The summary goes to <output_folder>/<name>.summary.md in the first write folder ("notes.md" ->
+//   "notes.md.summary.md": the full name, so two documents never share a summary; a document
+//   below the inbox keeps its subfolders, one in another read folder is put under that folder's
+//   name), with facts counted in code (bytes, words, paragraphs, Markdown headings, chunks).
 //
 //   "settings": {
 //     "inbox": "",                   // folder scanned when there is no input; default: the first read folder

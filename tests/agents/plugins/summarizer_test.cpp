@@ -147,19 +147,19 @@ TEST_F(SummarizerAgentTest, SummarisesEachNewDocumentBesideItInTheOutputFolder) 
   answer_each(engine, 2, echo_summary, &requests);
   Run r = run();
 
-  EXPECT_EQ(read_file(out / "notes.summary.md"),
+  EXPECT_EQ(read_file(out / "notes.md.summary.md"),
             "# Summary of notes.md\n\nShort summary.\n\n## Facts\n\n"
             "- Source: notes.md (24 bytes, 5 words, 2 paragraphs)\n- Headings: Plan\n"
             "- Summarised in 1 chunk(s) with 1 model call(s); content hash " +
                 content_hash("# Plan\n\nShip on Friday.\n") + "\n");
-  EXPECT_TRUE(fs::exists(out / "todo.summary.md"));
-  EXPECT_FALSE(fs::exists(out / "photo.summary.md"));
+  EXPECT_TRUE(fs::exists(out / "todo.txt.summary.md"));
+  EXPECT_FALSE(fs::exists(out / "photo.jpg.summary.md"));
   EXPECT_THAT(prompt_of(requests[0]), HasSubstr("Summarise the document \"notes.md\""));
   EXPECT_THAT(prompt_of(requests[0]), HasSubstr("# Plan\n\nShip on Friday."));
   EXPECT_EQ(requests[0].max_tokens, 160);
   EXPECT_THAT(r.output, HasSubstr("# Summarizer: 2 document(s) summarised"));
-  EXPECT_THAT(r.output, HasSubstr("- notes.md (5 words, 1 chunk(s)) -> notes.summary.md\n  Short summary."));
-  EXPECT_THAT(r.output, HasSubstr("- todo.txt (2 words, 1 chunk(s)) -> todo.summary.md\n  Short summary.\n"));
+  EXPECT_THAT(r.output, HasSubstr("- notes.md (5 words, 1 chunk(s)) -> notes.md.summary.md\n  Short summary."));
+  EXPECT_THAT(r.output, HasSubstr("- todo.txt (2 words, 1 chunk(s)) -> todo.txt.summary.md\n  Short summary.\n"));
   EXPECT_EQ(events_of(r.task, "wrote").size(), 2u);
 }
 
@@ -181,7 +181,7 @@ TEST_F(SummarizerAgentTest, ALongDocumentIsSummarisedByChunksThenAsAWhole) {
   EXPECT_THAT(final_prompt, HasSubstr("\n\nPart 1 of 3: Summary of part 1.\n\nPart 2 of 3: Summary of part 2.\n\n"
                                       "Part 3 of 3: Summary of part 3.\n\nSummary:"));
   EXPECT_THAT(final_prompt, Not(HasSubstr("wwww")));
-  std::string summary = read_file(out / "long.summary.md");
+  std::string summary = read_file(out / "long.txt.summary.md");
   EXPECT_THAT(summary, HasSubstr("Whole summary."));
   EXPECT_THAT(summary, HasSubstr("- Summarised in 3 chunk(s) with 4 model call(s)"));
 }
@@ -210,8 +210,8 @@ TEST_F(SummarizerAgentTest, AWatchTaskSummarisesTheFileItNames) {
   answer_each(engine, 1, echo_summary, &requests);
   Run r = run((inbox / "new.md").string(), "watch " + inbox.string() + " *.md");
   EXPECT_THAT(prompt_of(requests[0]), HasSubstr("\"new.md\""));
-  EXPECT_TRUE(fs::exists(out / "new.summary.md"));
-  EXPECT_FALSE(fs::exists(out / "old.summary.md"));
+  EXPECT_TRUE(fs::exists(out / "new.md.summary.md"));
+  EXPECT_FALSE(fs::exists(out / "old.md.summary.md"));
   EXPECT_THAT(r.output, HasSubstr("1 document(s) summarised"));
 }
 
@@ -228,7 +228,7 @@ TEST_F(SummarizerAgentTest, RefusesOversizedEmptyAndOutsideFilesWithTheReason) {
   EXPECT_THAT(logged_errors(r.task),
               ElementsAre((inbox / "big.txt").string() + ": 101 bytes is more than max_document_bytes (100)",
                           (inbox / "empty.md").string() + ": the document is empty"));
-  EXPECT_TRUE(fs::exists(out / "fine.summary.md"));
+  EXPECT_TRUE(fs::exists(out / "fine.txt.summary.md"));
   ::testing::Mock::VerifyAndClearExpectations(&engine);
 
   EXPECT_CALL(engine, submit(::testing::_)).Times(0);
@@ -240,19 +240,42 @@ TEST_F(SummarizerAgentTest, RefusesOversizedEmptyAndOutsideFilesWithTheReason) {
   ::testing::Mock::VerifyAndClearExpectations(&engine);
   config.settings = {{"max_document_bytes", 200}};  // a higher limit: the same content gets its chance
   answer_each(engine, 1, echo_summary);
-  EXPECT_THAT(run().output, HasSubstr("- big.txt (1 words, 1 chunk(s)) -> big.summary.md"));
+  EXPECT_THAT(run().output, HasSubstr("- big.txt (1 words, 1 chunk(s)) -> big.txt.summary.md"));
   ::testing::Mock::VerifyAndClearExpectations(&engine);
   EXPECT_CALL(engine, submit(::testing::_)).Times(0);
   EXPECT_THAT(run_error((root / "secret.txt").string()), HasSubstr("outside"));
   EXPECT_THAT(run_error((inbox / "fine.pdf").string()), HasSubstr("not a .txt or .md document"));
-  EXPECT_FALSE(fs::exists(out / "secret.summary.md"));
+  EXPECT_FALSE(fs::exists(out / "secret.txt.summary.md"));
+}
+
+TEST_F(SummarizerAgentTest, DocumentsWithTheSameStemOrNameKeepASummaryEach) {
+  fs::path other = root / "other";
+  fs::create_directories(inbox / "sub");
+  fs::create_directories(other);
+  config.read_folders.push_back(other);
+  write_file(inbox / "notes.md", "Markdown notes.\n");
+  write_file(inbox / "notes.txt", "Text notes.\n");
+  write_file(inbox / "sub" / "notes.md", "Notes in a subfolder.\n");
+  write_file(other / "notes.md", "Notes elsewhere.\n");
+  answer_each(engine, 4, [](const engine::Request& r) {
+    std::string p = prompt_of(r);  // the summary is the document's text, so each file shows whose it is
+    size_t start = p.find("\n\n") + 2;
+    return p.substr(start, p.find('\n', start) - start);
+  });
+  run();
+  run((inbox / "sub" / "notes.md").string());
+  run((other / "notes.md").string());
+  EXPECT_THAT(read_file(out / "notes.md.summary.md"), HasSubstr("\n\nMarkdown notes.\n\n"));
+  EXPECT_THAT(read_file(out / "notes.txt.summary.md"), HasSubstr("\n\nText notes.\n\n"));
+  EXPECT_THAT(read_file(out / "sub" / "notes.md.summary.md"), HasSubstr("\n\nNotes in a subfolder.\n\n"));
+  EXPECT_THAT(read_file(out / "other" / "notes.md.summary.md"), HasSubstr("\n\nNotes elsewhere.\n\n"));
 }
 
 TEST_F(SummarizerAgentTest, AMultiLineSummaryStaysInsideItsReportItem) {
   write_file(inbox / "a.md", "Alpha.\n");
   answer_each(engine, 1, [](const engine::Request&) { return "Line one.\nLine two."; });
-  EXPECT_THAT(run().output, HasSubstr("-> a.summary.md\n  Line one.\n  Line two.\n"));
-  EXPECT_TRUE(read_file(out / "a.summary.md").starts_with("# Summary of a.md\n\nLine one.\nLine two.\n\n## Facts\n"));
+  EXPECT_THAT(run().output, HasSubstr("-> a.md.summary.md\n  Line one.\n  Line two.\n"));
+  EXPECT_TRUE(read_file(out / "a.md.summary.md").starts_with("# Summary of a.md\n\nLine one.\nLine two.\n\n## Facts\n"));
 }
 
 TEST_F(SummarizerAgentTest, SummarisesAtMostTheBudgetPerRun) {
@@ -270,7 +293,7 @@ TEST_F(SummarizerAgentTest, WritesIntoItsOutputFolderOnly) {
   write_file(inbox / "a.md", "Alpha.\n");
   answer_each(engine, 1, echo_summary);
   run();
-  EXPECT_TRUE(fs::exists(out / "summaries" / "a.summary.md"));
+  EXPECT_TRUE(fs::exists(out / "summaries" / "a.md.summary.md"));
 
   config.settings = {{"output_folder", "../elsewhere"}};
   EXPECT_THAT(config_error(), HasSubstr("/settings/output_folder: '..' is not allowed"));
