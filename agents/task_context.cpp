@@ -84,6 +84,7 @@ void TaskContext::record_call(const engine::Result& result, const engine::RouteI
                              {"queue_wait_ms", result.queue_wait_ms},
                              {"ttft_ms", result.ttft_ms},
                              {"prompt_tokens", result.prompt_tokens},
+                             {"cached_tokens", result.cached_tokens},
                              {"completion_tokens", result.completion_tokens},
                              {"decode_tokens_per_s", result.decode_tokens_per_s},
                              {"times_preempted", result.times_preempted},

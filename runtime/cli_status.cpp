@@ -43,6 +43,15 @@ void print_status(const json& s) {
       std::printf("  %-12s running %d, paused %d, waiting %d\n", cls, c["running"].get<int>(), c["paused"].get<int>(),
                   c["queued"].get<int>());
     }
+    if (e.contains("prefix_cache")) {  // a status.json written before the cache existed has none
+      const json& p = e["prefix_cache"];
+      std::printf("  prefix cache: %lld of %lld prompt tokens reused (%.0f %%), %lld prefixes, %.1f MiB RAM, %.1f MiB disk\n",
+                  static_cast<long long>(p["hit_tokens"].get<int64_t>()),
+                  static_cast<long long>(p["hit_tokens"].get<int64_t>() + p["miss_tokens"].get<int64_t>()),
+                  100.0 * p["hit_rate"].get<double>(), static_cast<long long>(p["entries"].get<int64_t>()),
+                  static_cast<double>(p["ram_bytes"].get<int64_t>()) / (1 << 20),
+                  static_cast<double>(p["disk_bytes"].get<int64_t>()) / (1 << 20));
+    }
     std::printf("tasks running: %d%s\n", d["tasks_running"].get<int>(),
                 d["tasks_stuck"].get<int>() ? (", stuck: " + std::to_string(d["tasks_stuck"].get<int>())).c_str() : "");
   } else {

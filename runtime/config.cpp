@@ -30,6 +30,9 @@ void read_engine(const ConfigReader& e, engine::LlamaEngineOptions& o) {
   e.one_of("flash_attn", flash_attn, {"auto", "on", "off"});
   o.flash_attn = *engine::parse_flash_attn(flash_attn);
   e.string("chat_template", o.chat_template);
+  e.boolean("prefix_cache", o.prefix_cache);
+  e.integer("prefix_cache_mb", o.prefix_cache_mb, -1, 1 << 20);
+  e.integer("prefix_cache_disk_mb", o.prefix_cache_disk_mb, 0, 1 << 24);
 }
 
 void read_agents(const ConfigReader& a, const fs::path& config, AgentsOptions& o) {
@@ -106,7 +109,8 @@ void apply_config_file(const fs::path& path, DaemonOptions& o) {
   top.string("model", model);
   if (!model.empty()) o.engine.model_path = from_config_folder(path, model).string();
   if (auto e = top.object("engine", {"policy", "slots", "context", "threads", "prefill_chunk",
-                                       "paused_kv_streams", "flash_attn", "chat_template"})) {
+                                       "paused_kv_streams", "flash_attn", "chat_template", "prefix_cache",
+                                       "prefix_cache_mb", "prefix_cache_disk_mb"})) {
     read_engine(*e, o.engine);
   }
   if (auto a = top.object("agents", {"dir", "roots", "max_tokens", "timeout"})) read_agents(*a, path, o.agents);

@@ -299,7 +299,10 @@ int run_daemon(const DaemonOptions& o) {
     }
     {
       Step s("load the model");
-      engine = std::make_unique<engine::LlamaEngine>(o.engine);
+      engine::LlamaEngineOptions eo = o.engine;
+      if (eo.prefix_cache_dir.empty()) eo.prefix_cache_dir = (data_dir / "prefix-cache").string();
+      eo.on_warning = [](const std::string& w) { spdlog::warn("prefix cache: {}", w); };
+      engine = std::make_unique<engine::LlamaEngine>(eo);
       auto info = engine->info();
       spdlog::info("model {}: {} policy, {} slots x {} tokens", info.model, info.policy, info.slots, info.context);
     }

@@ -73,6 +73,25 @@ void Metrics::observe(scheduler::Priority priority, const engine::Result& r) {
   c.queue_wait.observe(r.queue_wait_ms);
 }
 
+namespace {
+
+void metric(std::string& out, const std::string& name, const char* type, const char* help, int64_t value) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + std::to_string(value) + "\n";
+}
+
+void render_prefix_cache(std::string& out, const engine::EngineStats& e) {
+  metric(out, "agentd_prefix_cache_hit_tokens_total", "counter",
+         "Prompt tokens not prefilled: their KV came from the prefix cache.", e.prompt_tokens_cached);
+  metric(out, "agentd_prefix_cache_miss_tokens_total", "counter", "Prompt tokens prefilled.", e.prompt_tokens);
+  metric(out, "agentd_prefix_cache_evictions_total", "counter", "Prefixes dropped from RAM to stay under the cap.",
+         e.prefix_cache.evictions);
+  metric(out, "agentd_prefix_cache_entries", "gauge", "Prefixes stored (RAM or disk).", e.prefix_cache.entries);
+  metric(out, "agentd_prefix_cache_ram_bytes", "gauge", "Bytes of prefix KV state held in RAM.", e.prefix_cache.ram_bytes);
+  metric(out, "agentd_prefix_cache_disk_bytes", "gauge", "Bytes of prefix-cache files on disk.", e.prefix_cache.disk_bytes);
+}
+
+}  // namespace
+
 std::string Metrics::render(const engine::EngineStats& engine, int slots,
                             const std::map<std::string, int64_t>& tasks_by_status) const {
   std::string out;
@@ -95,6 +114,7 @@ std::string Metrics::render(const engine::EngineStats& engine, int slots,
   out += "# HELP agentd_engine_prompt_tokens_total Prompt tokens prefilled by the engine.\n";
   out += "# TYPE agentd_engine_prompt_tokens_total counter\n";
   out += "agentd_engine_prompt_tokens_total " + std::to_string(engine.prompt_tokens) + "\n";
+  render_prefix_cache(out, engine);
   out += "# HELP agentd_engine_preemptions_total Sequences paused for a more urgent class.\n";
   out += "# TYPE agentd_engine_preemptions_total counter\n";
   out += "agentd_engine_preemptions_total " + std::to_string(engine.preemptions) + "\n";

@@ -198,6 +198,14 @@ const char* openai_finish_reason(engine::FinishReason reason) {
   return reason == engine::FinishReason::length ? "length" : "stop";
 }
 
+// OpenAI's usage block; cached_tokens are prompt tokens the prefix cache spared prefilling.
+json usage_json(const engine::Result& result) {
+  return {{"prompt_tokens", result.prompt_tokens},
+          {"completion_tokens", result.completion_tokens},
+          {"total_tokens", result.prompt_tokens + result.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", result.cached_tokens}}}};
+}
+
 json completion_body(const std::string& id, const std::string& model, int64_t created, const engine::Result& result) {
   return {{"id", id},
           {"object", "chat.completion"},
@@ -207,10 +215,7 @@ json completion_body(const std::string& id, const std::string& model, int64_t cr
            json::array({{{"index", 0},
                          {"message", {{"role", "assistant"}, {"content", result.text}}},
                          {"finish_reason", openai_finish_reason(result.finish)}}})},
-          {"usage",
-           {{"prompt_tokens", result.prompt_tokens},
-            {"completion_tokens", result.completion_tokens},
-            {"total_tokens", result.prompt_tokens + result.completion_tokens}}},
+          {"usage", usage_json(result)},
           // agentd's own figures (OpenAI clients ignore unknown fields): how the scheduler treated it.
           {"agentd",
            {{"queue_wait_ms", result.queue_wait_ms},
@@ -238,10 +243,7 @@ std::string usage_event(const std::string& id, const std::string& model, int64_t
                 {"created", created},
                 {"model", model},
                 {"choices", json::array()},
-                {"usage",
-                 {{"prompt_tokens", result.prompt_tokens},
-                  {"completion_tokens", result.completion_tokens},
-                  {"total_tokens", result.prompt_tokens + result.completion_tokens}}}};
+                {"usage", usage_json(result)}};
   return "data: " + chunk.dump() + "\n\n";
 }
 

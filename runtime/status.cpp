@@ -24,6 +24,23 @@ double ThroughputMeter::update(int64_t tokens, int64_t now_ms) {
   return rate_;
 }
 
+namespace {
+
+// Prompt tokens reused vs prefilled, and what the prefix store holds.
+nlohmann::json prefix_cache_json(const engine::EngineStats& s) {
+  const int64_t sent = s.prompt_tokens + s.prompt_tokens_cached;
+  return {{"hit_tokens", s.prompt_tokens_cached},
+          {"miss_tokens", s.prompt_tokens},
+          {"hit_rate", sent > 0 ? static_cast<double>(s.prompt_tokens_cached) / static_cast<double>(sent) : 0.0},
+          {"hits", s.prefix_hits},
+          {"entries", s.prefix_cache.entries},
+          {"ram_bytes", s.prefix_cache.ram_bytes},
+          {"disk_bytes", s.prefix_cache.disk_bytes},
+          {"evictions", s.prefix_cache.evictions}};
+}
+
+}  // namespace
+
 nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine, double tokens_per_s,
                            const scheduler::DispatcherSnapshot& dispatcher, const AgentCatalog& catalog,
                            const TriggerRunner& triggers, bool stopping) {
@@ -63,7 +80,8 @@ nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine
            {{"backend", info.backend}, {"model", info.model}, {"policy", info.policy}, {"slots", info.slots},
             {"context", info.context}, {"tokens_per_s", tokens_per_s}, {"tokens_generated", stats.tokens_generated},
             {"prompt_tokens", stats.prompt_tokens}, {"decode_steps", stats.decode_steps},
-            {"preemptions", stats.preemptions}, {"classes", classes}}},
+            {"preemptions", stats.preemptions}, {"classes", classes},
+            {"prefix_cache", prefix_cache_json(stats)}}},
           {"tasks_running", dispatcher.running},
           {"tasks_stuck", dispatcher.stuck},
           {"agents", agents},

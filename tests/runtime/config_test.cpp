@@ -42,7 +42,8 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
     // comments are allowed
     "model": "/models/m.gguf",
     "engine": {"policy": "serial", "slots": 2, "context": 4096, "threads": 1, "prefill_chunk": 64,
-               "paused_kv_streams": 0, "flash_attn": "off", "chat_template": "llama3"},
+               "paused_kv_streams": 0, "flash_attn": "off", "chat_template": "llama3", "prefix_cache": false,
+               "prefix_cache_mb": 64, "prefix_cache_disk_mb": 0},
     "agents": {"dir": "agents", "roots": ["/srv/shared", "~/notes"], "max_tokens": 512, "timeout": "2m"},
     "daemon": {"concurrency": 8, "grace": "5s", "stuck_after": "1m30s", "max_attempts": 2},
     "log": {"level": "warn", "file_level": "info", "max_file_mb": 2, "max_files": 3}
@@ -57,6 +58,9 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
   EXPECT_EQ(o.engine.paused_kv_streams, 0);
   EXPECT_EQ(o.engine.flash_attn, engine::FlashAttn::off);
   EXPECT_EQ(o.engine.chat_template, "llama3");
+  EXPECT_FALSE(o.engine.prefix_cache);
+  EXPECT_EQ(o.engine.prefix_cache_mb, 64);
+  EXPECT_EQ(o.engine.prefix_cache_disk_mb, 0);
   EXPECT_EQ(o.concurrency, 8);
   EXPECT_EQ(o.agents.dir, dir_.path() / "agents") << "relative to agentd.json's folder";
   ASSERT_EQ(o.agents.roots.size(), 2u);
@@ -98,6 +102,9 @@ TEST_F(ConfigTest, BrokenFilesNameFilePathAndReason) {
       {R"({"engine": {"policy": "fast"}})", "/engine/policy: 'fast' is not one of batched, serial"},
       {R"({"engine": {"flash_attn": "yes"}})", "/engine/flash_attn: 'yes' is not one of auto, on, off"},
       {R"({"engine": {"paused_kv_streams": -1}})", "/engine/paused_kv_streams: -1 is outside 0..64"},
+      {R"({"engine": {"prefix_cache": "yes"}})", "/engine/prefix_cache: expected true or false, got string"},
+      {R"({"engine": {"prefix_cache_mb": -2}})", "/engine/prefix_cache_mb: -2 is outside -1..1048576"},
+      {R"({"engine": {"prefix_cache_disk_mb": -1}})", "/engine/prefix_cache_disk_mb: -1 is outside 0..16777216"},
       {R"({"engine": []})", "/engine: expected an object, got array"},
       {R"({"daemon": {"grace": "soon"}})", "/daemon/grace: 'soon' is not a duration"},
       {R"({"log": {"level": "loud"}})", "/log/level: 'loud' is not one of trace"},
