@@ -70,11 +70,13 @@ std::vector<std::string> parse_outline(const std::string& text, int count) {
 
 std::vector<ChatMessage> section_messages(const std::string& brief, const std::vector<std::string>& outline, int idx,
                                           const std::string& previous_tail, const LongFormOptions& o) {
+  // What every section of the document shares comes first, the section's own part last.
   std::string user = "Brief: " + brief + "\n\nOutline:\n";
   for (size_t i = 0; i < outline.size(); ++i) user += std::to_string(i + 1) + ". " + outline[i] + "\n";
-  user += "\nWrite section " + std::to_string(idx + 1) + " of " + std::to_string(outline.size()) + ": \"" +
-          outline[static_cast<size_t>(idx)] + "\", in about " + std::to_string(o.min_tokens) + " to " +
-          std::to_string(o.max_tokens) + " tokens. Write only this section's text, without its heading.";
+  user += "\nYou write one section of this outline, in about " + std::to_string(o.min_tokens) + " to " +
+          std::to_string(o.max_tokens) + " tokens. Write only the section's text, without its heading.\n\n";
+  user += "Write section " + std::to_string(idx + 1) + " of " + std::to_string(outline.size()) + ": \"" +
+          outline[static_cast<size_t>(idx)] + "\".";
   if (!previous_tail.empty()) user += "\n\nThe previous section ended:\n" + previous_tail;
   std::vector<ChatMessage> messages;
   if (!o.system_prompt.empty()) messages.push_back({"system", o.system_prompt});

@@ -5,7 +5,10 @@
 //   N lines "- heading" (parse_outline() reads them; missing ones become "Part k").
 // - Each section is one engine request whose context is the brief, the outline, its own heading
 //   and the last `tail_chars` of the previous section — never the whole document — asking for
-//   min..max tokens; a section cut at max_tokens is trimmed back to its last sentence end.
+//   min..max tokens; a section cut at max_tokens is trimmed back to its last sentence end. The
+//   brief, the outline and the instructions come first, the same for every section (and the brief
+//   as in the outline request), and the section's heading and the previous tail last: the
+//   engine's prefix cache prefills the shared part once per document.
 // - The engine is released between sections (each is a separate request), so a chat cuts in
 //   there — and, with the batched policy, at any token.
 // - Repetition guard: a section whose share of new 4-grams (not repeated within it, nor taken

@@ -103,10 +103,13 @@ std::vector<Occurrence> CalendarAgent::read_calendars(TaskContext& ctx, const Ti
 }
 
 std::string CalendarAgent::brief(TaskContext& ctx, AgendaSpan span, const std::string& facts) const {
+  // The instruction first, the same every run, then the agenda: the engine's prefix cache
+  // prefills the instruction once.
   GenerateOptions o;
-  o.prompt = std::string("The user's calendar for ") + span_name(span) + ", computed exactly:\n\n" + facts +
-             "\nWrite a short brief of this agenda for the user in at most four sentences: how busy it is, "
-             "the conflicts to resolve and where there is no break. Use only the events above.";
+  o.prompt = std::string("Write a short brief of the agenda below for the user in at most four sentences: how busy it "
+                         "is, the conflicts to resolve and where there is no break. Use only the events listed.\n\n"
+                         "The user's calendar for ") +
+             span_name(span) + ", computed exactly:\n\n" + facts;
   std::string text = text::trim(ctx.generate(o).text);
   if (text.size() > kMaxBriefChars) text = text.substr(0, kMaxBriefChars) + "...";
   return text.empty() ? "(The model wrote no brief; the schedule below is complete.)" : text;

@@ -40,13 +40,15 @@ std::string ChatAgent::run(TaskContext& ctx) {
   Conversation history = Conversation::from_json(stored.value_or(nlohmann::json()));
   history.trim(limits_);  // the limits may have been lowered since it was stored
 
-  std::string reply;
+  Turn turn{request.message, "", 0, "", {}};
   if (auto note = note_request(request.message)) {
-    reply = save_note(ctx, *note);
+    turn.assistant = save_note(ctx, *note);
   } else {
-    reply = answer(ctx, request, history);
+    turn = answer(ctx, request, history);
   }
-  record_turn(ctx, request.session, std::move(history), {request.message, reply, ctx.now_ms()});
+  turn.at_ms = ctx.now_ms();
+  std::string reply = turn.assistant;
+  record_turn(ctx, request.session, std::move(history), std::move(turn));
   return reply;
 }
 
@@ -57,7 +59,9 @@ std::string ChatAgent::save_note(TaskContext& ctx, const std::string& text) cons
   return "Noted: " + text;
 }
 
-std::string ChatAgent::answer(TaskContext& ctx, const ChatRequest& request, const Conversation& history) const {
+// The history goes first, exactly as it was sent last time, and this turn's notes come after it,
+// next to the new message: the engine reuses the cached prefix of the conversation up to there.
+Turn ChatAgent::answer(TaskContext& ctx, const ChatRequest& request, const Conversation& history) const {
   std::vector<storage::Note> notes;
   if (std::string query = recall_query(request.message); recall_notes_ > 0 && !query.empty()) {
     notes = ctx.search_notes(query, recall_notes_);
@@ -67,13 +71,17 @@ std::string ChatAgent::answer(TaskContext& ctx, const ChatRequest& request, cons
   ctx.log("recalled " + std::to_string(notes.size()) + " note(s), " + std::to_string(history.turns().size()) +
               " turn(s) of history",
           {{"session", request.session}, {"notes", ids}});
+  std::erase_if(notes, [&](const storage::Note& n) { return history.shows_note(n.id); });  // already in the history
 
+  Turn turn{request.message, "", 0, notes_context(notes), {}};
+  for (const storage::Note& n : notes) turn.note_ids.push_back(n.id);
   GenerateOptions options;
-  if (std::string context = notes_context(notes); !context.empty()) options.messages.push_back({"system", context});
-  for (engine::ChatMessage& m : history.messages()) options.messages.push_back(std::move(m));
+  options.messages = history.messages();
+  if (!turn.notes.empty()) options.messages.push_back({"system", turn.notes});
   options.messages.push_back({"user", request.message});
-  std::string reply = text::trim(ctx.generate(options).text);
-  return reply.empty() ? "(the model gave no answer)" : reply;
+  turn.assistant = text::trim(ctx.generate(options).text);
+  if (turn.assistant.empty()) turn.assistant = "(the model gave no answer)";
+  return turn;
 }
 
 void ChatAgent::record_turn(TaskContext& ctx, const std::string& session, Conversation history, Turn turn) const {

@@ -7,7 +7,9 @@
 //   At most max_sessions sessions are kept; the least recently used one is forgotten.
 // - Before answering, the notes most relevant to the message (FTS5 search over the agent's
 //   notes for its words other than common ones, best bm25 first, top recall_notes) go into a
-//   system message.
+//   system message after the history, just before the new message, and are kept with the turn
+//   (a note the kept history already shows is not repeated). The history is thus re-sent byte
+//   for byte turn after turn, and the engine's prefix cache prefills only the new turn.
 // - "remember that X", "note: X", "note that X", "/note X" (any case) save X as a note and reply
 //   with a confirmation, without a model call.
 // - An empty input (a timer tick) replies with the agent's state: sessions and recent notes.
@@ -38,7 +40,7 @@ class ChatAgent : public Agent {
 
  private:
   std::string save_note(TaskContext& ctx, const std::string& text) const;
-  std::string answer(TaskContext& ctx, const ChatRequest& request, const Conversation& history) const;
+  Turn answer(TaskContext& ctx, const ChatRequest& request, const Conversation& history) const;
   std::string status(TaskContext& ctx) const;
   void record_turn(TaskContext& ctx, const std::string& session, Conversation history, Turn turn) const;
 

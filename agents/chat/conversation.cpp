@@ -6,7 +6,7 @@ namespace agentd::agents {
 
 namespace {
 
-size_t turn_chars(const Turn& t) { return t.user.size() + t.assistant.size(); }
+size_t turn_chars(const Turn& t) { return t.user.size() + t.assistant.size() + t.notes.size(); }
 
 }  // namespace
 
@@ -19,14 +19,28 @@ Conversation Conversation::from_json(const nlohmann::json& stored) {
       continue;
     }
     int64_t at = t.contains("at") && t["at"].is_number_integer() ? t["at"].get<int64_t>() : 0;
-    c.turns_.push_back({t["user"].get<std::string>(), t["assistant"].get<std::string>(), at});
+    Turn turn{t["user"].get<std::string>(), t["assistant"].get<std::string>(), at, "", {}};
+    if (t.contains("notes") && t["notes"].is_string()) turn.notes = t["notes"].get<std::string>();
+    if (t.contains("note_ids") && t["note_ids"].is_array()) {
+      for (const nlohmann::json& id : t["note_ids"]) {
+        if (id.is_number_integer()) turn.note_ids.push_back(id.get<int64_t>());
+      }
+    }
+    c.turns_.push_back(std::move(turn));
   }
   return c;
 }
 
 nlohmann::json Conversation::to_json() const {
   nlohmann::json turns = nlohmann::json::array();
-  for (const Turn& t : turns_) turns.push_back({{"user", t.user}, {"assistant", t.assistant}, {"at", t.at_ms}});
+  for (const Turn& t : turns_) {
+    nlohmann::json turn = {{"user", t.user}, {"assistant", t.assistant}, {"at", t.at_ms}};
+    if (!t.notes.empty()) {
+      turn["notes"] = t.notes;
+      turn["note_ids"] = t.note_ids;
+    }
+    turns.push_back(std::move(turn));
+  }
   return {{"turns", turns}};
 }
 
@@ -52,10 +66,17 @@ size_t Conversation::chars() const {
 std::vector<engine::ChatMessage> Conversation::messages() const {
   std::vector<engine::ChatMessage> out;
   for (const Turn& t : turns_) {
+    if (!t.notes.empty()) out.push_back({"system", t.notes});
     out.push_back({"user", t.user});
     out.push_back({"assistant", t.assistant});
   }
   return out;
+}
+
+bool Conversation::shows_note(int64_t id) const {
+  return std::any_of(turns_.begin(), turns_.end(), [id](const Turn& t) {
+    return std::find(t.note_ids.begin(), t.note_ids.end(), id) != t.note_ids.end();
+  });
 }
 
 std::string notes_context(const std::vector<storage::Note>& notes) {

@@ -4,7 +4,12 @@
 // last), bounded too: the least recently used session is forgotten first.
 //
 // Stored form: {"turns": [{"user": "...", "assistant": "...", "at": 1700000000000}, ...]}
-// oldest first. A stored value of any other shape reads as an empty history.
+// oldest first; a turn answered with recalled notes also has "notes" (the text the model was
+// shown) and "note_ids". A stored value of any other shape reads as an empty history.
+//
+// A turn is sent back exactly as the model saw it, its notes included (as a system message just
+// before its user message): the engine reuses the KV cache of the longest prefix it has seen,
+// so a conversation re-sent byte for byte is prefilled only from its new turn on.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +34,8 @@ struct Turn {
   std::string user;
   std::string assistant;
   int64_t at_ms = 0;
+  std::string notes;              // notes_context() shown with this turn; "" if none
+  std::vector<int64_t> note_ids;  // the notes in it
 };
 
 class Conversation {
@@ -42,9 +49,12 @@ class Conversation {
   void trim(const HistoryLimits& limits);
 
   const std::deque<Turn>& turns() const { return turns_; }
-  size_t chars() const;
-  // The turns as chat messages, oldest first: user, assistant, user, assistant, ...
+  size_t chars() const;  // user, assistant and notes text of the turns kept
+  // The turns as chat messages, oldest first: [system (the turn's notes, if any)], user,
+  // assistant, [system], user, assistant, ...
   std::vector<engine::ChatMessage> messages() const;
+  // Whether a kept turn already shows the note `id`.
+  bool shows_note(int64_t id) const;
 
  private:
   std::deque<Turn> turns_;

@@ -25,11 +25,12 @@ struct Target {
   std::string refused;  // the proposal and why it was refused; empty when it was taken
 };
 
+// Both model calls put their standing instruction first, then the task (and the file): the
+// engine's prefix cache prefills each instruction once, whatever the task.
 Target choose_target(TaskContext& ctx, const std::string& task, const std::vector<std::string>& extensions) {
   GenerateOptions options;
-  options.prompt = "Task: " + task +
-                   "\n\nPropose the one file to write for this task: a short relative path with a file name and "
-                   "extension, and its language.";
+  options.prompt = "Propose the one file to write for the task below: a short relative path with a file name and "
+                   "extension, and its language.\n\nTask: " + task;
   options.grammar = coder::proposal_grammar(extensions);
   options.max_tokens = kProposalTokens;
   const std::string answer = ctx.generate(options).text;
@@ -76,8 +77,9 @@ struct Content {
 
 Content write_content(TaskContext& ctx, const std::string& task, const Target& target) {
   GenerateOptions options;
-  options.prompt = "Task: " + task + "\n\nWrite the complete contents of the file " + target.path + " (" +
-                   target.language + "). Reply with the file's contents only, without explanations.";
+  options.prompt = "Write the complete contents of the file named below for the task below. Reply with the file's "
+                   "contents only, without explanations.\n\nTask: " + task + "\n\nFile: " + target.path + " (" +
+                   target.language + ")";
   engine::Result answer = ctx.generate(options);
   Content content{coder::strip_code_fence(answer.text, target.language == "markdown"),
                   answer.finish == engine::FinishReason::length};

@@ -46,10 +46,12 @@ DigestAgent::DigestAgent(const AgentConfig& config) : zone_(TimeZone::system_loc
 
 std::string DigestAgent::summarise(TaskContext& ctx, const AgentSection& section,
                                    const std::string& items) const {
+  // The instruction first, the same for every agent, then the agent's material: the engine's
+  // prefix cache prefills the instruction once.
   GenerateOptions o;
-  o.prompt = "Here is what the agent '" + section.agent + "' did today (" + counts_text(section.tasks, section.notes) +
-             "):\n" + items +
-             "\nIn one or two sentences, tell the user what it did and what matters. Use only the text above.";
+  o.prompt = "In one or two sentences, tell the user what the agent below did today and what matters. Use only the "
+             "text below.\n\nHere is what the agent '" + section.agent + "' did today (" +
+             counts_text(section.tasks, section.notes) + "):\n" + items;
   std::string text = one_line_excerpt(ctx.generate(o).text, kMaxSummaryChars);
   return text.empty() ? counts_text(section.tasks, section.notes) + "." : text;
 }

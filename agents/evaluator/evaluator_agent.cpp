@@ -58,14 +58,16 @@ std::vector<std::string> load_facts(TaskContext& ctx, const std::string& file) {
   return list.facts;
 }
 
+// The facts (the same for every claim) and the question first, the claim last: the engine's
+// prefix cache prefills everything before the claim once per fact list.
 std::string verdict_prompt(const std::vector<std::string>& facts, const std::string& claim) {
   std::string prompt = "Facts:\n";
   for (size_t i = 0; i < facts.size(); ++i) {
     prompt.append("[").append(std::to_string(i)).append("] ").append(facts[i]).append("\n");
   }
-  prompt += "\nClaim: \"" + claim +
-            "\"\n\nDoes one of the facts support the claim, contradict it, or is the claim absent from the "
-            "facts? Answer with the verdict, the number of the fact in brackets (-1 if none) and a short reason.";
+  prompt += "\nDoes one of the facts support the claim below, contradict it, or is the claim absent from the facts? "
+            "Answer with the verdict, the number of the fact in brackets (-1 if none) and a short reason.\n\n"
+            "Claim: \"" + claim + "\"";
   return prompt;
 }
 

@@ -88,10 +88,13 @@ std::optional<SymbolScan> MarketAgent::scan_file(TaskContext& ctx, const PriceFi
 
 std::string MarketAgent::model_note(TaskContext& ctx, const std::string& date, const std::string& table,
                                     const std::vector<std::string>& signals) const {
-  std::string prompt = "Watch-list scan of " + date + ", computed from the price files:\n\n" + table + "\nSignals:\n";
+  // The instruction first, the same every run, then the dated scan: the engine's prefix cache
+  // prefills the instruction once.
+  std::string prompt = "Write a short note (at most four sentences) on what moved and what stands out in the watch-list "
+                       "scan below. Use only its numbers.\n\nWatch-list scan of " + date +
+                       ", computed from the price files:\n\n" + table + "\nSignals:\n";
   for (const auto& s : signals) prompt += "- " + s + "\n";
   if (signals.empty()) prompt += "- none\n";
-  prompt += "\nWrite a short note (at most four sentences) on what moved and what stands out. Use only the numbers above.";
   GenerateOptions options;
   options.prompt = prompt;
   std::string note = text::trim(ctx.generate(options).text);

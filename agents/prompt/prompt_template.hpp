@@ -9,6 +9,11 @@
 //   {{date}} {{time}} {{datetime}} {{weekday}}   local time when the task runs
 //   {{agent}} {{task}}                           the agent's name, the task id
 // Anything else between {{ and }} is an error at load time, naming the placeholder.
+//
+// Put the standing instructions first and the placeholders whose text changes from task to task
+// ({{input}}, {{input_file}}, {{event.*}}, {{date}} and the other times, {{task}}) after them:
+// the engine reuses the cached KV of a prompt's longest prefix it has seen, up to its first
+// changed token, so only the text from the first such placeholder on is prefilled again.
 #pragma once
 
 #include <functional>

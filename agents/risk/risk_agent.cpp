@@ -126,10 +126,12 @@ std::string RiskAgent::run(TaskContext& ctx) {
 
   const std::string date = local_date(ctx.now_ms());
   const std::string figures = key_figures(f);
+  // The instruction first, the same every run, then the dated figures: the engine's prefix cache
+  // prefills the instruction once.
   GenerateOptions memo_request;
-  memo_request.prompt = "Portfolio risk figures for " + date + ", computed from the positions file:\n\n" + figures +
-                        "\nWrite a short risk memo (at most five sentences): the main concentrations, the drawdown, and "
-                        "what to watch. Use only these figures.";
+  memo_request.prompt = "Write a short risk memo (at most five sentences) on the portfolio figures below: the main "
+                        "concentrations, the drawdown, and what to watch. Use only these figures.\n\n"
+                        "Portfolio risk figures for " + date + ", computed from the positions file:\n\n" + figures;
   std::string memo = text::trim(ctx.generate(memo_request).text);
   if (memo.empty()) memo = "(the model wrote no memo)";
 

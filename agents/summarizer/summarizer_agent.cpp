@@ -37,7 +37,9 @@ struct Summary {
   int calls = 0;
 };
 
-// Summarises documents chunk by chunk, then the summaries, with the agent's settings.
+// Summarises documents chunk by chunk, then the summaries, with the agent's settings. Each prompt
+// is its standing instruction first and the document's name and text after it, so the engine's
+// prefix cache prefills the instruction once for every document.
 class Summariser {
  public:
   Summariser(TaskContext& ctx, const SummarizerAgent::Settings& s) : ctx_(ctx), s_(s) {}
@@ -47,8 +49,8 @@ class Summariser {
     std::vector<std::string> chunks = chunk_paragraphs(text, static_cast<size_t>(s_.chunk_chars));
     out.chunks = chunks.size();
     if (chunks.size() == 1) {
-      out.text = ask("Summarise the document \"" + name + "\" in one short paragraph. Keep names, numbers and dates "
-                     "exact.\n\n" + chunks[0] + "\n\nSummary:");
+      out.text = ask("Summarise the document below in one short paragraph. Keep names, numbers and dates exact.\n\n"
+                     "Document \"" + name + "\":\n" + chunks[0] + "\n\nSummary:");
       out.calls = calls_;
       return out;
     }
@@ -56,9 +58,9 @@ class Summariser {
     for (int round = 1; combined.size() > static_cast<size_t>(s_.chunk_chars) && round < kMaxRounds; ++round) {
       combined = summarise_parts(name, chunk_paragraphs(combined, static_cast<size_t>(s_.chunk_chars)));
     }
-    out.text = ask("These are summaries of consecutive parts of the document \"" + name + "\". Write one short "
-                   "paragraph summarising the whole document. Keep names, numbers and dates exact.\n\n" + combined +
-                   "\n\nSummary:");
+    out.text = ask("These are summaries of consecutive parts of a document. Write one short paragraph summarising "
+                   "the whole document. Keep names, numbers and dates exact.\n\nDocument \"" + name + "\"\n\n" +
+                   combined + "\n\nSummary:");
     out.calls = calls_;
     return out;
   }
@@ -70,8 +72,9 @@ class Summariser {
     for (size_t i = 0; i < parts.size(); ++i) {
       ctx_.check_cancelled();
       std::string part = "Part " + std::to_string(i + 1) + " of " + std::to_string(parts.size());
-      std::string summary = ask("Summarise this part of the document \"" + name + "\" in two or three sentences. Keep "
-                                "names, numbers and dates exact.\n\n" + part + ":\n" + parts[i] + "\n\nSummary:");
+      std::string summary = ask("Summarise this part of a document in two or three sentences. Keep names, numbers "
+                                "and dates exact.\n\nDocument \"" + name + "\"\n\n" + part + ":\n" + parts[i] +
+                                "\n\nSummary:");
       combined += (combined.empty() ? "" : "\n\n") + part + ": " + summary;
     }
     return combined;

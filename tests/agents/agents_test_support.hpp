@@ -88,6 +88,23 @@ inline engine::Result text_result(std::string text) {
   return r;
 }
 
+// A request laid out as a chat template would lay it out: each message's role marker, then its
+// text, in order (a raw prompt as is). The engine's prefix cache reuses the KV cache of the
+// longest token prefix it has seen, so where two renderings first differ is where reuse stops.
+inline std::string rendered(const engine::Request& r) {
+  if (r.messages.empty()) return r.prompt;
+  std::string out;
+  for (const auto& m : r.messages) out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
+  return out;
+}
+
+// The longest common prefix of two texts.
+inline std::string common_prefix(const std::string& a, const std::string& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return a.substr(0, n);
+}
+
 inline void write_file(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);

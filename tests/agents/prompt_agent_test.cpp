@@ -70,6 +70,27 @@ TEST_F(PromptAgentTest, TheAnswerIsTheOutputAndThePromptIsSent) {
   EXPECT_TRUE(fs::is_empty(out));  // nothing written
 }
 
+// The engine's prefix cache reuses the longest prompt prefix it has seen: the plugin sends the
+// system prompt and then the template as written, adding nothing before them, so tasks share
+// everything up to the template's first placeholder.
+TEST_F(PromptAgentTest, TasksShareTheSystemPromptAndTheTemplateUpToItsFirstPlaceholder) {
+  config.system_prompt = "You translate into French.";
+  config.prompt = "Translate the text below. Keep names as they are.\n\nText: {{input}}\nOn {{date}}, task {{task}}";
+  PromptAgent agent(config);
+  std::vector<engine::Request> sent(2);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    answer_with("ok", &sent[i]);
+    TaskContext ctx(config, make_task(i == 0 ? "Hello" : "Goodbye"), services(), std::stop_source().get_token());
+    agent.run(ctx);
+    now += 24 * 3600 * 1000;
+  }
+  ASSERT_EQ(sent[0].messages.size(), 2u);
+  EXPECT_EQ(sent[0].messages[0].content, "You translate into French.");
+  EXPECT_THAT(test_support::common_prefix(test_support::rendered(sent[0]), test_support::rendered(sent[1])),
+              ::testing::EndsWith("You translate into French.<|end|>\n<|user|>\n"
+                                  "Translate the text below. Keep names as they are.\n\nText: "));
+}
+
 TEST_F(PromptAgentTest, FillsInputMemoryAgentAndTaskPlaceholders) {
   memory.set("writer", "style", "formal");
   memory.set("writer", "counts", {{"a", 1}});

@@ -289,6 +289,32 @@ TEST(SectionMessages, CarriesBriefOutlineOwnHeadingAndPreviousTail) {
   EXPECT_THAT(user, HasSubstr("...the leaves were dried."));
 }
 
+// The engine's prefix cache reuses the longest prompt prefix it has seen: every section's request
+// starts with the same brief, outline and instructions, and only its own part comes after them.
+TEST(SectionMessages, SectionsShareEverythingButTheirOwnPartAsAPrefix) {
+  LongFormOptions o;
+  o.system_prompt = "You are a writer.";
+  std::vector<std::string> outline = {"Origins of tea", "Tea in Japan", "Modern blends"};
+  auto first = section_messages("A history of tea", outline, 0, "", o);
+  auto third = section_messages("A history of tea", outline, 2, "...blended in London.", o);
+  ASSERT_EQ(first.size(), 2u);
+  ASSERT_EQ(third.size(), 2u);
+  EXPECT_EQ(first[0].content, third[0].content);
+  const std::string& a = first[1].content;
+  const std::string& b = third[1].content;
+  size_t shared = 0;
+  while (shared < a.size() && shared < b.size() && a[shared] == b[shared]) ++shared;
+  // Everything before "Write section k" is shared: the brief, the whole outline, the instructions.
+  const std::string own_part = "Write section ";
+  ASSERT_NE(a.find(own_part), std::string::npos);
+  EXPECT_EQ(shared, a.find(own_part) + own_part.size());
+  EXPECT_THAT(a.substr(0, shared), HasSubstr("A history of tea"));
+  EXPECT_THAT(a.substr(0, shared), HasSubstr("3. Modern blends"));
+  EXPECT_THAT(a.substr(0, shared), HasSubstr("tokens. Write only the section's text, without its heading."));
+  EXPECT_THAT(b.substr(shared), ::testing::StartsWith("3 of 3: \"Modern blends\"."));
+  EXPECT_THAT(b, ::testing::EndsWith("...blended in London."));
+}
+
 TEST(SectionMessages, NoSystemMessageOrTailWhenEmpty) {
   LongFormOptions o;
   auto messages = section_messages("Brief text", {"One", "Two"}, 0, "", o);

@@ -79,6 +79,11 @@ const std::string kFacts =
     "\n### Back-to-back\n\n"
     "- Mon 10 Mar 09:00–11:15: 4 events back to back (Stand-up, Planning, Review, Dentist)\n";
 
+// The standing instruction, first in every brief's prompt (the engine's prefix cache reuses it).
+const std::string kBriefInstruction =
+    "Write a short brief of the agenda below for the user in at most four sentences: how busy it is, the conflicts "
+    "to resolve and where there is no break. Use only the events listed.\n\n";
+
 TEST_F(CalendarAgentTest, WritesTheAgendaWithTheModelsBriefOnTopOfTheComputedFacts) {
   write_file(calendars / "work.ics", kWork);
   write_file(calendars / "personal.ics", kPersonal);
@@ -102,9 +107,8 @@ TEST_F(CalendarAgentTest, WritesTheAgendaWithTheModelsBriefOnTopOfTheComputedFac
       "- all day: Birthday of Ana\n"
       "- 09:00–09:15: Stand-up\n"
       "- 10:00–11:00: Review\n";
-  EXPECT_EQ(r.prompt, "The user's calendar for today and tomorrow, computed exactly:\n\n" + brief_facts +
-                          "\nWrite a short brief of this agenda for the user in at most four sentences: how busy it "
-                          "is, the conflicts to resolve and where there is no break. Use only the events above.");
+  EXPECT_EQ(r.prompt, kBriefInstruction + "The user's calendar for today and tomorrow, computed exactly:\n\n" +
+                          brief_facts);
   EXPECT_EQ(r.output, "# Agenda 2025-03-10\n\nA busy Monday: resolve the clash at 10:30.\n\n## Schedule\n\n" + kFacts);
   EXPECT_EQ(read_file(out / "agenda-2025-03-10.md"), r.output);
 
@@ -138,6 +142,15 @@ TEST_F(CalendarAgentTest, AFolderListedTwiceAndAnEventInTwoFilesCountOnce) {
   Run r = run("ok");
   EXPECT_THAT(r.output, HasSubstr("2 events from Mon 10 Mar 07:30"));
   EXPECT_EQ(events_of(r.task.id, "read").size(), 3u);  // the folder once, each file once
+}
+
+TEST_F(CalendarAgentTest, BriefsOfOtherDaysAndSpansShareTheWholeInstruction) {
+  write_file(calendars / "work.ics", kWork);
+  Run monday = run("ok");
+  now += 24 * 3600 * 1000;
+  Run tuesday_week = run("ok", "week");
+  EXPECT_THAT(test_support::common_prefix(monday.prompt, tuesday_week.prompt),
+              ::testing::StartsWith(kBriefInstruction + "The user's calendar for "));
 }
 
 TEST_F(CalendarAgentTest, TheWeekInputWidensTheWindowToSevenDays) {

@@ -1,6 +1,7 @@
 // The chat plugin: requests parsed from the task input, note requests recognised in code,
-// history bounded and sent back as chat messages, notes recalled into the system context,
-// sessions kept apart, and its settings checked.
+// history bounded and sent back as chat messages, notes recalled into a system message next to
+// the new message, each turn's request starting with the previous one (the prefix cache reuses
+// it), sessions kept apart, and its settings checked.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -120,6 +121,21 @@ TEST(ConversationTest, RoundTripsThroughJsonAndIgnoresDamagedValues) {
   EXPECT_EQ(back.messages()[0].role, "user");
   EXPECT_EQ(back.messages()[1].role, "assistant");
   EXPECT_EQ(back.messages()[3].content, "and so on");
+
+  Conversation with_notes;
+  with_notes.add({"tea?", "green", 44, "Notes: Bob likes tea", {7}}, {});
+  Conversation read = Conversation::from_json(with_notes.to_json());
+  ASSERT_EQ(read.turns().size(), 1u);
+  EXPECT_EQ(read.turns()[0].notes, "Notes: Bob likes tea");
+  EXPECT_EQ(read.turns()[0].note_ids, std::vector<int64_t>{7});
+  EXPECT_TRUE(read.shows_note(7));
+  EXPECT_FALSE(read.shows_note(8));
+  EXPECT_EQ(read.chars(), 4u + 5u + 20u);  // the notes count against the budget too
+  ASSERT_EQ(read.messages().size(), 3u);   // the turn as it was sent: its notes, then the exchange
+  EXPECT_EQ(read.messages()[0].role, "system");
+  EXPECT_EQ(read.messages()[0].content, "Notes: Bob likes tea");
+  EXPECT_EQ(read.messages()[1].content, "tea?");
+  EXPECT_FALSE(c.to_json()["turns"][0].contains("notes"));  // a turn without notes stores none
 
   EXPECT_TRUE(Conversation::from_json(nullptr).turns().empty());
   EXPECT_TRUE(Conversation::from_json("text").turns().empty());
@@ -245,6 +261,53 @@ TEST_F(ChatAgentTest, RecallsTheMostRelevantNotesIntoTheSystemContext) {
   auto logs = events_of(ctx.task_id(), storage::event::log);
   ASSERT_FALSE(logs.empty());
   EXPECT_EQ(logs[0].data["message"], "recalled 1 note(s), 0 turn(s) of history");
+  // The notes are kept with the turn, so the next request re-sends this one unchanged.
+  auto stored = Conversation::from_json(*memory.get("chat", "session:default"));
+  ASSERT_EQ(stored.turns().size(), 1u);
+  EXPECT_EQ(stored.turns()[0].notes, r.messages[1].content);
+}
+
+// The engine reuses the KV cache of the longest prompt prefix it has seen. So each turn's request
+// starts with the previous turn's request, message for message, then the previous reply; this
+// turn's notes come after the history, just before the new message.
+TEST_F(ChatAgentTest, EachTurnStartsWithThePreviousRequestAndReply) {
+  memory.add_note("chat", "The dentist appointment is on Tuesday at 9.");
+  memory.add_note("chat", "Bob prefers green tea.");
+  ChatAgent agent(config);
+  std::vector<std::pair<std::string, std::string>> turns = {
+      {"When is the dentist?", "Tuesday."}, {"Thanks.", "You are welcome."}, {"Which tea does Bob like?", "Green."}};
+  std::vector<engine::Request> sent;
+  for (const auto& [message, reply] : turns) sent.push_back(ask(agent, message, reply));
+
+  for (size_t t = 1; t < sent.size(); ++t) {
+    auto previous = roles(sent[t - 1]);
+    auto next = roles(sent[t]);
+    ASSERT_GT(next.size(), previous.size()) << "turn " << t + 1;
+    EXPECT_EQ(std::vector(next.begin(), next.begin() + static_cast<long>(previous.size())), previous) << "turn " << t + 1;
+    EXPECT_EQ(next[previous.size()], (std::pair<std::string, std::string>{"assistant", turns[t - 1].second}));
+  }
+  auto third = roles(sent[2]);
+  ASSERT_EQ(third.size(), 8u);  // system, notes, user, assistant, user, assistant, notes, user
+  EXPECT_EQ(third[6].first, "system");
+  EXPECT_THAT(third[6].second, HasSubstr("Bob prefers green tea."));
+  EXPECT_THAT(third[6].second, Not(HasSubstr("dentist")));
+  EXPECT_EQ(third[7], (std::pair<std::string, std::string>{"user", "Which tea does Bob like?"}));
+}
+
+TEST_F(ChatAgentTest, ANoteTheHistoryAlreadyShowsIsNotRepeated) {
+  memory.add_note("chat", "Bob prefers green tea.");
+  ChatAgent agent(config);
+  engine::Request first = ask(agent, "Which tea for Bob?", "Green.");
+  engine::Request second = ask(agent, "Is green tea good for Bob?", "Yes.");
+  ASSERT_EQ(first.messages.size(), 3u);
+  EXPECT_EQ(roles(second), (std::vector<std::pair<std::string, std::string>>{
+                               {"system", "Be brief."}, {"system", first.messages[1].content},
+                               {"user", "Which tea for Bob?"}, {"assistant", "Green."},
+                               {"user", "Is green tea good for Bob?"}}));
+  auto stored = Conversation::from_json(*memory.get("chat", "session:default"));
+  ASSERT_EQ(stored.turns().size(), 2u);
+  EXPECT_FALSE(stored.turns()[0].notes.empty());
+  EXPECT_TRUE(stored.turns()[1].notes.empty());
 }
 
 TEST_F(ChatAgentTest, RecallsAtMostTheConfiguredNumberOfNotes) {
@@ -256,7 +319,8 @@ TEST_F(ChatAgentTest, RecallsAtMostTheConfiguredNumberOfNotes) {
 
   config.settings = {{"recall_notes", 0}};
   ChatAgent none(config);
-  EXPECT_EQ(ask(none, "tea?", "yes").messages.size(), 4u);  // system prompt, history (1 turn), user; no notes
+  // System prompt, the history (its turn kept with the notes it was answered with), user; no new notes.
+  EXPECT_EQ(ask(none, "tea?", "yes").messages.size(), 5u);
 }
 
 TEST_F(ChatAgentTest, SavesANoteWhenAskedWithoutCallingTheModel) {

@@ -86,7 +86,8 @@ TEST_F(CoderTest, WritesTheProposedFileWithTheFenceStrippedAndNeverExecutable) {
   EXPECT_THAT(model.prompt(0), HasSubstr("Task: A script that backs up my documents."));
   EXPECT_TRUE(model.requests()[1].grammar.empty());
   EXPECT_THAT(model.prompt(1), HasSubstr("Task: A script that backs up my documents."));
-  EXPECT_THAT(model.prompt(1), HasSubstr("the file scripts/backup.sh (bash)"));
+  EXPECT_THAT(model.prompt(1), ::testing::EndsWith("Task: A script that backs up my documents.\n\n"
+                                                   "File: scripts/backup.sh (bash)"));
 
   const fs::path file = out / "scripts" / "backup.sh";
   EXPECT_EQ(read_file(file), "#!/bin/sh\ntar czf backup.tgz ~/Documents\n");
@@ -210,6 +211,21 @@ TEST_F(CoderTest, AnEmptyFileIsNotWritten) {
   model.expect_texts(engine, {proposal("x.sh", "bash"), "```sh\n```"});
   EXPECT_THAT(run_error("task"), HasSubstr("the model wrote nothing for x.sh"));
   EXPECT_TRUE(fs::is_empty(out));
+}
+
+// The engine's prefix cache reuses the longest prompt prefix it has seen: each call's instruction
+// comes first, whole, and the task after it.
+TEST_F(CoderTest, TasksOfOtherRunsShareEachCallsWholeInstruction) {
+  model.expect_texts(engine, {proposal("a.sh", "bash"), "echo a", proposal("b.py", "python"), "print('b')"});
+  run("A script that prints a.");
+  run("A program that prints b.");
+  ASSERT_EQ(model.requests().size(), 4u);
+  EXPECT_THAT(test_support::common_prefix(model.prompt(0), model.prompt(2)),
+              ::testing::StartsWith("Propose the one file to write for the task below: a short relative path with a "
+                                    "file name and extension, and its language.\n\nTask: A "));
+  EXPECT_THAT(test_support::common_prefix(model.prompt(1), model.prompt(3)),
+              ::testing::StartsWith("Write the complete contents of the file named below for the task below. Reply "
+                                    "with the file's contents only, without explanations.\n\nTask: A "));
 }
 
 TEST_F(CoderTest, AnEmptyInputUsesTheTaskFromTheSettings) {

@@ -185,6 +185,11 @@ TEST_F(DigestAgentTest, OneSummaryPerAgentFromThatAgentsMaterialOnly) {
   EXPECT_THAT(prompts[1], HasSubstr(": News: Release 2.0 (Blog)\n"));
   EXPECT_THAT(prompts[1], Not(HasSubstr("two days ago")));
   EXPECT_THAT(prompts[1], Not(HasSubstr("Digest of yesterday")));
+  // The instruction comes first, whole, the same for every agent; the agent's material after it
+  // (the engine's prefix cache reuses the longest prompt prefix it has seen).
+  EXPECT_THAT(test_support::common_prefix(prompts[0], prompts[1]),
+              ::testing::StartsWith("In one or two sentences, tell the user what the agent below did today and what "
+                                    "matters. Use only the text below.\n\nHere is what the agent '"));
 
   TimeZone utc("UTC");
   std::string date = utc.format(now, "%Y-%m-%d");

@@ -102,6 +102,15 @@ TEST_F(EvaluatorTest, ChecksEachClaimUnderTheSchemaAndScoresInCode) {
                                          "[2] The tower is 330 metres tall.\n"));
   EXPECT_THAT(model.prompt(0), HasSubstr("Claim: \"The tower stands in Paris.\""));
   EXPECT_THAT(model.prompt(3), HasSubstr("Claim: \"The tower opened to visitors in 1890.\""));
+  // The facts and the question are the same for every claim and come first; the claim comes last
+  // (the engine's prefix cache reuses the longest prompt prefix it has seen).
+  for (size_t i = 0; i < model.requests().size(); ++i) {
+    EXPECT_THAT(model.prompt(i), ::testing::EndsWith("\""));
+    EXPECT_THAT(test_support::common_prefix(model.prompt(0), model.prompt(i)),
+                HasSubstr("[2] The tower is 330 metres tall.\n\nDoes one of the facts support the claim below, "
+                          "contradict it, or is the claim absent from the facts? Answer with the verdict, the number "
+                          "of the fact in brackets (-1 if none) and a short reason.\n\nClaim: \""));
+  }
 
   nlohmann::json j = nlohmann::json::parse(read_file(out / "evaluation-draft-7.json"));
   EXPECT_DOUBLE_EQ(j["score"].get<double>(), 0.25);

@@ -112,6 +112,19 @@ TEST_F(MarketTest, ScansEveryCsvIntoAReportWithTheModelsNote) {
   EXPECT_EQ(wrote[0].data["path"], (out / "market-2024-03-05.md").string());
 }
 
+// The engine's prefix cache reuses the longest prompt prefix it has seen: the note's instruction
+// comes first, whole, and the dated scan after it.
+TEST_F(MarketTest, ScansOfOtherDaysAndPricesShareTheWholeInstruction) {
+  write_file(prices / "ACME.csv", price_csv(breakout_closes(), 500));
+  Run first = run("ok");
+  write_file(prices / "ACME.csv", price_csv({11, 12, 12}));
+  now += 24 * 3600 * 1000;
+  Run second = run("ok");
+  EXPECT_THAT(test_support::common_prefix(first.prompt, second.prompt),
+              ::testing::StartsWith("Write a short note (at most four sentences) on what moved and what stands out in "
+                                    "the watch-list scan below. Use only its numbers.\n\nWatch-list scan of 2024-03-0"));
+}
+
 TEST_F(MarketTest, MalformedRowsAndFilesAreLoggedAndTheRestIsScanned) {
   write_file(prices / "ACME.csv", "date,open,high,low,close,volume\n2024-01-01,10,11,9,10,100\n2024-01-02,x,11,9,10,100\n"
                                   "2024-01-03,10,11,9,10.5,100\n");

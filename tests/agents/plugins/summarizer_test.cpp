@@ -23,6 +23,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using test_support::answer_each;
 using test_support::prompt_of;
+using test_support::rendered;
 using test_support::read_file;
 using test_support::write_file;
 
@@ -154,7 +155,7 @@ TEST_F(SummarizerAgentTest, SummarisesEachNewDocumentBesideItInTheOutputFolder) 
                 content_hash("# Plan\n\nShip on Friday.\n") + "\n");
   EXPECT_TRUE(fs::exists(out / "todo.txt.summary.md"));
   EXPECT_FALSE(fs::exists(out / "photo.jpg.summary.md"));
-  EXPECT_THAT(prompt_of(requests[0]), HasSubstr("Summarise the document \"notes.md\""));
+  EXPECT_THAT(prompt_of(requests[0]), HasSubstr("Document \"notes.md\":\n# Plan"));
   EXPECT_THAT(prompt_of(requests[0]), HasSubstr("# Plan\n\nShip on Friday."));
   EXPECT_EQ(requests[0].max_tokens, 160);
   EXPECT_THAT(r.output, HasSubstr("# Summarizer: 2 document(s) summarised"));
@@ -177,13 +178,37 @@ TEST_F(SummarizerAgentTest, ALongDocumentIsSummarisedByChunksThenAsAWhole) {
   EXPECT_THAT(prompt_of(requests[0]), Not(HasSubstr("Paragraph 3 ")));
   EXPECT_THAT(prompt_of(requests[2]), HasSubstr("Part 3 of 3:\nParagraph 5 "));
   std::string final_prompt = prompt_of(requests[3]);
-  EXPECT_TRUE(final_prompt.starts_with("These are summaries of consecutive parts of the document \"long.txt\""));
+  EXPECT_TRUE(final_prompt.starts_with("These are summaries of consecutive parts of a document."));
+  EXPECT_THAT(final_prompt, HasSubstr("Document \"long.txt\"\n\nPart 1 of 3: "));
   EXPECT_THAT(final_prompt, HasSubstr("\n\nPart 1 of 3: Summary of part 1.\n\nPart 2 of 3: Summary of part 2.\n\n"
                                       "Part 3 of 3: Summary of part 3.\n\nSummary:"));
   EXPECT_THAT(final_prompt, Not(HasSubstr("wwww")));
   std::string summary = read_file(out / "long.txt.summary.md");
   EXPECT_THAT(summary, HasSubstr("Whole summary."));
   EXPECT_THAT(summary, HasSubstr("- Summarised in 3 chunk(s) with 4 model call(s)"));
+}
+
+// The engine reuses the cached prefix of a prompt: the instruction comes first, the same for every
+// document, and the document's name and text after it.
+TEST_F(SummarizerAgentTest, EveryPromptStartsWithItsWholeInstruction) {
+  write_file(inbox / "a.md", "Alpha ships on Friday.\n");
+  write_file(inbox / "b.txt", "Beta ships on Monday.\n");
+  std::string text;
+  for (int i = 1; i <= 4; ++i) text += "Paragraph " + std::to_string(i) + " " + std::string(150, 'w') + ".\n\n";
+  write_file(inbox / "c.txt", text);
+  config.settings = {{"chunk_chars", 400}};
+  std::vector<engine::Request> requests;
+  answer_each(engine, 5, echo_summary, &requests);  // a, b, c's two parts, c as a whole
+  run();
+  ASSERT_EQ(requests.size(), 5u);
+  const std::string whole = "Summarise the document below in one short paragraph. Keep names, numbers and dates exact.\n\n";
+  EXPECT_THAT(test_support::common_prefix(rendered(requests[0]), rendered(requests[1])), HasSubstr(whole + "Document \""));
+  const std::string part = "Summarise this part of a document in two or three sentences. Keep names, numbers and dates exact.";
+  EXPECT_THAT(test_support::common_prefix(rendered(requests[2]), rendered(requests[3])),
+              HasSubstr(part + "\n\nDocument \"c.txt\"\n\nPart "));
+  EXPECT_TRUE(prompt_of(requests[4]).starts_with("These are summaries of consecutive parts of a document. Write one "
+                                                 "short paragraph summarising the whole document. Keep names, numbers "
+                                                 "and dates exact.\n\nDocument \"c.txt\""));
 }
 
 TEST_F(SummarizerAgentTest, RemembersWhatItSummarisedAndRedoesChangedContent) {
@@ -259,7 +284,7 @@ TEST_F(SummarizerAgentTest, DocumentsWithTheSameStemOrNameKeepASummaryEach) {
   write_file(other / "notes.md", "Notes elsewhere.\n");
   answer_each(engine, 4, [](const engine::Request& r) {
     std::string p = prompt_of(r);  // the summary is the document's text, so each file shows whose it is
-    size_t start = p.find("\n\n") + 2;
+    size_t start = p.find("\":\n") + 3;  // after 'Document "NAME":' 
     return p.substr(start, p.find('\n', start) - start);
   });
   run();
