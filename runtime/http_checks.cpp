@@ -29,6 +29,13 @@ ApiError refused(int status, const std::string& message, const std::string& code
 
 std::optional<ApiError> check_framing(const httplib::Request& req) {
   size_t lengths = req.get_header_value_count("Content-Length");
+  if (lengths > 0) {
+    // httplib reads "abc" as 0 and "-1" as a huge length: neither is what the client meant.
+    std::string value = req.get_header_value("Content-Length", 0);
+    if (value.empty() || value.size() > 18 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return refused(400, "Content-Length '" + value + "' is not a number of bytes", "ambiguous_framing");
+    }
+  }
   for (size_t i = 1; i < lengths; ++i) {
     if (req.get_header_value("Content-Length", i) != req.get_header_value("Content-Length", 0)) {
       return refused(400, "two different Content-Length headers: the request's end is ambiguous", "ambiguous_framing");

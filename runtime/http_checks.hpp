@@ -1,8 +1,8 @@
 // What every request must pass before it is routed (the server's pre-routing handler):
 //
 //  - framing that two parsers could read differently is refused (400): two different
-//    Content-Length headers, Content-Length together with Transfer-Encoding, a transfer coding
-//    other than chunked. A proxy in front may have framed the request otherwise, and the rest of
+//    Content-Length headers, one that is not digits, Content-Length together with
+//    Transfer-Encoding, a transfer coding other than chunked. A proxy in front may have framed the request otherwise, and the rest of
 //    the bytes would be read as a second, smuggled request;
 //  - with a token, "Authorization: Bearer <token>" (compared in constant time), else 401;
 //  - without a token (loopback), the Host must name this server: loopback, or the listen
