@@ -102,6 +102,13 @@ class Converter {
   }
 
   std::string visit(const json& schema, const std::string& path) {
+    // Each level of nesting costs a few frames here; the raw-text check keeps copies shallow.
+    struct Depth {
+      int& d;
+      explicit Depth(int& depth) : d(++depth) {}
+      ~Depth() { --d; }
+    } depth(depth_);
+    if (depth_ > kMaxSchemaDepth) fail(path, "the schema is nested too deep (more than " + std::to_string(kMaxSchemaDepth) + " levels)");
     if (schema.is_boolean()) {
       if (!schema.get<bool>()) fail(path, "schema `false` matches nothing");
       return "value";
@@ -219,18 +226,51 @@ class Converter {
 
   std::vector<std::pair<std::string, std::string>> rules_;
   std::set<std::string> used_;
+  int depth_ = 0;
 };
 
 }  // namespace
 
+bool json_nesting_exceeds(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 std::string json_schema_to_gbnf(const std::string& schema_json) {
+  if (schema_json.size() > kMaxSchemaBytes) {
+    throw std::invalid_argument("the schema is too large (" + std::to_string(schema_json.size()) + " bytes; at most " +
+                                std::to_string(kMaxSchemaBytes) + ")");
+  }
+  // Twice the schema depth: every schema level is an object, and "properties" another.
+  if (json_nesting_exceeds(schema_json, 2 * kMaxSchemaDepth + 2)) {
+    throw std::invalid_argument("the schema is nested too deep (more than " + std::to_string(kMaxSchemaDepth) + " levels)");
+  }
   json schema;
   try {
     schema = json::parse(schema_json);
   } catch (const json::parse_error& e) {
     throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
   }
-  return Converter().convert(schema);
+  std::string grammar = Converter().convert(schema);
+  if (grammar.size() > kMaxGrammarBytes) {
+    throw std::invalid_argument("the schema makes a grammar too large (" + std::to_string(grammar.size()) +
+                                " bytes; at most " + std::to_string(kMaxGrammarBytes) + ")");
+  }
+  return grammar;
 }
 
 }  // namespace agentd::engine

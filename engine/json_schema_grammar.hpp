@@ -8,13 +8,28 @@
 // Keywords that cannot be enforced ($ref, allOf, not, pattern, ...) are refused rather than
 // silently dropped. Properties come out in schema order, required before optional; when an object
 // has only optional properties, a non-empty object starts with its first listed property.
+//
+// Limits, because schemas come from strangers (HTTP response_format) and from agent files: at most
+// kMaxSchemaBytes of schema text, kMaxSchemaDepth nested schemas, kMaxGrammarBytes of grammar.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace agentd::engine {
 
+inline constexpr size_t kMaxSchemaBytes = 64 << 10;
+inline constexpr int kMaxSchemaDepth = 32;
+inline constexpr size_t kMaxGrammarBytes = 256 << 10;
+
 // Throws std::invalid_argument naming the JSON pointer of the problem.
 std::string json_schema_to_gbnf(const std::string& schema_json);
+
+// True when `text` opens more than `max_depth` arrays or objects inside one another (brackets in
+// strings do not count; malformed text is left to the parser). Counted on the raw text, before
+// any parser sees it: nlohmann parses iteratively, but copies, dump() and every walk of ours
+// recurse, so a document nested 100 000 levels deep overflows a thread's stack after parsing.
+bool json_nesting_exceeds(std::string_view text, int max_depth);
 
 }  // namespace agentd::engine

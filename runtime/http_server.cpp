@@ -4,11 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <random>
 
+#include "engine/json_schema_grammar.hpp"
+#include "runtime/http_workers.hpp"
 #include "runtime/openai_api.hpp"
 #include "runtime/task_json.hpp"
 #include "storage/schema.hpp"
@@ -18,17 +21,110 @@
 namespace agentd::runtime {
 
 using nlohmann::json;
+using storage::json_text;  // the one writer: bytes that are not UTF-8 become U+FFFD, never an exception
 
 namespace {
 
+// Each class may have `slots` requests generating and `max_queued` waiting; beyond that 429.
+// Capped so that the worker pool below stays a sane size whatever max_queued says.
+constexpr int kMaxPerClass = 256;
+// Threads for everything that is not a chat completion: control API, metrics, event streams and
+// connections idle between keep-alive requests (each held at most the keep-alive timeout).
+constexpr size_t kOtherWorkers = 512;
+constexpr int kMaxEventStreams = 64;
+constexpr int kListenBacklog = 512;
+
+// httplib::Server with what 0.11 does not expose: a listen backlog above its fixed 5 (a burst of
+// connections was refused by the kernel). listen() again on the bound socket sets it on Linux.
+class Listener : public httplib::Server {
+ public:
+  bool set_backlog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+};
+
+// SO_REUSEADDR only: a restarted daemon binds despite connections in TIME_WAIT. httplib's default
+// also sets SO_REUSEPORT, with which a second daemon bound the same port and the kernel split
+// connections between the two.
+void listener_socket_options(socket_t sock) {
+  int yes = 1;
+  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+}
+
 void send_error(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
-  res.set_content(error_body(e).dump(), "application/json");
+  res.set_content(json_text(error_body(e)), "application/json");
 }
 
 void send_json(httplib::Response& res, const json& body, int status = 200) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(json_text(body), "application/json");
+}
+
+// The request's connection is closed after this answer: what is left of its body is never read
+// as a next request. (httplib decides from the request's Connection header.)
+void close_after(const httplib::Request& req) { const_cast<httplib::Request&>(req).set_header("Connection", "close"); }
+
+std::string what_of(std::exception_ptr ep) {
+  try {
+    if (ep) std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+  }
+  return "unknown exception";
+}
+
+// Runs a handler; an exception becomes a logged 500 naming the route, never an escape into httplib.
+void guarded(const httplib::Request& req, httplib::Response& res, const std::function<void()>& handler) {
+  try {
+    handler();
+  } catch (...) {
+    std::string what = what_of(std::current_exception());
+    spdlog::error("http: {} {}: {}", req.method, req.path, what);
+    send_error(res, {500, "internal error in " + req.method + " " + req.path + ": " + what, "server_error", "", ""});
+  }
+}
+
+// A streaming provider behind a catch: an exception ends the stream with an error event and is
+// logged. httplib 0.11 calls providers outside any try, so one escaping would end the process.
+httplib::ContentProviderWithoutLength guarded_stream(std::string route, httplib::ContentProviderWithoutLength provider) {
+  return [route = std::move(route), provider = std::move(provider)](size_t offset, httplib::DataSink& sink) {
+    try {
+      return provider(offset, sink);
+    } catch (...) {
+      std::string what = what_of(std::current_exception());
+      spdlog::error("http: {}: stream ended by: {}", route, what);
+      std::string tail = "event: error\ndata: " + json_text(error_body({500, what, "server_error", "", ""})) + "\n\n";
+      sink.write(tail.data(), tail.size());
+      sink.done();
+      return true;
+    }
+  };
+}
+
+// The body, read through httplib's content reader so that its size is counted whatever the
+// framing: httplib 0.11 checks the limit against Content-Length only and took any chunked body.
+std::optional<std::string> read_body(const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader, size_t max_bytes) {
+  std::string body;
+  bool too_large = false;
+  bool read = reader([&](const char* data, size_t n) {
+    if (body.size() + n > max_bytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (read) return body;
+  close_after(req);
+  if (too_large || res.status == 413) {
+    send_error(res, {413, "the request body is larger than " + std::to_string(max_bytes >> 10) + " KB (http.max_body_kb)",
+                     "invalid_request_error", "", "request_too_large"});
+  } else {
+    send_error(res, {400, "the request body could not be read (malformed chunks, or the client stopped sending)",
+                     "invalid_request_error", "", ""});
+  }
+  return std::nullopt;
 }
 
 std::string completion_id() {
@@ -51,54 +147,88 @@ std::optional<int64_t> int_param(const httplib::Request& req, const char* key) {
   }
 }
 
-// Streams a generation as chat.completion.chunk events. State shared with the provider calls.
+// A task id from the route's (\d+): digits, but maybe too many for int64.
+std::optional<int64_t> task_id(const httplib::Request& req, httplib::Response& res) {
+  try {
+    return std::stoll(req.matches[1]);
+  } catch (const std::exception&) {
+    send_error(res, {404, "no task " + std::string(req.matches[1]), "invalid_request_error", "", "not_found"});
+    return std::nullopt;
+  }
+}
+
+// Streams a generation as chat.completion.chunk events. State shared with the provider calls;
+// the class's ticket is held until the stream is released.
 struct Stream {
   std::unique_ptr<engine::Generation> generation;
+  std::optional<HttpGate::Ticket> ticket;
   std::string id, model;
   int64_t created = 0;
   bool include_usage = false;
   bool started = false;
 };
 
+bool stream_next(Stream& s, httplib::DataSink& sink) {
+  auto write = [&](const std::string& text) { return sink.write(text.data(), text.size()); };
+  if (!s.started) {
+    s.started = true;
+    if (!write(chunk_event(s.id, s.model, s.created, {{"role", "assistant"}, {"content", ""}}))) {
+      s.generation->cancel();
+      return false;
+    }
+  }
+  if (auto piece = s.generation->next_piece()) {
+    if (!write(chunk_event(s.id, s.model, s.created, {{"content", *piece}}))) {
+      s.generation->cancel();  // the client went away
+      return false;
+    }
+    return true;
+  }
+  engine::Result r = s.generation->wait();
+  std::string tail;
+  if (r.finish == engine::FinishReason::error) {
+    tail = "data: " + json_text(error_body({500, r.error, "server_error", "", ""})) + "\n\n";
+  } else {
+    tail = chunk_event(s.id, s.model, s.created, json::object(), openai_finish_reason(r.finish));
+    if (s.include_usage) tail += usage_event(s.id, s.model, s.created, r);
+  }
+  tail += "data: [DONE]\n\n";
+  write(tail);
+  sink.done();
+  return true;
+}
+
 void stream_chat(httplib::Response& res, std::shared_ptr<Stream> s) {
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
-      "text/event-stream",
-      [s](size_t, httplib::DataSink& sink) {
-        auto write = [&](const std::string& text) { return sink.write(text.data(), text.size()); };
-        if (!s->started) {
-          s->started = true;
-          if (!write(chunk_event(s->id, s->model, s->created, {{"role", "assistant"}, {"content", ""}}))) {
-            s->generation->cancel();
-            return false;
-          }
-        }
-        if (auto piece = s->generation->next_piece()) {
-          if (!write(chunk_event(s->id, s->model, s->created, {{"content", *piece}}))) {
-            s->generation->cancel();  // the client went away
-            return false;
-          }
-          return true;
-        }
-        engine::Result r = s->generation->wait();
-        std::string tail;
-        if (r.finish == engine::FinishReason::error) {
-          tail = "data: " + error_body({500, r.error, "server_error", "", ""}).dump() + "\n\n";
-        } else {
-          tail = chunk_event(s->id, s->model, s->created, json::object(), openai_finish_reason(r.finish));
-          if (s->include_usage) tail += usage_event(s->id, s->model, s->created, r);
-        }
-        tail += "data: [DONE]\n\n";
-        write(tail);
-        sink.done();
-        return true;
-      },
+      "text/event-stream", guarded_stream("chat completion stream", [s](size_t, httplib::DataSink& sink) { return stream_next(*s, sink); }),
       [s](bool) {
         // The client went away (or the stream ended): stop the generation and wait for its end, so
         // it is counted (cancelled) like any other call. Both are no-ops if it already ended.
         s->generation->cancel();
         s->generation->wait();
       });
+}
+
+// One look at a task's timeline: the events not sent yet, then "end" once the task ended.
+bool task_events_next(storage::Database& db, int64_t id, size_t& sent, httplib::DataSink& sink) {
+  storage::TaskStore tasks(db);
+  auto events = tasks.events(id);
+  for (; sent < events.size(); ++sent) {
+    std::string text = "event: " + events[sent].kind + "\ndata: " + json_text(to_json(events[sent])) + "\n\n";
+    if (!sink.write(text.data(), text.size())) return false;
+  }
+  auto t = tasks.get(id);
+  bool ended = !t || (t->status != storage::TaskStatus::queued && t->status != storage::TaskStatus::running);
+  if (ended) {
+    std::string end = "event: end\ndata: " + (t ? json_text(to_json(*t)) : "{}") + "\n\n";
+    sink.write(end.data(), end.size());
+    sink.done();
+    return true;
+  }
+  // The task's writes come from the agent thread (or another process): look again shortly.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  return true;
 }
 
 }  // namespace
@@ -128,24 +258,32 @@ bool is_loopback(const std::string& host) {
 }
 
 HttpServer::HttpServer(HttpOptions options, HttpContext context)
-    : options_(std::move(options)), context_(std::move(context)), server_(std::make_unique<httplib::Server>()) {
+    : options_(std::move(options)),
+      context_(std::move(context)),
+      event_streams_(kMaxEventStreams),
+      server_(std::make_unique<Listener>()) {
   auto [host, port] = parse_listen_address(options_.listen);
   host_ = host;
+  access_.listen_host = host;
   if (!options_.token_env.empty()) {
     const char* token = std::getenv(options_.token_env.c_str());
-    if (token) token_ = token;
+    if (token) access_.token = token;
   }
-  if (!is_loopback(host_) && token_.empty()) {
+  if (!is_loopback(host_) && access_.token.empty()) {
     throw std::runtime_error("http: listening on " + options_.listen + " (not loopback) needs a bearer token: set \"http\": " +
                              "{\"token_env\": \"NAME\"} in agentd.json and the environment variable NAME" +
                              (options_.token_env.empty() ? "" : " (" + options_.token_env + " is unset or empty)"));
   }
+  configure();
   routes();
   port_ = port == 0 ? server_->bind_to_any_port(host_) : (server_->bind_to_port(host_, port) ? port : -1);
   if (port_ < 0) {
     throw std::runtime_error("http: cannot listen on " + options_.listen +
-                             " (address in use, or not an address here); choose another with --listen HOST:PORT "
-                             "(port 0: any free one) or \"http\": {\"listen\"} in agentd.json, or run with --no-http");
+                             " (address in use — another agentd? — or not an address here); choose another with "
+                             "--listen HOST:PORT (port 0: any free one) or \"http\": {\"listen\"} in agentd.json, or run with --no-http");
+  }
+  if (!static_cast<Listener&>(*server_).set_backlog(kListenBacklog)) {
+    spdlog::warn("http: could not raise the listen backlog to {}; httplib's 5 applies", kListenBacklog);
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
@@ -157,15 +295,22 @@ void HttpServer::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void HttpServer::routes() {
+// Limits, worker threads, and what runs around every route.
+void HttpServer::configure() {
   httplib::Server& s = *server_;
+  const int per_class = std::min(kMaxPerClass, options_.max_queued + std::max(context_.info.slots, 1));
+  for (auto& gate : classes_) gate = std::make_unique<HttpGate>(per_class);
+  const size_t workers = static_cast<size_t>(scheduler::kPriorityClasses * per_class) + kOtherWorkers;
+  s.new_task_queue = [workers] { return new HttpWorkers(workers); };
+  s.set_socket_options(listener_socket_options);
   s.set_payload_max_length(options_.max_body_bytes);
+  s.set_keep_alive_timeout(5);  // an idle connection holds a worker this long at most
+  s.set_read_timeout(5, 0);     // per read: a client that stops sending mid-request
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (token_.empty() || req.get_header_value("Authorization") == "Bearer " + token_) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    send_error(res, {401, "missing or wrong bearer token (Authorization: Bearer ...)", "invalid_request_error", "",
-                     "invalid_api_key"});
+    auto e = check_request(req, access_);
+    if (!e) return httplib::Server::HandlerResponse::Unhandled;
+    close_after(req);  // the body, if any, is never read: it must not be taken for a next request
+    send_error(res, *e);
     return httplib::Server::HandlerResponse::Handled;
   });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
@@ -178,186 +323,214 @@ void HttpServer::routes() {
       send_error(res, {res.status, "HTTP status " + std::to_string(res.status), "invalid_request_error", "", ""});
     }
   });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "internal error";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("http: {}", what);
+  s.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = what_of(ep);
+    spdlog::error("http: {} {}: {}", req.method, req.path, what);
     send_error(res, {500, what, "server_error", "", ""});
   });
+}
 
-  s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, {{"object", "list"},
-                    {"data", json::array({{{"id", context_.info.model}, {"object", "model"}, {"created", 0},
-                                           {"owned_by", "agentd"}}})}});
+void HttpServer::get(const std::string& pattern, Handler handler) {
+  server_->Get(pattern, [this, handler](const httplib::Request& req, httplib::Response& res) {
+    guarded(req, res, [&] { (this->*handler)(req, res); });
   });
+}
 
-  s.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    auto parsed = parse_chat_completion(req.body, context_.info.model, context_.default_max_tokens, context_.info.context);
-    if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
-    auto& c = std::get<ChatCompletionRequest>(parsed);
-    auto cls = static_cast<size_t>(scheduler::index(c.request.priority));
-    if (context_.engine_stats().by_class[cls].queued >= options_.max_queued) {
-      res.set_header("Retry-After", "1");
-      return send_error(res, {429,
-                              "too many " + std::string(scheduler::to_string(c.request.priority)) +
-                                  " requests are waiting for the model (limit " + std::to_string(options_.max_queued) +
-                                  "); retry shortly",
-                              "rate_limit_error", "", "queue_full"});
-    }
-    std::unique_ptr<engine::Generation> generation;
-    try {
-      generation = context_.engine.submit(c.request);
-    } catch (const engine::RequestError& e) {
-      return send_error(res, {400, e.what(), "invalid_request_error", "messages", ""});
-    }
-    if (!c.agent.empty()) spdlog::debug("http: chat completion for agent label '{}'", c.agent);
-    if (!c.stream) {
-      engine::Result r = generation->wait();
-      if (r.finish == engine::FinishReason::error) return send_error(res, {500, r.error, "server_error", "", ""});
-      return send_json(res, completion_body(completion_id(), c.model, unix_seconds(), r));
-    }
-    auto stream = std::make_shared<Stream>();
-    stream->generation = std::move(generation);
-    stream->id = completion_id();
-    stream->model = c.model;
-    stream->created = unix_seconds();
-    stream->include_usage = c.include_usage;
-    stream_chat(res, stream);
-  });
-
-  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    std::map<std::string, int64_t> by_status;
-    json status = database_status(*storage::open_database(context_.db_path, storage::OpenMode::read_only));
-    for (const auto& [k, v] : status["tasks"].items()) by_status[k] = v.get<int64_t>();
-    res.set_content(context_.metrics.render(context_.engine_stats(), context_.info.slots, by_status),
-                    "text/plain; version=0.0.4");
-  });
-
-  s.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
-    json out = database_status(*storage::open_database(context_.db_path, storage::OpenMode::read_only));
-    json live = context_.status.get();
-    out["daemon"] = live;
-    for (const auto& a : live.value("agents", json::array())) {
-      json& entry = out["agents"][a["name"].get<std::string>()];
-      entry["state"] = a["state"];
-      if (a.contains("error")) entry["error"] = a["error"];
-    }
-    send_json(res, out);
-  });
-
-  s.Get("/api/agents", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, context_.status.get().value("agents", json::array()));
-  });
-
-  s.Post(R"(/api/agents/([a-z][a-z0-9_-]*)/run)", [this](const httplib::Request& req, httplib::Response& res) {
-    std::string name = req.matches[1];
-    json agent;
-    for (const auto& a : context_.status.get().value("agents", json::array())) {
-      if (a["name"] == name) agent = a;
-    }
-    if (agent.is_null()) return send_error(res, {404, "no agent '" + name + "'", "invalid_request_error", "", "not_found"});
-    if (agent["state"] != "enabled") {
-      return send_error(res, {409, "agent '" + name + "' is " + agent["state"].get<std::string>() +
-                                       (agent.contains("error") ? ": " + agent["error"].get<std::string>() : ""),
-                              "invalid_request_error", "", "agent_unavailable"});
-    }
-    json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-    if (!body.is_object()) return send_error(res, {400, "the body must be a JSON object", "invalid_request_error", "", ""});
-    storage::NewTask task;
-    task.agent = name;
-    task.plugin = agent.value("plugin", "");
-    task.priority = scheduler::parse_priority(agent.value("priority", "background")).value_or(scheduler::Priority::background);
-    task.trigger = "http";
-    if (body.contains("input")) {
-      if (!body["input"].is_string()) return send_error(res, {400, "'input' must be a string", "invalid_request_error", "input", ""});
-      task.input = body["input"];
-    }
-    if (body.contains("priority")) {
-      auto p = body["priority"].is_string() ? scheduler::parse_priority(body["priority"].get<std::string>()) : std::nullopt;
-      if (!p) return send_error(res, {400, "'priority' must be interactive, tool or background", "invalid_request_error", "priority", ""});
-      task.priority = *p;
-    }
-    int64_t id = storage::TaskStore(*storage::open_database(context_.db_path)).enqueue(task);
-    context_.poke();
-    send_json(res, {{"id", id}, {"agent", name}, {"status", "queued"}}, 202);
-  });
-
-  s.Get("/api/tasks", [this](const httplib::Request& req, httplib::Response& res) {
-    storage::TaskFilter f;
-    if (req.has_param("agent")) f.agent = req.get_param_value("agent");
-    if (req.has_param("status")) {
-      f.status = storage::parse_task_status(req.get_param_value("status"));
-      if (!f.status) return send_error(res, {400, "unknown status", "invalid_request_error", "status", ""});
-    }
-    if (auto limit = int_param(req, "limit")) f.limit = static_cast<int>(std::clamp<int64_t>(*limit, 1, 1000));
-    f.before_id = int_param(req, "before");
-    auto db = storage::open_database(context_.db_path, storage::OpenMode::read_only);
-    json out = json::array();
-    for (const auto& t : storage::TaskStore(*db).list(f)) out.push_back(to_json(t));
-    send_json(res, out);
-  });
-
-  s.Get(R"(/api/tasks/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
-    int64_t id = std::stoll(req.matches[1]);
-    auto db = storage::open_database(context_.db_path, storage::OpenMode::read_only);
-    storage::TaskStore tasks(*db);
-    auto t = tasks.get(id);
-    if (!t) return send_error(res, {404, "no task " + std::to_string(id), "invalid_request_error", "", "not_found"});
-    json out = to_json(*t);
-    out["events"] = json::array();
-    for (const auto& e : tasks.events(id)) out["events"].push_back(to_json(e));
-    out["sections"] = json::array();
-    for (const auto& s : storage::SectionStore(*db).list(id)) out["sections"].push_back(to_json(s));
-    send_json(res, out);
-  });
-
-  s.Post(R"(/api/tasks/(\d+)/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
-    int64_t id = std::stoll(req.matches[1]);
-    auto db = storage::open_database(context_.db_path);
-    storage::TaskStore tasks(*db);
-    auto t = tasks.get(id);
-    if (!t) return send_error(res, {404, "no task " + std::to_string(id), "invalid_request_error", "", "not_found"});
-    if (!tasks.cancel(id, "cancelled through the HTTP API")) {
-      return send_error(res, {409, "task " + std::to_string(id) + " is already " + std::string(storage::to_string(t->status)),
-                              "invalid_request_error", "", "task_ended"});
-    }
-    context_.poke();
-    send_json(res, {{"id", id}, {"status", "cancelled"}});
-  });
-
-  s.Get(R"(/api/tasks/(\d+)/events)", [this](const httplib::Request& req, httplib::Response& res) {
-    int64_t id = std::stoll(req.matches[1]);
-    auto db = std::shared_ptr<storage::Database>(storage::open_database(context_.db_path, storage::OpenMode::read_only));
-    if (!storage::TaskStore(*db).get(id)) {
-      return send_error(res, {404, "no task " + std::to_string(id), "invalid_request_error", "", "not_found"});
-    }
-    auto sent = std::make_shared<size_t>(0);
-    res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider("text/event-stream", [db, id, sent](size_t, httplib::DataSink& sink) {
-      storage::TaskStore tasks(*db);
-      auto events = tasks.events(id);
-      for (; *sent < events.size(); ++*sent) {
-        std::string text = "event: " + events[*sent].kind + "\ndata: " + to_json(events[*sent]).dump() + "\n\n";
-        if (!sink.write(text.data(), text.size())) return false;
-      }
-      auto t = tasks.get(id);
-      bool ended = !t || (t->status != storage::TaskStatus::queued && t->status != storage::TaskStatus::running);
-      if (ended) {
-        std::string end = "event: end\ndata: " + (t ? to_json(*t).dump() : "{}") + "\n\n";
-        sink.write(end.data(), end.size());
-        sink.done();
-        return true;
-      }
-      // The task's writes come from the agent thread (or another process): look again shortly.
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      return true;
+void HttpServer::post(const std::string& pattern, BodyHandler handler) {
+  server_->Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
+                                         const httplib::ContentReader& reader) {
+    guarded(req, res, [&] {
+      if (auto body = read_body(req, res, reader, options_.max_body_bytes)) (this->*handler)(req, res, *body);
     });
   });
+}
+
+void HttpServer::routes() {
+  get("/v1/models", &HttpServer::models);
+  post("/v1/chat/completions", &HttpServer::chat_completions);
+  get("/metrics", &HttpServer::metrics);
+  get("/api/status", &HttpServer::status);
+  get("/api/agents", &HttpServer::agents);
+  post(R"(/api/agents/([a-z][a-z0-9_-]*)/run)", &HttpServer::run_agent);
+  get("/api/tasks", &HttpServer::tasks);
+  get(R"(/api/tasks/(\d+))", &HttpServer::task);
+  post(R"(/api/tasks/(\d+)/cancel)", &HttpServer::cancel_task);
+  get(R"(/api/tasks/(\d+)/events)", &HttpServer::task_events);
+}
+
+void HttpServer::models(const httplib::Request&, httplib::Response& res) {
+  send_json(res, {{"object", "list"},
+                  {"data", json::array({{{"id", context_.info.model}, {"object", "model"}, {"created", 0},
+                                         {"owned_by", "agentd"}}})}});
+}
+
+std::optional<HttpGate::Ticket> HttpServer::admit(scheduler::Priority priority, httplib::Response& res) {
+  auto cls = static_cast<size_t>(scheduler::index(priority));
+  std::optional<HttpGate::Ticket> ticket;
+  if (context_.engine_stats().by_class[cls].queued < options_.max_queued) ticket = classes_[cls]->enter();
+  if (ticket) return ticket;
+  res.set_header("Retry-After", "1");
+  send_error(res, {429,
+                   "too many " + std::string(scheduler::to_string(priority)) + " requests are waiting for the model (limit " +
+                       std::to_string(options_.max_queued) + "); retry shortly",
+                   "rate_limit_error", "", "queue_full"});
+  return std::nullopt;
+}
+
+void HttpServer::chat_completions(const httplib::Request&, httplib::Response& res, const std::string& body) {
+  auto parsed = parse_chat_completion(body, context_.info.model, context_.default_max_tokens, context_.info.context);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
+  auto& c = std::get<ChatCompletionRequest>(parsed);
+  auto ticket = admit(c.request.priority, res);
+  if (!ticket) return;
+  std::unique_ptr<engine::Generation> generation;
+  try {
+    generation = context_.engine.submit(c.request);
+  } catch (const engine::RequestError& e) {
+    return send_error(res, {400, e.what(), "invalid_request_error", "messages", ""});
+  }
+  if (!c.agent.empty()) spdlog::debug("http: chat completion for agent label '{}'", c.agent);
+  if (!c.stream) {
+    engine::Result r = generation->wait();
+    if (r.finish == engine::FinishReason::error) return send_error(res, {500, r.error, "server_error", "", ""});
+    return send_json(res, completion_body(completion_id(), c.model, unix_seconds(), r));
+  }
+  auto stream = std::make_shared<Stream>();
+  stream->generation = std::move(generation);
+  stream->ticket = std::move(ticket);
+  stream->id = completion_id();
+  stream->model = c.model;
+  stream->created = unix_seconds();
+  stream->include_usage = c.include_usage;
+  stream_chat(res, stream);
+}
+
+void HttpServer::metrics(const httplib::Request&, httplib::Response& res) {
+  std::map<std::string, int64_t> by_status;
+  json status = database_status(*storage::open_database(context_.db_path, storage::OpenMode::read_only));
+  for (const auto& [k, v] : status["tasks"].items()) by_status[k] = v.get<int64_t>();
+  res.set_content(context_.metrics.render(context_.engine_stats(), context_.info.slots, by_status),
+                  "text/plain; version=0.0.4");
+}
+
+void HttpServer::status(const httplib::Request&, httplib::Response& res) {
+  json out = database_status(*storage::open_database(context_.db_path, storage::OpenMode::read_only));
+  json live = context_.status.get();
+  out["daemon"] = live;
+  for (const auto& a : live.value("agents", json::array())) {
+    json& entry = out["agents"][a["name"].get<std::string>()];
+    entry["state"] = a["state"];
+    if (a.contains("error")) entry["error"] = a["error"];
+  }
+  send_json(res, out);
+}
+
+void HttpServer::agents(const httplib::Request&, httplib::Response& res) {
+  send_json(res, context_.status.get().value("agents", json::array()));
+}
+
+void HttpServer::run_agent(const httplib::Request& req, httplib::Response& res, const std::string& text) {
+  std::string name = req.matches[1];
+  json agent;
+  for (const auto& a : context_.status.get().value("agents", json::array())) {
+    if (a["name"] == name) agent = a;
+  }
+  if (agent.is_null()) return send_error(res, {404, "no agent '" + name + "'", "invalid_request_error", "", "not_found"});
+  if (agent["state"] != "enabled") {
+    return send_error(res, {409, "agent '" + name + "' is " + agent["state"].get<std::string>() +
+                                     (agent.contains("error") ? ": " + agent["error"].get<std::string>() : ""),
+                            "invalid_request_error", "", "agent_unavailable"});
+  }
+  if (engine::json_nesting_exceeds(text, kMaxNesting)) {
+    return send_error(res, {400, "the body is nested too deep", "invalid_request_error", "", ""});
+  }
+  json body = text.empty() ? json::object() : json::parse(text, nullptr, false);
+  if (!body.is_object()) return send_error(res, {400, "the body must be a JSON object", "invalid_request_error", "", ""});
+  storage::NewTask task;
+  task.agent = name;
+  task.plugin = agent.value("plugin", "");
+  task.priority = scheduler::parse_priority(agent.value("priority", "background")).value_or(scheduler::Priority::background);
+  task.trigger = "http";
+  if (body.contains("input")) {
+    if (!body["input"].is_string()) return send_error(res, {400, "'input' must be a string", "invalid_request_error", "input", ""});
+    task.input = body["input"];
+  }
+  if (body.contains("priority")) {
+    auto p = body["priority"].is_string() ? scheduler::parse_priority(body["priority"].get<std::string>()) : std::nullopt;
+    if (!p) return send_error(res, {400, "'priority' must be interactive, tool or background", "invalid_request_error", "priority", ""});
+    task.priority = *p;
+  }
+  int64_t id = storage::TaskStore(*storage::open_database(context_.db_path)).enqueue(task);
+  context_.poke();
+  send_json(res, {{"id", id}, {"agent", name}, {"status", "queued"}}, 202);
+}
+
+void HttpServer::tasks(const httplib::Request& req, httplib::Response& res) {
+  storage::TaskFilter f;
+  if (req.has_param("agent")) f.agent = req.get_param_value("agent");
+  if (req.has_param("status")) {
+    f.status = storage::parse_task_status(req.get_param_value("status"));
+    if (!f.status) return send_error(res, {400, "unknown status", "invalid_request_error", "status", ""});
+  }
+  if (auto limit = int_param(req, "limit")) f.limit = static_cast<int>(std::clamp<int64_t>(*limit, 1, 1000));
+  f.before_id = int_param(req, "before");
+  auto db = storage::open_database(context_.db_path, storage::OpenMode::read_only);
+  json out = json::array();
+  for (const auto& t : storage::TaskStore(*db).list(f)) out.push_back(to_json(t));
+  send_json(res, out);
+}
+
+void HttpServer::task(const httplib::Request& req, httplib::Response& res) {
+  auto id = task_id(req, res);
+  if (!id) return;
+  auto db = storage::open_database(context_.db_path, storage::OpenMode::read_only);
+  storage::TaskStore tasks(*db);
+  auto t = tasks.get(*id);
+  if (!t) return send_error(res, {404, "no task " + std::to_string(*id), "invalid_request_error", "", "not_found"});
+  json out = to_json(*t);
+  out["events"] = json::array();
+  for (const auto& e : tasks.events(*id)) out["events"].push_back(to_json(e));
+  out["sections"] = json::array();
+  for (const auto& s : storage::SectionStore(*db).list(*id)) out["sections"].push_back(to_json(s));
+  send_json(res, out);
+}
+
+void HttpServer::cancel_task(const httplib::Request& req, httplib::Response& res, const std::string&) {
+  auto id = task_id(req, res);
+  if (!id) return;
+  auto db = storage::open_database(context_.db_path);
+  storage::TaskStore tasks(*db);
+  auto t = tasks.get(*id);
+  if (!t) return send_error(res, {404, "no task " + std::to_string(*id), "invalid_request_error", "", "not_found"});
+  if (!tasks.cancel(*id, "cancelled through the HTTP API")) {
+    return send_error(res, {409, "task " + std::to_string(*id) + " is already " + std::string(storage::to_string(t->status)),
+                            "invalid_request_error", "", "task_ended"});
+  }
+  context_.poke();
+  send_json(res, {{"id", *id}, {"status", "cancelled"}});
+}
+
+void HttpServer::task_events(const httplib::Request& req, httplib::Response& res) {
+  auto id = task_id(req, res);
+  if (!id) return;
+  auto db = std::shared_ptr<storage::Database>(storage::open_database(context_.db_path, storage::OpenMode::read_only));
+  if (!storage::TaskStore(*db).get(*id)) {
+    return send_error(res, {404, "no task " + std::to_string(*id), "invalid_request_error", "", "not_found"});
+  }
+  // Each stream holds a worker while its task runs: bounded, like the classes.
+  auto ticket = event_streams_.enter();
+  if (!ticket) {
+    res.set_header("Retry-After", "1");
+    return send_error(res, {429, std::to_string(event_streams_.limit()) + " event streams are open; retry shortly",
+                            "rate_limit_error", "", "too_many_streams"});
+  }
+  auto held = std::make_shared<HttpGate::Ticket>(std::move(*ticket));
+  auto sent = std::make_shared<size_t>(0);
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      guarded_stream("task " + std::to_string(*id) + " events",
+                     [db, id = *id, sent, held](size_t, httplib::DataSink& sink) { return task_events_next(*db, id, *sent, sink); }));
 }
 
 }  // namespace agentd::runtime

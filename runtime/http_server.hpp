@@ -15,28 +15,40 @@
 //
 // Loopback by default. Listening on any other address requires a bearer token, read from the
 // environment variable named in the config; the daemon refuses to start without it. When a
-// token is set, every request must carry "Authorization: Bearer <token>".
+// token is set, every request must carry "Authorization: Bearer <token>". Without one, the Host
+// must name this server, and a POST must be JSON from this origin (runtime/http_checks): a web
+// page cannot start agents or cancel tasks.
 // Queues are bounded per class: a chat completion arriving while `max_queued` requests of its
-// class already wait gets 429 with Retry-After. Errors are OpenAI-style JSON objects: malformed
-// JSON, wrong types, missing fields, unsupported options → 400 naming the field; an oversized
-// body → 413; an unknown model → 404. One bad request never stops the server.
+// class already wait gets 429 with Retry-After, counted both by the engine and by this server
+// (runtime/http_admission), below the number of worker threads (runtime/http_workers), so an
+// interactive request never waits behind lower classes for a thread. Errors are OpenAI-style
+// JSON objects: malformed JSON, wrong types, missing fields, unsupported options → 400 naming the
+// field; ambiguous framing → 400; an oversized body, chunked or not → 413; an unknown model →
+// 404. Every handler and streaming provider runs behind a catch: one bad request (or a stored
+// string that is not UTF-8) never stops the server.
 // Handlers never touch the agent thread's state: they read a status snapshot (StatusBoard),
 // open their own database connections (WAL readers), and submit to the thread-safe engine.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "engine/llama_engine.hpp"
+#include "runtime/http_admission.hpp"
+#include "runtime/http_checks.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/status.hpp"
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace agentd::runtime {
 
@@ -65,8 +77,9 @@ bool is_loopback(const std::string& host);
 
 class HttpServer {
  public:
-  // Binds at once (throws std::runtime_error naming the address, or when a token is required
-  // and missing) and serves on its own threads until stop() or destruction.
+  // Binds at once (throws std::runtime_error naming the address — in use, by another daemon
+  // too: the port is never shared —, or when a token is required and missing) and serves on
+  // its own threads until stop() or destruction.
   HttpServer(HttpOptions options, HttpContext context);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -77,13 +90,36 @@ class HttpServer {
   void stop();
 
  private:
+  using Handler = void (HttpServer::*)(const httplib::Request&, httplib::Response&);
+  using BodyHandler = void (HttpServer::*)(const httplib::Request&, httplib::Response&, const std::string& body);
+
+  void configure();
   void routes();
+  void get(const std::string& pattern, Handler handler);
+  void post(const std::string& pattern, BodyHandler handler);
+
+  // One handler per route.
+  void models(const httplib::Request& req, httplib::Response& res);
+  void chat_completions(const httplib::Request& req, httplib::Response& res, const std::string& body);
+  void metrics(const httplib::Request& req, httplib::Response& res);
+  void status(const httplib::Request& req, httplib::Response& res);
+  void agents(const httplib::Request& req, httplib::Response& res);
+  void run_agent(const httplib::Request& req, httplib::Response& res, const std::string& body);
+  void tasks(const httplib::Request& req, httplib::Response& res);
+  void task(const httplib::Request& req, httplib::Response& res);
+  void cancel_task(const httplib::Request& req, httplib::Response& res, const std::string& body);
+  void task_events(const httplib::Request& req, httplib::Response& res);
+
+  // The class's ticket, or nullopt after answering 429.
+  std::optional<HttpGate::Ticket> admit(scheduler::Priority priority, httplib::Response& res);
 
   HttpOptions options_;
   HttpContext context_;
-  std::string token_;
+  AccessPolicy access_;
   std::string host_;
   int port_ = 0;
+  std::array<std::unique_ptr<HttpGate>, scheduler::kPriorityClasses> classes_;  // chat completions in flight
+  HttpGate event_streams_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

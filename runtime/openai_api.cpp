@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/json_schema_grammar.hpp"
+#include "storage/database.hpp"
+
 namespace agentd::runtime {
 
 using nlohmann::json;
@@ -42,6 +45,10 @@ std::optional<ApiError> read_messages(const json& body, engine::Request& r) {
   const json& messages = body["messages"];
   if (!messages.is_array()) return bad("messages", "'messages' must be an array");
   if (messages.empty()) return bad("messages", "'messages' must not be empty");
+  if (messages.size() > kMaxMessages) {
+    return bad("messages", "'messages' has " + std::to_string(messages.size()) + " messages; at most " +
+                               std::to_string(kMaxMessages) + " are accepted");
+  }
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& m = messages[i];
     std::string at = "messages[" + std::to_string(i) + "]";
@@ -108,6 +115,9 @@ json error_body(const ApiError& e) {
 
 std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::string& text, const std::string& model_id,
                                                                     int default_max_tokens, int max_tokens_cap) {
+  if (engine::json_nesting_exceeds(text, kMaxNesting)) {
+    return bad("", "the request body is nested too deep (more than " + std::to_string(kMaxNesting) + " levels of arrays and objects)");
+  }
   json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return bad("", "the request body is not valid JSON");
   if (!body.is_object()) return bad("", "the request body must be a JSON object");
@@ -234,7 +244,7 @@ std::string chunk_event(const std::string& id, const std::string& model, int64_t
                 {"choices", json::array({{{"index", 0},
                                           {"delta", delta},
                                           {"finish_reason", finish_reason ? json(finish_reason) : json(nullptr)}}})}};
-  return "data: " + chunk.dump() + "\n\n";
+  return "data: " + storage::json_text(chunk) + "\n\n";
 }
 
 std::string usage_event(const std::string& id, const std::string& model, int64_t created, const engine::Result& result) {
@@ -244,7 +254,7 @@ std::string usage_event(const std::string& id, const std::string& model, int64_t
                 {"model", model},
                 {"choices", json::array()},
                 {"usage", usage_json(result)}};
-  return "data: " + chunk.dump() + "\n\n";
+  return "data: " + storage::json_text(chunk) + "\n\n";
 }
 
 const std::string& json_object_grammar() {

@@ -7,7 +7,11 @@
 // stream_options.include_usage, response_format (text, json_object, json_schema), n = 1, user,
 // and two extras: "priority" (interactive — the default —, tool, background) and "agent" (a
 // label for accounting). Refused with 400: tools, functions, logprobs, n > 1, penalties other
-// than 0, unknown fields.
+// than 0, unknown fields; a body nested deeper than kMaxNesting (before it is parsed: every
+// walk of a parsed document recurses) or with more than kMaxMessages messages.
+//
+// Every response and event is written with storage::json_text: text that is not valid UTF-8 (a
+// lone byte token, a stored input) gets U+FFFD instead of an exception in a streaming handler.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +23,9 @@
 #include "engine/engine.hpp"
 
 namespace agentd::runtime {
+
+inline constexpr int kMaxNesting = 64;
+inline constexpr size_t kMaxMessages = 1024;
 
 struct ApiError {
   int status = 400;

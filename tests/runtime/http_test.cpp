@@ -2,6 +2,9 @@
 // completions (plain, streamed, JSON-schema constrained), a corpus of malformed requests (the
 // server keeps answering), the control API, metrics, queue limits, and the token rule.
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <regex>
 #include <thread>
@@ -45,6 +48,47 @@ class HttpTest : public DaemonTest {
             {"messages", json::array({{{"role", "user"}, {"content", content}}})},
             {"max_tokens", max_tokens},
             {"temperature", 0}};
+  }
+
+  // Opens a TCP connection to the daemon (-1 on failure); the caller closes it.
+  int connect_raw() const {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    timeval tv{60, 0};  // a server that never answers fails the test instead of hanging it
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  }
+
+  // Sends `bytes` as they are (framing included) and reads until the server closes.
+  std::string raw(const std::string& bytes) const {
+    int fd = connect_raw();
+    if (fd < 0) return "";
+    for (size_t sent = 0; sent < bytes.size();) {
+      ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;  // the server may answer and close before reading everything
+      sent += static_cast<size_t>(n);
+    }
+    std::string answer;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    return answer;
+  }
+
+  std::string raw_post(const std::string& path, const std::string& headers, const std::string& body) const {
+    return raw("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
+               "\r\nConnection: close\r\n" + headers + "\r\n" + body);
+  }
+
+  static int status_of(const std::string& answer) {
+    return answer.starts_with("HTTP/1.1 ") && answer.size() > 12 ? std::stoi(answer.substr(9, 3)) : 0;
   }
 
   std::unique_ptr<httplib::Client> client_;
@@ -156,6 +200,204 @@ TEST_F(HttpTest, MalformedRequestsGetOpenAiErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(ok["usage"]["completion_tokens"], 4) << "still serving after the corpus";
   daemon->signal(SIGTERM);
   EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(HttpTest, TextThatIsNotUtf8IsServedWithReplacementCharactersAndStreamsEndCleanly) {
+  auto daemon = start_http();
+  // A task whose input is not UTF-8 (a file written by a stranger), queued for an agent that is
+  // not loaded, then cancelled: its record and its event stream hold the raw bytes.
+  std::ofstream(dir_ / "input.txt", std::ios::binary) << "caf\xE9 \xFF\xFE end";
+  auto submitted = agentd({"submit", "nobody", "--force", "--input", "@" + (dir_ / "input.txt").string()});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(submitted.out, m, std::regex("(\\d+)"))) << submitted.out;
+  std::string id = m[1];
+  ASSERT_EQ(agentd({"cancel", id}).exit_code, 0);
+
+  auto task = client_->Get(("/api/tasks/" + id).c_str());
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->status, 200) << task->body;
+  EXPECT_EQ(json::parse(task->body, nullptr, false).value("input", ""), "caf\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD end");
+  auto events = client_->Get(("/api/tasks/" + id + "/events").c_str());
+  ASSERT_TRUE(events) << "the server went away";
+  EXPECT_NE(events->body.find("event: end"), std::string::npos) << events->body;
+  EXPECT_NE(events->body.find("\xEF\xBF\xBD end"), std::string::npos) << events->body;
+  auto tasks = client_->Get("/api/tasks?agent=nobody");
+  ASSERT_TRUE(tasks);
+  EXPECT_EQ(tasks->status, 200);
+  EXPECT_EQ(get("/v1/models")["data"][0]["id"], "stories260K") << "still serving";
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(HttpTest, ASchemaNestedThousandsOfLevelsIsRefusedNotACrash) {
+  auto daemon = start_http();
+  // 50 000 levels in 500 KB, under the body limit.
+  std::string schema;
+  for (int i = 0; i < 50000; ++i) schema += R"({"items":)";
+  schema += "{}" + std::string(50000, '}');
+  std::string body = R"({"model": "default", "messages": [{"role": "user", "content": "x"}],
+      "response_format": {"type": "json_schema", "json_schema": {"name": "deep", "schema": )" + schema + "}}}";
+  auto res = client_->Post("/v1/chat/completions", body, "application/json");
+  ASSERT_TRUE(res) << "no answer: the daemon died";
+  EXPECT_EQ(res->status, 400) << res->body;
+  EXPECT_NE(res->body.find("nested"), std::string::npos) << res->body;
+  // As deep, in a plain array of the request: refused as well, before the parser builds it.
+  std::string deep_user = R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "user": )" +
+                          std::string(200000, '[') + std::string(200000, ']') + "}";
+  res = client_->Post("/v1/chat/completions", deep_user, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(post("/v1/chat/completions", chat("Hi", 2), 200)["usage"]["completion_tokens"], 2) << "still serving";
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(HttpTest, RequestFramingThatCouldSmuggleOrOverflowIsRefused) {
+  std::ofstream(dir_ / "agentd.json") << R"({"http": {"max_body_kb": 4}})";
+  auto daemon = start_http();
+  // Two different Content-Length headers: which one a proxy in front believed is unknowable.
+  std::string answer = raw_post("/api/tasks/999999/cancel",
+                                "Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n", "{}");
+  EXPECT_EQ(status_of(answer), 400) << answer;
+  EXPECT_NE(answer.find("Content-Length"), std::string::npos) << answer;
+  // httplib read "abc" as 0 (the request went through with no body) and "-1" as huge.
+  for (const char* length : {"abc", "-1"}) {
+    answer = raw_post("/api/tasks/999999/cancel", "Content-Type: application/json\r\nContent-Length: " + std::string(length) + "\r\n", "{}");
+    EXPECT_EQ(status_of(answer), 400) << length << "\n" << answer;
+  }
+  // Content-Length together with Transfer-Encoding: the same ambiguity.
+  answer = raw_post("/api/tasks/999999/cancel",
+                    "Content-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n", "2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(answer), 400) << answer;
+  // A chunked body past max_body_kb (4 KB): 413, like one with a Content-Length.
+  std::string chunked;
+  for (int i = 0; i < 4; ++i) chunked += "800\r\n" + std::string(0x800, ' ') + "\r\n";
+  answer = raw_post("/v1/chat/completions", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+                    chunked + "0\r\n\r\n");
+  EXPECT_EQ(status_of(answer), 413) << answer.substr(0, 300);
+  // A small chunked body is still read.
+  std::string small = chat("Hi", 2).dump();
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", small.size());
+  answer = raw_post("/v1/chat/completions", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+                    std::string(size) + "\r\n" + small + "\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(answer), 200) << answer;
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(HttpTest, ASecondDaemonCannotListenOnTheSamePort) {
+  auto daemon = start_http();
+  testing::TempDir other;
+  std::filesystem::create_directories(other.path() / "agents.d");
+  testing::ChildProcess second({testing::agentd_binary(), "--db", (other.path() / "agentd.db").string(), "run", "--model",
+                                test_model(), "--threads", "1", "--log-file-level", "off", "--listen",
+                                "127.0.0.1:" + std::to_string(port_)},
+                               /*merge_stderr=*/true);
+  std::string log;
+  bool served = false;
+  while (auto line = second.read_line()) {
+    log += *line + "\n";
+    if (line->find("serving:") != std::string::npos) {
+      served = true;
+      break;
+    }
+  }
+  if (served) second.kill();
+  int status = second.wait();
+  EXPECT_FALSE(served) << "two daemons on one port: the kernel splits connections between them\n" << log;
+  EXPECT_EQ(exit_code(status), 1) << log;
+  EXPECT_NE(log.find("cannot listen on 127.0.0.1:" + std::to_string(port_)), std::string::npos) << log;
+  // The listen backlog (ss shows it as Send-Q of a listening socket) is more than httplib's 5.
+  auto ss = testing::run_process({"/bin/sh", "-c", "ss -ltnH 'sport = :" + std::to_string(port_) + "'"});
+  std::istringstream fields(ss.out);
+  std::string state, recv_q, send_q;
+  fields >> state >> recv_q >> send_q;
+  if (!send_q.empty()) EXPECT_GE(std::stoi(send_q), 128) << ss.out;
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(HttpTest, CrossSiteRequestsCannotStartAgentsOrCancelTasks) {
+  auto daemon = start_http();
+  const std::string json_type = "Content-Type: application/json\r\n";
+  const std::string body = R"({"input": "x"})";
+  auto post_with = [&](const std::string& headers, const std::string& host) {
+    return raw("POST /api/agents/storyteller/run HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n" + headers +
+               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  const std::string here = "127.0.0.1:" + std::to_string(port_);
+  // DNS rebinding: evil.example resolves to 127.0.0.1, the browser sends its own name as Host.
+  std::string answer = post_with(json_type, "evil.example:" + std::to_string(port_));
+  EXPECT_EQ(status_of(answer), 403) << answer;
+  EXPECT_NE(answer.find("Host"), std::string::npos) << answer;
+  // A page on another origin posting here.
+  answer = post_with(json_type + "Origin: https://evil.example\r\n", here);
+  EXPECT_EQ(status_of(answer), 403) << answer;
+  EXPECT_NE(answer.find("Origin"), std::string::npos) << answer;
+  // What an HTML form or a no-cors fetch can send: not JSON, so refused.
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
+    answer = post_with(std::string("Content-Type: ") + type + "\r\n", here);
+    EXPECT_EQ(status_of(answer), 415) << type << "\n" << answer;
+  }
+  answer = raw("POST /api/tasks/1/cancel HTTP/1.1\r\nHost: " + here + "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(status_of(answer), 415) << "no Content-Type at all (fetch with no body)\n" << answer;
+  // Reads through a rebound name are refused too: the timeline is private.
+  answer = raw("GET /api/tasks HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(answer), 403) << answer;
+  // The same page, same origin, and plain clients pass.
+  answer = post_with(json_type + "Origin: http://localhost:" + std::to_string(port_) + "\r\n", "localhost:" + std::to_string(port_));
+  EXPECT_EQ(status_of(answer), 202) << answer;
+  answer = post_with("Content-Type: application/json; charset=utf-8\r\n", here);
+  EXPECT_EQ(status_of(answer), 202) << answer;
+  EXPECT_EQ(get("/api/tasks?agent=storyteller").size(), 2u) << "only the two allowed requests queued a task";
+  daemon->signal(SIGTERM);
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+TEST_F(HttpTest, AnInteractiveChatIsAnsweredWhileBackgroundRequestsFillTheirClassAndIdleConnectionsAreOpen) {
+  std::ofstream(dir_ / "agentd.json") << R"({"http": {"max_queued": 12}})";
+  auto daemon = start_http({"--slots", "1", "--ctx", "2048"});
+  // 13 long background completions, not streamed: one runs, 12 wait (the class's queue is full).
+  // With httplib's 8 worker threads, the 9th already waited for a thread and the chat behind it.
+  json background = chat("Once upon a time", 1900);
+  background["priority"] = "background";
+  std::vector<std::thread> holders;
+  for (int i = 0; i < 13; ++i) {
+    holders.emplace_back([&, port = port_] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(600, 0);
+      c.Post("/v1/chat/completions", background.dump(), "application/json");
+    });
+  }
+  // 200 connections that never send a byte.
+  std::vector<int> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(connect_raw());
+  bool full = false;  // each look is a real request
+  for (int i = 0; i < 2000 && !full; ++i) {
+    auto m = client_->Get("/metrics");
+    full = m && m->body.find("agentd_queue_depth{class=\"background\"} 12") != std::string::npos;
+  }
+  ASSERT_TRUE(full) << "the 13 background requests did not all reach the engine";
+  // The 14th background request is refused at once: its class is full, below the worker count.
+  auto refused = client_->Post("/v1/chat/completions", background.dump(), "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429) << refused->body;
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+  // The chat is answered while every background request is still held: none has finished.
+  json urgent = post("/v1/chat/completions", chat("Hello", 4), 200);
+  EXPECT_EQ(urgent["usage"]["completion_tokens"], 4);
+  auto m = client_->Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->body.find("agentd_requests_total{class=\"background\""), std::string::npos)
+      << "a background request finished before the chat was answered:\n" << m->body;
+  for (int fd : idle) ::close(fd);
+  daemon->signal(SIGTERM);
+  daemon->signal(SIGTERM);  // don't wait out the long ones
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+  for (auto& t : holders) t.join();
 }
 
 TEST_F(HttpTest, ControlApiRunsFollowsAndCancelsTasksAndMetricsCountThem) {

@@ -4,6 +4,7 @@
 
 #include "runtime/http_server.hpp"
 #include "runtime/openai_api.hpp"
+#include "engine/json_schema_grammar.hpp"
 
 namespace agentd::runtime {
 namespace {
@@ -121,6 +122,55 @@ TEST(OpenAiApi, ResponsesAndChunksHaveOpenAisShape) {
   json parsed = json::parse(chunk.substr(6));
   EXPECT_EQ(parsed["object"], "chat.completion.chunk");
   EXPECT_TRUE(parsed["choices"][0]["finish_reason"].is_null());
+}
+
+TEST(OpenAiApi, TextThatIsNotUtf8IsWrittenWithReplacementCharactersNotThrown) {
+  // A model can emit a lone byte token; a piece or an answer cut mid-character must not throw
+  // inside a streaming provider (that would end the process).
+  std::string chunk;
+  ASSERT_NO_THROW(chunk = chunk_event("chatcmpl-1", "m", 1, {{"content", "ab\xff\xfe"}}));
+  json parsed = json::parse(chunk.substr(6));
+  EXPECT_EQ(parsed["choices"][0]["delta"]["content"], "ab\xEF\xBF\xBD\xEF\xBF\xBD");
+  engine::Result r;
+  r.text = "cut \xE2\x82";
+  ASSERT_NO_THROW(chunk = usage_event("chatcmpl-1", "m\xC3", 1, r));
+  EXPECT_EQ(json::parse(chunk.substr(6))["model"], "m\xEF\xBF\xBD");
+}
+
+TEST(OpenAiApi, DeepNestingAndTooManyMessagesAreRefusedBeforeAnyRecursion) {
+  const std::string ok = R"({"model": "default", "messages": [{"role": "user", "content": "x"}])";
+  // 100 000 levels: parsed iteratively by nlohmann, but dump() and the schema converter recurse.
+  std::string deep = ok + R"(, "response_format": {"type": "json_schema", "json_schema": {"schema": )";
+  for (int i = 0; i < 100000; ++i) deep += R"({"items": )";
+  deep += "{}" + std::string(100000, '}') + "}}}";
+  auto parsed = parse(deep);
+  ASSERT_TRUE(std::holds_alternative<ApiError>(parsed));
+  EXPECT_EQ(std::get<ApiError>(parsed).status, 400);
+  EXPECT_NE(std::get<ApiError>(parsed).message.find("nested"), std::string::npos) << std::get<ApiError>(parsed).message;
+
+  std::string many = R"({"model": "default", "messages": [)";
+  for (int i = 0; i < 5000; ++i) many += std::string(i ? "," : "") + R"({"role": "user", "content": "x"})";
+  parsed = parse(many + "]}");
+  ASSERT_TRUE(std::holds_alternative<ApiError>(parsed));
+  EXPECT_EQ(std::get<ApiError>(parsed).param, "messages");
+  EXPECT_NE(std::get<ApiError>(parsed).message.find("at most"), std::string::npos) << std::get<ApiError>(parsed).message;
+}
+
+TEST(OpenAiApi, TheSchemaConverterLimitsDepthAndSize) {
+  // The converter is also reached from agent files: its own limits, whatever the caller checked.
+  std::string deep;
+  for (int i = 0; i < 200; ++i) deep += R"({"type": "array", "items": )";
+  deep += "{}" + std::string(200, '}');
+  try {
+    engine::json_schema_to_gbnf(deep);
+    ADD_FAILURE() << "a schema 200 levels deep was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("deep"), std::string::npos) << e.what();
+  }
+  // Wide, not deep: 2 000 properties with 100 000-character bounds make a grammar far too large.
+  json wide = {{"type", "object"}, {"properties", json::object()}};
+  for (int i = 0; i < 20000; ++i) wide["properties"]["p" + std::to_string(i)] = {{"enum", {std::string(64, 'x')}}};
+  EXPECT_THROW(engine::json_schema_to_gbnf(wide.dump()), std::invalid_argument);
 }
 
 TEST(OpenAiApi, ListenAddresses) {

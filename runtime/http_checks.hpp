@@ -1,0 +1,39 @@
+// What every request must pass before it is routed (the server's pre-routing handler):
+//
+//  - framing that two parsers could read differently is refused (400): two different
+//    Content-Length headers, one that is not digits, Content-Length together with
+//    Transfer-Encoding, a transfer coding other than chunked. A proxy in front may have framed the request otherwise, and the rest of
+//    the bytes would be read as a second, smuggled request;
+//  - with a token, "Authorization: Bearer <token>" (compared in constant time), else 401;
+//  - without a token (loopback), the Host must name this server: loopback, or the listen
+//    address. A web page that rebinds its own name to 127.0.0.1 sends that name as Host (403);
+//  - a state-changing request (any method but GET, HEAD, OPTIONS) from a browser must come
+//    from this server's own origin (Origin, when sent, equals http://<Host>), and every one
+//    must say Content-Type: application/json. An HTML form or a no-cors fetch cannot send that
+//    type, and a cross-origin fetch that does is preflighted, which this server never allows.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runtime/openai_api.hpp"
+
+namespace httplib {
+struct Request;
+}
+
+namespace agentd::runtime {
+
+struct AccessPolicy {
+  std::string token;        // the bearer token requests must carry ("" = none)
+  std::string listen_host;  // the configured listen host, also accepted as Host
+};
+
+// The first check the request fails, as the error to answer; nullopt when it passes.
+std::optional<ApiError> check_request(const httplib::Request& req, const AccessPolicy& policy);
+
+// Equal contents, in a time that depends on the expected length only (a token compare).
+bool constant_time_equal(std::string_view given, std::string_view expected);
+
+}  // namespace agentd::runtime

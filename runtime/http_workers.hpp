@@ -1,0 +1,48 @@
+// The HTTP server's worker threads (httplib's Server::new_task_queue), sized on purpose.
+//
+// httplib hands each accepted connection to one worker for the connection's whole life: its
+// keep-alive wait, each request, a streamed answer. Its default pool has max(8, cores - 1)
+// threads, so 8 slow background completions, or 8 connections opened and left idle, and every
+// other client (an interactive chat included) waited for a thread before the engine ever saw it.
+//
+// This pool starts a thread when a connection finds none idle, up to `max_threads`, and keeps it.
+// Engine-bound requests are bounded per class well below that (HttpGate), so what is left serves
+// interactive requests, the control API and idle keep-alive connections (each held at most the
+// keep-alive timeout). Threads that only wait cost address space, not CPU.
+#pragma once
+
+#include <httplib.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace agentd::runtime {
+
+class HttpWorkers : public httplib::TaskQueue {
+ public:
+  explicit HttpWorkers(size_t max_threads);
+  ~HttpWorkers() override;
+
+  void enqueue(std::function<void()> fn) override;
+  // Runs what is queued, then joins every thread (httplib calls it when it stops listening).
+  void shutdown() override;
+
+  size_t threads() const;
+
+ private:
+  void work();
+
+  const size_t max_threads_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mutex_
+  std::vector<std::thread> threads_;        // guarded by mutex_
+  size_t idle_ = 0;                         // guarded by mutex_
+  bool stopping_ = false;                   // guarded by mutex_
+};
+
+}  // namespace agentd::runtime
