@@ -89,6 +89,12 @@ PromptAgent::PromptAgent(const AgentConfig& config)
     }
   }
   s.strings("stop", stop_);
+  // Every stop string is matched against every generated piece: a config must not be able to make
+  // each token cost thousands of comparisons.
+  if (stop_.size() > 64) s.fail(s.at("stop"), "at most 64 stop strings, got " + std::to_string(stop_.size()));
+  for (size_t i = 0; i < stop_.size(); ++i) {
+    if (stop_[i].size() > 256) s.fail(s.at("stop") + "/" + std::to_string(i), "at most 256 bytes");
+  }
   if (auto l = s.object("long_form", {"sections", "outline", "tail_chars", "min_distinct4", "max_attempts"})) {
     engine::LongFormOptions o;
     l->integer("sections", o.sections, 1, 50);

@@ -171,6 +171,8 @@ TEST_F(HostileAgentFilesTest, NumbersAreRangeCheckedAndTrailingBytesRefused) {
     std::string text, expected;
   };
   const std::string x = R"("plugin": "prompt", "prompt": "x")";
+  std::string many_stops = "\"s0\"";
+  for (int i = 1; i < 200; ++i) many_stops += ", \"s" + std::to_string(i) + "\"";
   const Case cases[] = {
       {"{" + x + R"(, "triggers": [{"every": "9223372036854775s"}]})", "/triggers/0/every: at most 3650d"},
       {"{" + x + R"(, "triggers": [{"every": "106751991167d"}]})", "/triggers/0/every: at most 3650d"},
@@ -181,6 +183,8 @@ TEST_F(HostileAgentFilesTest, NumbersAreRangeCheckedAndTrailingBytesRefused) {
       {"{" + x + std::string("}\0", 2) + R"({"plugin": 3})", "a NUL byte at line 1"},
       {"{" + x + std::string("}\0", 2), "a NUL byte at line 1"},
       {"{" + x + "} trailing", "parse error at line 1"},
+      {"{" + x + R"(, "settings": {"stop": [)" + many_stops + "]}}", "/settings/stop: at most 64 stop strings, got 200"},
+      {"{" + x + R"(, "settings": {"stop": [")" + std::string(300, 's') + R"("]}})", "/settings/stop/0: at most 256 bytes"},
       {"{" + x + R"(, "settings": {"json_schema": {"type": "strnig"}}})", "/settings/json_schema: unknown type \"strnig\""},
       {"{" + x + R"(, "settings": {"json_schema": {"type": "object", "properties": {"a": {"$ref": "#"}}}}})",
        "/settings/json_schema: unsupported keyword \"$ref\" at /properties/a"},
