@@ -1,10 +1,16 @@
 #include "agents/config_reader.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 
+#include "scheduler/bounded_json.hpp"
 #include "scheduler/duration.hpp"
 
 namespace agentd::agents {
@@ -30,6 +36,35 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 std::string type_of(const json& v) { return v.type_name(); }
 
+// The bytes of a regular file, read without blocking: a FIFO or a device named *.json would
+// otherwise hang the reader in open() or feed it without end. The size is checked on the open
+// file (fstat), so a file swapped between the check and the read cannot slip past it.
+std::string read_regular_file(const std::filesystem::path& path, size_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw ConfigError(path.string() + ": cannot read the file: " + std::strerror(errno));
+  std::string text;
+  struct stat st {};
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular && static_cast<size_t>(st.st_size) <= max_bytes) {
+    text.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < text.size()) {
+      ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // shrunk while read: parse what is there
+      got += static_cast<size_t>(n);
+    }
+    text.resize(got);
+  }
+  ::close(fd);
+  if (!regular) throw ConfigError(path.string() + ": not a regular file (only regular files are read)");
+  if (static_cast<size_t>(st.st_size) > max_bytes) {
+    throw ConfigError(path.string() + ": " + std::to_string(st.st_size) + " bytes is more than the limit of " +
+                      std::to_string(max_bytes));
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string nearest_key(const std::string& key, const std::vector<std::string>& known) {
@@ -46,20 +81,15 @@ std::string nearest_key(const std::string& key, const std::vector<std::string>& 
 }
 
 json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path.string() + ": cannot read the file");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) {
+  const scheduler::JsonBounds bounds;  // a configuration file: 4 MiB, 64 levels
+  std::string text = read_regular_file(path, bounds.max_bytes);
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw ConfigError(path.string() + ": the file is empty (expected a JSON object)");
   }
   try {
-    return json::parse(text.str(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    // nlohmann: "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    throw ConfigError(path.string() + ": " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+    return scheduler::parse_bounded_json(text, bounds, /*allow_comments=*/true);
+  } catch (const scheduler::BoundedJsonError& e) {
+    throw ConfigError(path.string() + ": " + e.what());
   }
 }
 
@@ -68,6 +98,7 @@ ConfigReader::ConfigReader(std::string file, const json& object, std::string pat
   if (!object_->is_object()) fail(path_.empty() ? "/" : path_, "expected an object, got " + type_of(*object_));
   for (const auto& [key, value] : object_->items()) {
     if (std::find(known.begin(), known.end(), key) == known.end()) {
+      if (key.size() > 64) fail(path_ + "/" + key.substr(0, 64) + "...", "unknown key");  // a message, not a copy of the file
       std::string hint = nearest_key(key, known);
       fail(path_ + "/" + key, "unknown key" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
     }
@@ -100,6 +131,10 @@ void ConfigReader::boolean(const char* key, bool& out) const {
 void ConfigReader::integer(const char* key, int& out, int min, int max) const {
   if (const json* v = find(key)) {
     if (!v->is_number_integer()) fail(at(key), "expected an integer, got " + type_of(*v));
+    // Past INT64_MAX nlohmann keeps an unsigned value, which get<int64_t>() would wrap negative.
+    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(max)) {
+      fail(at(key), std::to_string(v->get<uint64_t>()) + " is outside " + std::to_string(min) + ".." + std::to_string(max));
+    }
     auto n = v->get<int64_t>();
     if (n < min || n > max) fail(at(key), std::to_string(n) + " is outside " + std::to_string(min) + ".." + std::to_string(max));
     out = static_cast<int>(n);
@@ -142,6 +177,9 @@ void ConfigReader::duration(const char* key, std::chrono::milliseconds& out) con
   string(key, text);
   auto ms = scheduler::parse_duration_ms(text);
   if (!ms) fail(at(key), "'" + text + "' is not a duration (e.g. 250ms, 30s, 5m, 1h30m)");
+  // Durations are added to clocks in milliseconds (next fire time, task deadline); ten years keeps
+  // every such sum far from int64 overflow, which would fire an interval over and over.
+  if (*ms > kMaxDuration.count()) fail(at(key), "at most 3650d (ten years), got '" + text + "'");
   out = std::chrono::milliseconds(*ms);
 }
 

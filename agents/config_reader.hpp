@@ -23,8 +23,14 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Parses a JSON file; comments are allowed. Throws ConfigError with the line and column.
+// Parses a JSON file; comments are allowed. Only a regular file is read (opened without blocking,
+// so a FIFO cannot hang the reader), within scheduler::JsonBounds (4 MiB, nested at most 64
+// levels), UTF-8, no NUL byte, nothing after the value. Throws ConfigError naming the file, with
+// the line and column.
 nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// The longest duration a configuration may give (ten years).
+inline constexpr std::chrono::milliseconds kMaxDuration{3650LL * 86'400'000};
 
 class ConfigReader {
  public:
@@ -39,7 +45,7 @@ class ConfigReader {
   void number(const char* key, double& out, double min, double max) const;
   void number(const char* key, float& out, float min, float max) const;
   void one_of(const char* key, std::string& out, std::initializer_list<const char*> allowed) const;
-  // "30s", "5m", "1h30m", "250ms".
+  // "30s", "5m", "1h30m", "250ms"; at most kMaxDuration.
   void duration(const char* key, std::chrono::milliseconds& out) const;
   void strings(const char* key, std::vector<std::string>& out) const;
   // A nested object, if present.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,11 +16,27 @@ namespace agentd::agents {
 
 namespace fs = std::filesystem;
 
-fs::path real_path_or_given(const fs::path& p) {
+std::optional<fs::path> real_path(const fs::path& p) {
   std::error_code ec;
-  fs::path real = fs::weakly_canonical(p, ec);
-  return ec ? p.lexically_normal() : real;
+  fs::path existing = fs::absolute(p, ec).lexically_normal();
+  if (ec) return std::nullopt;
+  if (!existing.has_filename() && existing.has_relative_path()) existing = existing.parent_path();  // "a/b/"
+  // Walk up to the longest prefix that exists as a directory entry (lstat: a dangling link
+  // exists). fs::weakly_canonical stops at a dangling link instead and appends the rest by name,
+  // which made a link to a missing folder outside look like a folder inside.
+  fs::path missing;
+  struct stat st {};
+  while (::lstat(existing.c_str(), &st) != 0) {
+    if (errno != ENOENT || existing == existing.root_path()) return std::nullopt;  // ELOOP, EACCES, ENOTDIR...
+    missing = missing.empty() ? existing.filename() : existing.filename() / missing;
+    existing = existing.parent_path();
+  }
+  fs::path real = fs::canonical(existing, ec);  // fails on a dangling link or a loop
+  if (ec) return std::nullopt;
+  return missing.empty() ? real : real / missing;
 }
+
+fs::path real_path_or_given(const fs::path& p) { return real_path(p).value_or(p.lexically_normal()); }
 
 bool path_inside(const fs::path& path, const fs::path& folder) {
   auto [f, p] = std::mismatch(folder.begin(), folder.end(), path.begin(), path.end());
@@ -35,6 +52,17 @@ bool inside_any(const fs::path& path, const std::vector<fs::path>& folders) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
+
+// The real path of `p`, or FileAccessError: a path that cannot be resolved is refused, never
+// judged by its name.
+fs::path resolved(const fs::path& p, const fs::path& asked) {
+  std::optional<fs::path> real = real_path(p);
+  if (!real) {
+    throw FileAccessError(asked.string() + ": refused: its real path cannot be resolved (a link loop, a dangling link, " +
+                          "or a folder that cannot be searched)");
+  }
+  return *real;
+}
 
 void refuse_dot_dot(const fs::path& path) {
   for (const auto& part : path) {
@@ -55,6 +83,17 @@ std::string folders_text(const std::vector<fs::path>& folders) {
   return text.empty() ? "(none)" : text;
 }
 
+// The file actually opened must lie in a write folder: a folder swapped for a link between the
+// path check and the open is caught here (Linux: /proc/self/fd names what `fd` is). Without /proc
+// the check before the open stands alone.
+void check_opened_inside(int fd, const fs::path& asked, const std::vector<fs::path>& folders) {
+  std::error_code ec;
+  fs::path opened = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+  if (ec || inside_any(opened.parent_path(), folders)) return;
+  throw FileAccessError(asked.string() + ": refused: it was opened as " + opened.string() +
+                        ", outside the agent's write folders (" + folders_text(folders) + ")");
+}
+
 void write_all(int fd, std::string_view text, const fs::path& path) {
   while (!text.empty()) {
     ssize_t n = ::write(fd, text.data(), text.size());
@@ -64,18 +103,29 @@ void write_all(int fd, std::string_view text, const fs::path& path) {
   }
 }
 
+// A folder confines by its path as given (the config loader gives real paths, checked against the
+// roots). If it now resolves elsewhere (swapped for a link, or a dangling link whose target was
+// created since) it is kept as given: nothing real lies inside a link, so every access through it
+// is refused, instead of following the link wherever it leads.
+fs::path confining_folder(const fs::path& folder) {
+  fs::path given = folder.lexically_normal();
+  if (!given.has_filename() && given.has_relative_path()) given = given.parent_path();
+  std::optional<fs::path> real = real_path(given);
+  return real && *real == given ? *real : given;
+}
+
 }  // namespace
 
 FileAccess::FileAccess(std::vector<fs::path> read_folders, std::vector<fs::path> write_folders, int64_t max_bytes)
     : max_bytes_(max_bytes) {
-  for (auto& f : write_folders) write_.push_back(real_path_or_given(f));
-  for (auto& f : read_folders) read_.push_back(real_path_or_given(f));
+  for (auto& f : write_folders) write_.push_back(confining_folder(f));
+  for (auto& f : read_folders) read_.push_back(confining_folder(f));
   read_.insert(read_.end(), write_.begin(), write_.end());
 }
 
 fs::path FileAccess::resolve_read(const fs::path& path) const {
   fs::path target = absolute_from(path, read_, "readable");
-  fs::path real = real_path_or_given(target);  // follows every link, the final one included
+  fs::path real = resolved(target, path);  // follows every link, the final one included
   if (!inside_any(real, read_)) {
     throw FileAccessError(path.string() + ": refused: " + (real == target ? "" : "it resolves to " + real.string() + ", ") +
                           "outside the agent's folders (" + folders_text(read_) + ")");
@@ -86,7 +136,7 @@ fs::path FileAccess::resolve_read(const fs::path& path) const {
 fs::path FileAccess::resolve_write(const fs::path& path) const {
   fs::path target = absolute_from(path, write_, "write");
   if (!target.has_filename()) throw FileAccessError(path.string() + ": refused: not a file name");
-  fs::path parent = real_path_or_given(target.parent_path());
+  fs::path parent = resolved(target.parent_path(), path);
   if (!inside_any(parent, write_)) {
     throw FileAccessError(path.string() + ": refused: outside the agent's write folders (" + folders_text(write_) + ")");
   }
@@ -125,7 +175,8 @@ std::vector<fs::path> FileAccess::list(const fs::path& folder, const std::string
     std::string name = entry.path().filename().string();
     std::error_code entry_ec;  // a dangling link is skipped; its error must not fail the listing
     if (!entry.is_regular_file(entry_ec) || fnmatch(glob.c_str(), name.c_str(), FNM_PERIOD) != 0) continue;
-    if (!inside_any(real_path_or_given(entry.path()), read_)) continue;  // a link leading out is not listed
+    auto real_entry = real_path(entry.path());
+    if (!real_entry || !inside_any(*real_entry, read_)) continue;  // a link leading out is not listed
     files.push_back(entry.path());
   }
   if (ec) throw FileAccessError(folder.string() + ": cannot list: " + ec.message());
@@ -143,6 +194,7 @@ fs::path FileAccess::write_text(const fs::path& path, std::string_view text) con
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw FileAccessError(path.string() + ": cannot write: " + errno_text());
   try {
+    check_opened_inside(fd, path, write_);
     write_all(fd, text, path);
     if (::fsync(fd) != 0) throw FileAccessError(path.string() + ": cannot write: " + errno_text());
   } catch (...) {
@@ -165,6 +217,7 @@ fs::path FileAccess::append_text(const fs::path& path, std::string_view text) co
   int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw FileAccessError(path.string() + ": cannot write: " + errno_text());
   try {
+    check_opened_inside(fd, path, write_);
     write_all(fd, text, path);
   } catch (...) {
     ::close(fd);

@@ -7,7 +7,9 @@
 //   folder, else the first write folder; write: the first write folder).
 // - A path with a ".." component is refused outright, before any lookup.
 // - Symbolic links are followed only when they stay inside an allowed folder: the real path of
-//   the target (for a write, of its parent folder) must lie inside one. A write never follows a
+//   the target (for a write, of its parent folder) must lie inside one. A path whose real path
+//   cannot be found (a loop, a dangling link) is refused. A folder that resolves elsewhere than
+//   the path it was given as (swapped for a link since the config was loaded) confines nothing. A write never follows a
 //   symlink at the final component (O_NOFOLLOW), so a link planted there cannot redirect it.
 // - Reads are capped at `max_bytes`; a larger file is refused by name and size, not truncated.
 // - Writes go to a temporary file in the same folder, then rename(): a crash leaves the old file
@@ -18,14 +20,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace agentd::agents {
 
-// The real path of `p` (symlinks resolved as far as the path exists), or `p` normalised if that
-// fails.
+// The real path of `p` made absolute: symlinks resolved for the part that exists, the missing
+// rest appended by name. nullopt when it cannot be resolved: a link loop, a dangling link on the
+// way (it leads somewhere that does not exist yet, and may later), a folder that cannot be searched.
+std::optional<std::filesystem::path> real_path(const std::filesystem::path& p);
+// real_path(), or `p` normalised if that fails. Not for confinement decisions.
 std::filesystem::path real_path_or_given(const std::filesystem::path& p);
 // Whether `path` is `folder` or lies below it (both absolute and normalised; compared by element).
 bool path_inside(const std::filesystem::path& path, const std::filesystem::path& folder);

@@ -2,8 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <regex>
-
+#include "agents/event_name.hpp"
 #include "storage/section_store.hpp"
 
 namespace agentd::agents {
@@ -214,8 +213,7 @@ std::vector<storage::Note> TaskContext::recent_notes(int limit) const {
 }
 
 void TaskContext::emit(const std::string& name, const nlohmann::json& data) {
-  static const std::regex valid("[a-z0-9][a-z0-9_.-]*");
-  if (!std::regex_match(name, valid)) throw std::invalid_argument("event name '" + name + "' is not [a-z0-9_.-]");
+  if (auto problem = emitted_event_problem(name)) throw std::invalid_argument("emit: " + *problem);
   emitted_.push_back({config_.name + "." + name, data});
   log("emits " + config_.name + "." + name);
 }

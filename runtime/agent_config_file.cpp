@@ -1,13 +1,15 @@
 #include "runtime/agent_config_file.hpp"
 
+#include "agents/event_name.hpp"
 #include "agents/file_access.hpp"
 
 #include <algorithm>
 #include <cstdlib>
-#include <regex>
 #include <set>
 
 #include <date/tz.h>
+
+#include "scheduler/bounded_json.hpp"
 
 namespace agentd::runtime {
 
@@ -36,7 +38,12 @@ fs::path resolve_folder(const ConfigReader& r, const std::string& where, const s
   if (text.empty()) r.fail(where, "empty folder name");
   fs::path p = text == "~" ? home_folder() : text.starts_with("~/") ? home_folder() / text.substr(2) : fs::path(text);
   if (p.is_relative()) p = base / p;
-  fs::path real = real_or_given(p);
+  std::optional<fs::path> resolved = agents::real_path(p);
+  if (!resolved) {
+    r.fail(where, p.lexically_normal().string() + ": its real path cannot be resolved (a dangling link, a link loop, or a " +
+                      "folder that cannot be searched), so it cannot be checked against the allowed roots");
+  }
+  const fs::path& real = *resolved;
   if (std::none_of(options.roots.begin(), options.roots.end(),
                    [&](const fs::path& root) { return path_inside(real, real_or_given(root)); })) {
     std::string roots;
@@ -79,10 +86,17 @@ TriggerConfig read_trigger(const ConfigReader& t, const AgentsOptions& options, 
     t.string("cron", trigger.cron);
     trigger.time_zone = local_zone_name();
     t.string("tz", trigger.time_zone);
+    std::optional<scheduler::CronSchedule> check;
     try {
-      scheduler::CronSchedule check(trigger.cron, trigger.time_zone);
+      check.emplace(trigger.cron, trigger.time_zone);
     } catch (const scheduler::ScheduleError& e) {
       t.fail(t.at(t.has("tz") && std::string(e.what()).find("zone") != std::string::npos ? "tz" : "cron"), e.what());
+    }
+    // Each field can be valid and the whole match no day ("0 0 30 2 *"): such a trigger would be
+    // accepted and silently never run. next_after() looks 8 years ahead, so 29 February passes.
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    if (!check->next_after(now_ms.count())) {
+      t.fail(t.at("cron"), "'" + trigger.cron + "' never fires (no matching day in the next 8 years, e.g. 30 February)");
     }
   }
   if (!t.has("every") && !t.has("cron") && t.has("missed")) t.fail(t.at("missed"), "only applies to \"every\" and \"cron\" triggers");
@@ -94,7 +108,9 @@ TriggerConfig read_trigger(const ConfigReader& t, const AgentsOptions& options, 
     std::error_code ec;
     if (!fs::is_directory(trigger.folder, ec)) t.fail(t.at("watch"), trigger.folder.string() + " is not an existing folder");
     t.string("glob", trigger.glob);
-    if (trigger.glob.empty() || trigger.glob.find('/') != std::string::npos) t.fail(t.at("glob"), "a file-name pattern such as *.md");
+    if (trigger.glob.empty() || trigger.glob.find('/') != std::string::npos || trigger.glob.size() > 255) {
+      t.fail(t.at("glob"), "a file-name pattern such as *.md (at most 255 characters)");
+    }
     t.duration("debounce", trigger.debounce);
   } else {
     only_for("glob", "watch");
@@ -103,9 +119,7 @@ TriggerConfig read_trigger(const ConfigReader& t, const AgentsOptions& options, 
   if (t.has("on")) {
     trigger.kind = TriggerConfig::Kind::event;
     t.string("on", trigger.event);
-    if (!std::regex_match(trigger.event, std::regex("[a-z][a-z0-9_-]*\\.[a-z0-9][a-z0-9_.-]*"))) {
-      t.fail(t.at("on"), "'" + trigger.event + "' is not an event name like \"drafter.done\"");
-    }
+    if (auto problem = agents::trigger_event_problem(trigger.event)) t.fail(t.at("on"), *problem);
   }
   return trigger;
 }
@@ -142,8 +156,9 @@ LoadedAgent read_agent_file(const fs::path& file, const AgentsOptions& options, 
   c.file = file;
   c.name = file.stem().string();
   r.string("name", c.name);
-  if (!std::regex_match(c.name, std::regex("[a-z][a-z0-9_-]{0,63}"))) {
-    r.fail(r.has("name") ? "/name" : "/", "'" + c.name + "' is not an agent name (lower-case letters, digits, _ and -; "
+  if (!agents::valid_agent_name(c.name)) {
+    std::string shown = c.name.size() > 64 ? c.name.substr(0, 64) + "..." : c.name;
+    r.fail(r.has("name") ? "/name" : "/", "'" + shown + "' is not an agent name (lower-case letters, digits, _ and -; "
                                           "starts with a letter)" + (r.has("name") ? "" : "; set \"name\""));
   }
   if (!r.has("plugin")) r.fail("/plugin", "missing (which plugin runs this agent, e.g. \"prompt\")");
@@ -218,8 +233,14 @@ std::vector<AgentEntry> load_agents_dir(const AgentsOptions& options, const agen
   for (const fs::path& file : files) {
     AgentEntry e;
     e.file = file;
-    e.name = file.stem().string();
+    // Names and errors are printed, logged and written as JSON (agentd agents --json, status.json),
+    // which throws on bytes that are not UTF-8: they are escaped here, once, for every reader.
+    e.name = scheduler::escape_invalid_utf8(file.stem().string());
     try {
+      if (scheduler::first_invalid_utf8(file.string())) {
+        e.file = scheduler::escape_invalid_utf8(file.string());  // never read: shown only
+        throw ConfigError(e.file.string() + ": the file name is not UTF-8");
+      }
       e.loaded = read_agent_file(file, options, registry);
       e.name = e.loaded->config.name;
       if (auto it = seen.find(e.name); it != seen.end()) {
@@ -229,7 +250,7 @@ std::vector<AgentEntry> load_agents_dir(const AgentsOptions& options, const agen
         seen[e.name] = file;
       }
     } catch (const std::exception& ex) {  // ConfigError, or a plugin's own validation
-      e.error = ex.what();
+      e.error = scheduler::escape_invalid_utf8(ex.what());
     }
     entries.push_back(std::move(e));
   }

@@ -45,7 +45,7 @@ LoadedAgent read_agent_file(const std::filesystem::path& file, const AgentsOptio
                             const agents::Registry& registry);
 
 struct AgentEntry {
-  std::filesystem::path file;
+  std::filesystem::path file;          // with bad bytes escaped (\xFF) if its name is not UTF-8
   std::string name;                    // from the file, or its file name when unreadable
   std::optional<LoadedAgent> loaded;   // empty when the file has an error
   std::string error;

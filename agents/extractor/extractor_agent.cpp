@@ -76,6 +76,11 @@ ExtractorAgent::ExtractorAgent(const AgentConfig& config)
   if (glob_.empty()) s.fail(s.at("glob"), "an empty pattern");
   s.string("output", output_);
   if (output_.empty()) s.fail(s.at("output"), "an empty file name");
+  try {  // ".." or outside the write folders: refused by `agentd agents validate`, not at the first run
+    FileAccess(config.read_folders, config.write_folders, 0).resolve_write(output_);
+  } catch (const FileAccessError& e) {
+    s.fail(s.at("output"), e.what());
+  }
   s.integer("max_documents", max_documents_, 1, 1000);
   s.integer("max_document_bytes", max_document_bytes_, 64, 1 << 20);
   s.integer("remember", remember_, 10, 100000);

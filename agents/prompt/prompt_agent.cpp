@@ -1,10 +1,12 @@
 #include "agents/prompt/prompt_agent.hpp"
 
 #include <ctime>
-#include <regex>
 
 #include "agents/config_reader.hpp"
+#include "agents/event_name.hpp"
+#include "agents/file_access.hpp"
 #include "agents/task_context.hpp"
+#include "engine/json_schema_grammar.hpp"
 
 namespace agentd::agents {
 
@@ -64,19 +66,35 @@ PromptAgent::PromptAgent(const AgentConfig& config)
     }
     output_file_ = checked_template(config, output_file, s.at("output_file"),
                                     {Kind::date, Kind::time, Kind::datetime, Kind::weekday, Kind::agent, Kind::task});
+    // Refused now, not at the first run: ".." or a path outside the write folders. Placeholders
+    // fill in dates, names and numbers, never a folder, so the text as written is what is checked.
+    try {
+      FileAccess(config.read_folders, config.write_folders, 0).resolve_write(output_file);
+    } catch (const FileAccessError& e) {
+      s.fail(s.at("output_file"), e.what());
+    }
   }
   s.boolean("append", append_);
   s.string("memory_key", memory_key_);
   s.boolean("note", note_);
   s.string("emit", emit_);
-  if (!emit_.empty() && !std::regex_match(emit_, std::regex("[a-z0-9][a-z0-9_.-]*"))) {
-    s.fail(s.at("emit"), "'" + emit_ + "' is not an event name (lower-case letters, digits, _ . -)");
-  }
+  if (auto problem = emitted_event_problem(emit_); problem && !emit_.empty()) s.fail(s.at("emit"), *problem);
   if (const nlohmann::json* schema = s.raw("json_schema")) {
     if (!schema->is_object()) s.fail(s.at("json_schema"), "expected a JSON schema object");
     json_schema_ = schema->dump();
+    try {  // the grammar is made per call; a schema it cannot take would fail every task instead
+      engine::json_schema_to_gbnf(json_schema_);
+    } catch (const std::invalid_argument& e) {
+      s.fail(s.at("json_schema"), e.what());
+    }
   }
   s.strings("stop", stop_);
+  // Every stop string is matched against every generated piece: a config must not be able to make
+  // each token cost thousands of comparisons.
+  if (stop_.size() > 64) s.fail(s.at("stop"), "at most 64 stop strings, got " + std::to_string(stop_.size()));
+  for (size_t i = 0; i < stop_.size(); ++i) {
+    if (stop_[i].size() > 256) s.fail(s.at("stop") + "/" + std::to_string(i), "at most 256 bytes");
+  }
   if (auto l = s.object("long_form", {"sections", "outline", "tail_chars", "min_distinct4", "max_attempts"})) {
     engine::LongFormOptions o;
     l->integer("sections", o.sections, 1, 50);

@@ -195,6 +195,47 @@ TEST_F(FileAccessTest, WriteIntoASymlinkedSubfolderLeadingOutsideIsRefused) {
   EXPECT_THAT(names_in(outside), IsEmpty());
 }
 
+// Issue #14: a write folder that was a real folder at load but is a link leading outside when a
+// task runs (swapped) must not move the agent's writes there: the folder's real path is checked
+// when FileAccess is made, not just taken.
+TEST_F(FileAccessTest, AWriteFolderSwappedForALinkLeadingOutsideIsRefusedAtWriteTime) {
+  const fs::path swapped = root / "swapped";
+  fs::create_directory_symlink(outside, swapped);
+  FileAccess task_files({}, {swapped}, 1 << 20);  // as a task makes it, from the folders loaded
+
+  EXPECT_THAT(refusal([&] { task_files.write_text("x.md", "x"); }), HasSubstr("x.md"));
+  EXPECT_THAT(refusal([&] { task_files.append_text("x.md", "x"); }), HasSubstr("x.md"));
+  EXPECT_THAT(refusal([&] { task_files.write_text(swapped / "y.md", "y"); }), HasSubstr("y.md"));
+  EXPECT_THAT(names_in(outside), IsEmpty());
+}
+
+// Issue #14: a dangling link as the write folder, pointing outside; once its target exists
+// (created by anyone) the writes would land outside.
+TEST_F(FileAccessTest, ADanglingWriteFolderLinkIsRefusedBeforeAndAfterItsTargetExists) {
+  const fs::path link = root / "out";
+  fs::create_directory_symlink(outside / "new", link);
+  FileAccess before({}, {link}, 1 << 20);
+  EXPECT_THAT(refusal([&] { before.write_text("x.md", "x"); }), HasSubstr("x.md"));
+
+  fs::create_directories(outside / "new");
+  FileAccess after({}, {link}, 1 << 20);
+  EXPECT_THAT(refusal([&] { after.write_text("x.md", "x"); }), HasSubstr("x.md"));
+  EXPECT_THAT(refusal([&] { after.read_text("x.md"); }), HasSubstr("x.md"));
+  EXPECT_THAT(names_in(outside / "new"), IsEmpty());
+}
+
+// Issue #14: "file confinement falls back to a lexical compare when a path cannot be resolved".
+// A path whose real path cannot be found (here a link loop) is refused by FileAccess with the
+// reason, not judged by its name and left to fail later somewhere else.
+TEST_F(FileAccessTest, APathThatCannotBeResolvedIsRefusedNotComparedByName) {
+  fs::create_directory_symlink(write / "loop", write / "loop");
+  std::string message = refusal([&] { files.write_text("loop/x.txt", "x"); });
+  EXPECT_THAT(message, HasSubstr("loop/x.txt"));
+  EXPECT_THAT(message, HasSubstr("cannot be resolved"));
+  EXPECT_THAT(refusal([&] { files.resolve_read(write / "loop" / "x.txt"); }), HasSubstr("cannot be resolved"));
+  EXPECT_THAT(refusal([&] { files.append_text("loop/deeper/x.txt", "x"); }), HasSubstr("cannot be resolved"));
+}
+
 TEST_F(FileAccessTest, WritesAreRefusedInReadOnlyFolders) {
   write_file(read / "a.txt", "original");
   std::string message = refusal([&] { files.write_text(read / "a.txt", "changed"); });

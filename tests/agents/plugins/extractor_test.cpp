@@ -219,13 +219,17 @@ TEST_F(ExtractorTest, CapsPerTaskAndPerDocument) {
   EXPECT_THAT(second, HasSubstr("- c.txt: extracted"));
 }
 
+// Issue #14: refused when the agent is loaded (agentd agents validate), not at its first run.
 TEST_F(ExtractorTest, TheOutputFileStaysInsideTheWriteFolder) {
-  config.settings = {{"output", "../escape.jsonl"}};
-  write_file(inbox / "a.txt", "receipt");
-  ExtractorAgent agent(config);
-  answer_with(kCafe);
-  TaskContext ctx(config, make_task(), services(), std::stop_source().get_token());
-  EXPECT_THROW(agent.run(ctx), FileAccessError);
+  for (const char* output : {"../escape.jsonl", "/etc/escape.jsonl"}) {
+    config.settings = {{"output", output}};
+    try {
+      ExtractorAgent agent(config);
+      ADD_FAILURE() << output << " accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("/settings/output: " + std::string(output) + ": refused")) << e.what();
+    }
+  }
   EXPECT_FALSE(fs::exists(root / "escape.jsonl"));
 }
 
