@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scheduler/bounded_json.hpp"
+
 namespace agentd::engine {
 
 namespace {
@@ -231,33 +233,15 @@ class Converter {
 
 }  // namespace
 
-bool json_nesting_exceeds(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 std::string json_schema_to_gbnf(const std::string& schema_json) {
   if (schema_json.size() > kMaxSchemaBytes) {
     throw std::invalid_argument("the schema is too large (" + std::to_string(schema_json.size()) + " bytes; at most " +
                                 std::to_string(kMaxSchemaBytes) + ")");
   }
-  // Twice the schema depth: every schema level is an object, and "properties" another.
-  if (json_nesting_exceeds(schema_json, 2 * kMaxSchemaDepth + 2)) {
-    throw std::invalid_argument("the schema is nested too deep (more than " + std::to_string(kMaxSchemaDepth) + " levels)");
+  // Twice the schema depth in brackets: every schema level is an object, and "properties" another.
+  if (auto problem = scheduler::json_bounds_problem(schema_json, {schema_json.size(), 2 * kMaxSchemaDepth + 2})) {
+    throw std::invalid_argument("the schema is refused (at most " + std::to_string(kMaxSchemaDepth) +
+                                " levels deep): " + *problem);
   }
   json schema;
   try {

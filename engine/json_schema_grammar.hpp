@@ -26,10 +26,4 @@ inline constexpr size_t kMaxGrammarBytes = 256 << 10;
 // Throws std::invalid_argument naming the JSON pointer of the problem.
 std::string json_schema_to_gbnf(const std::string& schema_json);
 
-// True when `text` opens more than `max_depth` arrays or objects inside one another (brackets in
-// strings do not count; malformed text is left to the parser). Counted on the raw text, before
-// any parser sees it: nlohmann parses iteratively, but copies, dump() and every walk of ours
-// recurse, so a document nested 100 000 levels deep overflows a thread's stack after parsing.
-bool json_nesting_exceeds(std::string_view text, int max_depth);
-
 }  // namespace agentd::engine

@@ -55,11 +55,28 @@ class Writer {
   void put(const T& v) {
     bytes(reinterpret_cast<const uint8_t*>(&v), sizeof v);
   }
-  void bytes(const uint8_t* p, size_t n) {
-    out.insert(out.end(), p, p + n);
+  void bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    out.insert(out.end(), b, b + n);
   }
   std::vector<uint8_t> out;
 };
+
+// The bytes before the state, as written.
+std::vector<uint8_t> header_of(const std::string& key, const TokenList& tokens, uint64_t state_bytes) {
+  Writer head;
+  head.bytes(kMagic.data(), kMagic.size());
+  head.put(static_cast<uint32_t>(key.size()));
+  head.bytes(key.data(), key.size());
+  head.put(static_cast<uint32_t>(tokens.size()));
+  head.bytes(tokens.data(), 4 * tokens.size());
+  head.put(state_bytes);
+  return head.out;
+}
+
+uint64_t checksum(const std::vector<uint8_t>& header, const StateBytes& state) {
+  return hash_bytes(hash_bytes(0, header.data(), header.size()), state.data(), state.size());
+}
 
 template <typename T>
 bool get(std::istream& in, T& v) {
@@ -342,16 +359,8 @@ std::shared_ptr<const StateBytes> PrefixCache::load(Entry& e) {
     if (!in.read(reinterpret_cast<char*>(state->data()), static_cast<std::streamsize>(state->size())) ||
         !get(in, stored)) {
       problem = "truncated";
-    } else {
-      Writer head;
-      head.bytes(reinterpret_cast<const uint8_t*>(kMagic.data()), kMagic.size());
-      head.put(static_cast<uint32_t>(h.key.size()));
-      head.bytes(reinterpret_cast<const uint8_t*>(h.key.data()), h.key.size());
-      head.put(static_cast<uint32_t>(h.tokens.size()));
-      head.bytes(reinterpret_cast<const uint8_t*>(h.tokens.data()), 4 * h.tokens.size());
-      head.put(h.state_bytes);
-      const uint64_t sum = hash_bytes(hash_bytes(0, head.out.data(), head.out.size()), state->data(), state->size());
-      if (sum != stored) problem = "checksum mismatch (corrupt)";
+    } else if (checksum(header_of(h.key, h.tokens, h.state_bytes), *state) != stored) {
+      problem = "checksum mismatch (corrupt)";
     }
   }
   if (!problem.empty()) {
@@ -364,14 +373,8 @@ std::shared_ptr<const StateBytes> PrefixCache::load(Entry& e) {
 }
 
 bool PrefixCache::write(uint64_t id, Entry& e) {
-  Writer head;
-  head.bytes(reinterpret_cast<const uint8_t*>(kMagic.data()), kMagic.size());
-  head.put(static_cast<uint32_t>(options_.key.size()));
-  head.bytes(reinterpret_cast<const uint8_t*>(options_.key.data()), options_.key.size());
-  head.put(static_cast<uint32_t>(e.tokens.size()));
-  head.bytes(reinterpret_cast<const uint8_t*>(e.tokens.data()), 4 * e.tokens.size());
-  head.put(static_cast<uint64_t>(e.state->size()));
-  const uint64_t sum = hash_bytes(hash_bytes(0, head.out.data(), head.out.size()), e.state->data(), e.state->size());
+  const std::vector<uint8_t> head = header_of(options_.key, e.tokens, e.state->size());
+  const uint64_t sum = checksum(head, *e.state);
 
   const auto blocks = e.tokens.size() / static_cast<size_t>(options_.block_tokens);
   char name[40];
@@ -381,7 +384,7 @@ bool PrefixCache::write(uint64_t id, Entry& e) {
   const fs::path temp = options_.dir / (std::string(name) + ".tmp");
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(head.out.data()), static_cast<std::streamsize>(head.out.size()));
+    out.write(reinterpret_cast<const char*>(head.data()), static_cast<std::streamsize>(head.size()));
     out.write(reinterpret_cast<const char*>(e.state->data()), static_cast<std::streamsize>(e.state->size()));
     out.write(reinterpret_cast<const char*>(&sum), sizeof sum);
     if (!out.flush()) {
@@ -398,7 +401,7 @@ bool PrefixCache::write(uint64_t id, Entry& e) {
     return false;
   }
   e.file = file;
-  e.file_bytes = head.out.size() + e.state->size() + sizeof sum;
+  e.file_bytes = head.size() + e.state->size() + sizeof sum;
   counters_.disk_bytes += static_cast<int64_t>(e.file_bytes);
   e.to_save = false;
   --unsaved_;

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "engine/json_schema_grammar.hpp"
+#include "scheduler/bounded_json.hpp"
 #include "runtime/http_workers.hpp"
 #include "runtime/openai_api.hpp"
 #include "runtime/task_json.hpp"
@@ -441,8 +442,8 @@ void HttpServer::run_agent(const httplib::Request& req, httplib::Response& res, 
                                      (agent.contains("error") ? ": " + agent["error"].get<std::string>() : ""),
                             "invalid_request_error", "", "agent_unavailable"});
   }
-  if (engine::json_nesting_exceeds(text, kMaxNesting)) {
-    return send_error(res, {400, "the body is nested too deep", "invalid_request_error", "", ""});
+  if (auto problem = scheduler::json_bounds_problem(text, {text.size(), kMaxNesting})) {
+    return send_error(res, {400, "the body is refused: " + *problem, "invalid_request_error", "", ""});
   }
   json body = text.empty() ? json::object() : json::parse(text, nullptr, false);
   if (!body.is_object()) return send_error(res, {400, "the body must be a JSON object", "invalid_request_error", "", ""});

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/json_schema_grammar.hpp"
+#include "scheduler/bounded_json.hpp"
 #include "storage/database.hpp"
 
 namespace agentd::runtime {
@@ -115,8 +116,8 @@ json error_body(const ApiError& e) {
 
 std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::string& text, const std::string& model_id,
                                                                     int default_max_tokens, int max_tokens_cap) {
-  if (engine::json_nesting_exceeds(text, kMaxNesting)) {
-    return bad("", "the request body is nested too deep (more than " + std::to_string(kMaxNesting) + " levels of arrays and objects)");
+  if (auto problem = scheduler::json_bounds_problem(text, {text.size(), kMaxNesting})) {
+    return bad("", "the request body is refused: " + *problem);
   }
   json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return bad("", "the request body is not valid JSON");

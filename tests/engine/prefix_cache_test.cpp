@@ -43,6 +43,13 @@ std::vector<int32_t> common_prefix(const std::vector<int32_t>& a, const std::vec
 
 Result run(LlamaEngine& engine, const Request& r) { return engine.submit(r)->wait(); }
 
+// Runs `req` on an engine with its disk cache in `dir`/prefix-cache and closes it (which writes it).
+void cache_on_disk(LlamaEngineOptions& o, const testing::TempDir& dir, const Request& req) {
+  o.prefix_cache_dir = (dir / "prefix-cache").string();
+  LlamaEngine warm(o);
+  run(warm, req);
+}
+
 TEST_F(PrefixCacheTest, TheSamePromptTwiceIsPrefilledOnceWithTheSameOutput) {
   for (const Policy policy : {Policy::serial, Policy::batched}) {
     LlamaEngine cold(cold_options(policy));
@@ -135,12 +142,8 @@ TEST_F(PrefixCacheTest, APrefixIsRestoredFromDiskAfterTheEngineIsReopened) {
 TEST_F(PrefixCacheTest, ADiskEntryForOtherSettingsIsIgnored) {
   testing::TempDir dir;
   auto o = options(Policy::batched);
-  o.prefix_cache_dir = (dir / "prefix-cache").string();
   const Request req = greedy_request(long_story(), kMaxTokens);
-  {
-    LlamaEngine warm(o);
-    run(warm, req);
-  }
+  cache_on_disk(o, dir, req);
   std::vector<std::string> warnings;
   o.n_ctx_per_seq = 512;  // other KV contents: not the same cache
   o.on_warning = [&](const std::string& w) { warnings.push_back(w); };
@@ -154,12 +157,8 @@ TEST_F(PrefixCacheTest, ADiskEntryForOtherSettingsIsIgnored) {
 TEST_F(PrefixCacheTest, ACorruptDiskEntryIsIgnoredRemovedAndRecomputed) {
   testing::TempDir dir;
   auto o = options(Policy::batched);
-  o.prefix_cache_dir = (dir / "prefix-cache").string();
   const Request req = greedy_request(long_story(), kMaxTokens);
-  {
-    LlamaEngine warm(o);
-    run(warm, req);
-  }
+  cache_on_disk(o, dir, req);
   std::vector<fs::path> files;
   for (const auto& f : fs::directory_iterator(dir / "prefix-cache")) files.push_back(f.path());
   ASSERT_EQ(files.size(), 1u);

@@ -146,7 +146,13 @@ TEST(PrefixStore, FilesOfAnotherModelOrSettingsAreIgnoredWithAWarning) {
   EXPECT_TRUE(same.cache->find(run(0, 8)).has_value()) << "left for the model it belongs to";
 }
 
-fs::path only_file(const fs::path& dir) {
+// Saves one entry (tokens 0..7, 1000 bytes of 1) into `dir`; its file.
+fs::path one_saved_file(const fs::path& dir) {
+  {
+    Store s(1 << 20, dir);
+    s.cache->insert(run(0, 8), state_of(1000, 1));
+    s.cache->save();
+  }
   std::vector<fs::path> files;
   for (const auto& f : fs::directory_iterator(dir)) files.push_back(f.path());
   EXPECT_EQ(files.size(), 1u);
@@ -155,12 +161,7 @@ fs::path only_file(const fs::path& dir) {
 
 TEST(PrefixStore, ATruncatedFileIsIgnoredAndRemovedWithAWarning) {
   testing::TempDir dir;
-  {
-    Store s(1 << 20, dir.path());
-    s.cache->insert(run(0, 8), state_of(1000, 1));
-    s.cache->save();
-  }
-  const fs::path file = only_file(dir.path());
+  const fs::path file = one_saved_file(dir.path());
   fs::resize_file(file, fs::file_size(file) - 100);
   Store s(1 << 20, dir.path());
   EXPECT_FALSE(s.cache->find(run(0, 8)).has_value());
@@ -171,12 +172,7 @@ TEST(PrefixStore, ATruncatedFileIsIgnoredAndRemovedWithAWarning) {
 
 TEST(PrefixStore, ACorruptStateIsCaughtByItsChecksumOnFirstUseAndRemoved) {
   testing::TempDir dir;
-  {
-    Store s(1 << 20, dir.path());
-    s.cache->insert(run(0, 8), state_of(1000, 1));
-    s.cache->save();
-  }
-  const fs::path file = only_file(dir.path());
+  const fs::path file = one_saved_file(dir.path());
   {
     std::fstream f(file, std::ios::binary | std::ios::in | std::ios::out);
     f.seekp(static_cast<std::streamoff>(fs::file_size(file) - 500));
