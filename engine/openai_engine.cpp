@@ -1,5 +1,7 @@
 #include "engine/openai_engine.hpp"
 
+#include <arpa/inet.h>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -188,6 +190,15 @@ class Worker {
   bool finished_ = false;
 };
 
+// http://HOST[:PORT] where HOST is this machine: 127.0.0.0/8, localhost or [::1].
+bool is_loopback_origin(const std::string& origin) {
+  std::string host = origin.substr(origin.find("://") + 3);
+  if (host.starts_with("[")) return host.starts_with("[::1]");
+  host = host.substr(0, host.find(':'));
+  in_addr ip{};
+  return host == "localhost" || (inet_pton(AF_INET, host.c_str(), &ip) == 1 && (ntohl(ip.s_addr) >> 24) == 127);
+}
+
 }  // namespace
 
 OpenAIEngine::OpenAIEngine(OpenAIEngineOptions options) : options_(std::move(options)) {
@@ -201,6 +212,11 @@ OpenAIEngine::OpenAIEngine(OpenAIEngineOptions options) : options_(std::move(opt
   if (!options_.api_key_env.empty()) {
     const char* key = std::getenv(options_.api_key_env.c_str());
     if (!key || !*key) throw EngineError("OpenAI engine: the environment variable " + options_.api_key_env + " (the API key) is not set");
+    // Plain http would show the key to everyone on the path; only this machine may see it.
+    if (origin_.starts_with("http://") && !is_loopback_origin(origin_)) {
+      throw EngineError("OpenAI engine: refusing to send the API key (" + options_.api_key_env + ") over plain http to " +
+                        origin_ + "; use https, or a server on this machine (127.0.0.1, localhost, [::1])");
+    }
     api_key_ = key;
   }
 }

@@ -34,45 +34,81 @@ struct Transfer {
   boost::fibers::promise<std::string> result;
 };
 
+constexpr int kMaxRedirects = 5;
+
+bool is_redirect(int status) { return status == 301 || status == 302 || status == 303 || status == 307 || status == 308; }
+
+// Where a redirect from `from` to `location` leads, or FetchError: only to https (an http feed
+// moved to https is followed; https to http, or anywhere over plain http, is not).
+std::string redirect_target(const std::string& from, const std::string& location) {
+  std::string to = location.starts_with("/") ? split_url(from).origin + location : location;
+  if (!to.starts_with("https://")) {
+    throw FetchError(from + ": redirected to " + to + "; refused: only redirects to https:// are followed");
+  }
+  if (std::string problem = url_problem(to); !problem.empty()) throw FetchError(from + ": redirected to " + to + ": " + problem);
+  return to;
+}
+
+// One request to `url`, within the transfer's limits. A redirect's Location goes to `location`
+// and its body is not read; otherwise the body (status 200 only).
+std::string fetch_once(const Transfer& t, const std::string& url, Clock::time_point deadline, std::string& location) {
+  UrlParts parts = split_url(url);
+  httplib::Client client(parts.origin);
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(t.limits.timeout);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.limits.timeout - seconds);
+  client.set_connection_timeout(seconds.count(), micros.count());
+  client.set_read_timeout(seconds.count(), micros.count());
+  client.set_follow_location(false);  // followed by run_transfer, by its rule
+  std::string body, refused;
+  auto on_response = [&](const httplib::Response& r) {
+    if (is_redirect(r.status) && r.has_header("Location")) {
+      location = r.get_header_value("Location");
+      return false;
+    }
+    if (r.status != 200) {
+      refused = "HTTP status " + std::to_string(r.status);
+      return false;
+    }
+    return true;
+  };
+  auto on_data = [&](const char* data, size_t length) {
+    if (t.abandoned) {
+      refused = "cancelled";
+      return false;
+    }
+    if (Clock::now() > deadline) {
+      refused = "took longer than " + std::to_string(t.limits.timeout.count()) + " ms";
+      return false;
+    }
+    if (body.size() + length > t.limits.max_bytes) {
+      refused = "larger than " + std::to_string(t.limits.max_bytes) + " bytes";
+      return false;
+    }
+    body.append(data, length);
+    return true;
+  };
+  httplib::Result res = client.Get(parts.path, on_response, on_data);
+  if (!location.empty()) return {};
+  if (!refused.empty()) throw FetchError(t.url + ": " + refused);
+  if (!res) throw FetchError(t.url + ": " + httplib::to_string(res.error()));
+  if (res->status != 200) throw FetchError(t.url + ": HTTP status " + std::to_string(res->status));
+  return body;
+}
+
 void run_transfer(const std::shared_ptr<Transfer>& t) {
   try {
-    UrlParts parts = split_url(t->url);
-    httplib::Client client(parts.origin);
-    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(t->limits.timeout);
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t->limits.timeout - seconds);
-    client.set_connection_timeout(seconds.count(), micros.count());
-    client.set_read_timeout(seconds.count(), micros.count());
-    client.set_follow_location(true);
-    Clock::time_point deadline = Clock::now() + t->limits.timeout;
-    std::string body, refused;
-    auto on_response = [&](const httplib::Response& r) {
-      if (r.status != 200) {
-        refused = "HTTP status " + std::to_string(r.status);
-        return false;
+    const Clock::time_point deadline = Clock::now() + t->limits.timeout;  // every hop together
+    std::string url = t->url;
+    for (int hop = 0;; ++hop) {
+      std::string location;
+      std::string body = fetch_once(*t, url, deadline, location);
+      if (location.empty()) {
+        t->result.set_value(std::move(body));
+        return;
       }
-      return true;
-    };
-    auto on_data = [&](const char* data, size_t length) {
-      if (t->abandoned) {
-        refused = "cancelled";
-        return false;
-      }
-      if (Clock::now() > deadline) {
-        refused = "took longer than " + std::to_string(t->limits.timeout.count()) + " ms";
-        return false;
-      }
-      if (body.size() + length > t->limits.max_bytes) {
-        refused = "larger than " + std::to_string(t->limits.max_bytes) + " bytes";
-        return false;
-      }
-      body.append(data, length);
-      return true;
-    };
-    httplib::Result res = client.Get(parts.path, on_response, on_data);
-    if (!refused.empty()) throw FetchError(t->url + ": " + refused);
-    if (!res) throw FetchError(t->url + ": " + httplib::to_string(res.error()));
-    if (res->status != 200) throw FetchError(t->url + ": HTTP status " + std::to_string(res->status));
-    t->result.set_value(std::move(body));
+      if (hop == kMaxRedirects) throw FetchError(t->url + ": more than " + std::to_string(kMaxRedirects) + " redirects");
+      url = redirect_target(url, location);
+    }
   } catch (...) {
     t->result.set_exception(std::current_exception());
   }

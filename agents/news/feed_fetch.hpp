@@ -3,7 +3,8 @@
 // The request runs on a thread of its own; the calling fiber waits on a fiber future, so the
 // other agents go on meanwhile. Bounds: `timeout` for connecting, for each read, and for the
 // whole transfer; at most `max_bytes` of body (a larger one is refused, not truncated);
-// redirects followed; only status 200 accepted. https:// works when the linked cpp-httplib was
+// at most 5 redirects, each only to an https:// URL (never a downgrade to http); only status 200
+// accepted. https:// works when the linked cpp-httplib was
 // built with OpenSSL (Debian's is: CPPHTTPLIB_OPENSSL_SUPPORT); https_supported() says so.
 #pragma once
 

@@ -118,5 +118,26 @@ TEST_F(OpenAIEngineTest, TheApiKeyComesFromTheEnvironmentAsABearerToken) {
   EXPECT_NE(r.error.find("answered 401"), std::string::npos) << r.error;
 }
 
+TEST_F(OpenAIEngineTest, TheApiKeyNeverTravelsOverPlainHttpToAnotherMachine) {
+  ::setenv("AGENTD_TEST_KEY", "k-123", 1);
+  auto refusal = [](const std::string& url) -> std::string {
+    try {
+      engine::OpenAIEngine e({.base_url = url, .api_key_env = "AGENTD_TEST_KEY"});
+    } catch (const engine::EngineError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(refusal("http://api.example.com/v1").find("refusing to send the API key (AGENTD_TEST_KEY) over plain http"),
+            std::string::npos);
+  EXPECT_NE(refusal("http://127.0.0.1.example.com:80/v1"), "") << "a name that starts like loopback is not loopback";
+  EXPECT_NE(refusal("http://10.0.0.5:8080/v1"), "");
+  EXPECT_EQ(refusal("https://api.example.com/v1"), "");
+  EXPECT_EQ(refusal("http://127.0.0.1:8080/v1"), "");
+  EXPECT_EQ(refusal("http://localhost:11434/v1"), "");
+  EXPECT_EQ(refusal("http://[::1]:8080/v1"), "");
+  ::unsetenv("AGENTD_TEST_KEY");
+}
+
 }  // namespace
 }  // namespace agentd

@@ -222,6 +222,12 @@ class LocalFeedServer {
     server_.Get("/big.xml", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(100'000, 'x'), "application/xml");
     });
+    server_.Get("/moved.xml", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_redirect(url("/feed.xml"));  // to plain http: not followed
+    });
+    server_.Get("/to-https.xml", [](const httplib::Request&, httplib::Response& res) {
+      res.set_redirect("https://127.0.0.1:1/feed.xml");  // to https: followed (nothing listens there)
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::yield();
@@ -250,6 +256,19 @@ TEST_F(NewsAgentTest, FetchesFeedsFromUrlsWithASizeCap) {
   EXPECT_THAT(logs, HasSubstr("fetched " + server.url("/feed.xml")));
   EXPECT_THAT(logs, HasSubstr(server.url("/big.xml") + ": larger than 50000 bytes"));
   EXPECT_THAT(logs, HasSubstr(server.url("/missing.xml") + ": HTTP status 404"));
+}
+
+TEST_F(NewsAgentTest, RedirectsAreFollowedOnlyToHttps) {
+  LocalFeedServer server;
+  config.read_folders.clear();
+  config.settings["urls"] = {server.url("/feed.xml"), server.url("/moved.xml"), server.url("/to-https.xml")};
+  int64_t task = 0;
+  run(1, nullptr, &task);
+  std::string logs = logs_of(task);
+  EXPECT_THAT(logs, HasSubstr(server.url("/moved.xml") + ": redirected to " + server.url("/feed.xml") +
+                              "; refused: only redirects to https:// are followed"));
+  EXPECT_THAT(logs, HasSubstr(server.url("/to-https.xml") + ": "));
+  EXPECT_THAT(logs, Not(HasSubstr(server.url("/to-https.xml") + ": redirected")));
 }
 
 TEST_F(NewsAgentTest, RefusesBadSettings) {
