@@ -439,10 +439,14 @@ bool InferenceLoop::restore(Sequence& s) {
 }
 
 // The lowest free id (free_ids_ is kept in descending order), so running sequences tend to hold
-// consecutive ids: a gap splits the step into one more ubatch.
+// consecutive ids: a gap splits the step into one more ubatch. An empty stream goes first: the
+// cells a finished sequence left are worth keeping (and copying them out takes time).
 llama_seq_id InferenceLoop::take_seq_id() {
-  const llama_seq_id id = free_ids_.back();
-  free_ids_.pop_back();
+  auto it = std::find_if(free_ids_.rbegin(), free_ids_.rend(),
+                         [&](llama_seq_id id) { return stream_tokens_[static_cast<size_t>(id)].empty(); });
+  if (it == free_ids_.rend()) it = free_ids_.rbegin();
+  const llama_seq_id id = *it;
+  free_ids_.erase(std::next(it).base());
   return id;
 }
 
@@ -507,9 +511,13 @@ void InferenceLoop::start_from_prefix(Sequence& s) {
   } else if (best > 0) {
     free_ids_.erase(std::find(free_ids_.begin(), free_ids_.end(), best_id));
     s.seq_id = best_id;
-    const auto& held = stream_tokens_[static_cast<size_t>(best_id)];
-    if (cache_ && held.size() / static_cast<size_t>(block) * static_cast<size_t>(block) > static_cast<size_t>(best)) {
-      snapshot_stream(best_id);  // whole blocks past the match are about to go
+    // Whole blocks past the match are about to go: worth copying the stream's state (all of it,
+    // about 1/15 of the time prefilling it takes) unless they are a small part of it, which
+    // prefilling again would cost less than the copy.
+    const size_t whole = stream_tokens_[static_cast<size_t>(best_id)].size() / static_cast<size_t>(block) *
+                         static_cast<size_t>(block);
+    if (cache_ && whole > static_cast<size_t>(best) && (whole - static_cast<size_t>(best)) * 8 >= whole) {
+      snapshot_stream(best_id);
     }
     reused = trim_stream(best_id, best) ? best : 0;
   } else {

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <sys/mman.h>
+
 namespace agentd::engine {
 
 namespace fs = std::filesystem;
@@ -105,7 +107,28 @@ std::string read_header(std::istream& in, Header& h) {
   return "";
 }
 
+constexpr size_t kMmapAbove = size_t{1} << 20;
+
 }  // namespace
+
+template <typename T>
+void* StateAllocator<T>::allocate_state_bytes(size_t bytes) {
+  if (bytes < kMmapAbove) return ::operator new(bytes);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
+}
+
+template <typename T>
+void StateAllocator<T>::free_state_bytes(void* p, size_t bytes) {
+  if (bytes < kMmapAbove) {
+    ::operator delete(p);
+  } else {
+    ::munmap(p, bytes);
+  }
+}
+
+template struct StateAllocator<uint8_t>;
 
 PrefixCache::PrefixCache(PrefixCacheOptions options) : options_(std::move(options)) {
   if (options_.block_tokens < 1) throw std::invalid_argument("prefix cache block_tokens must be >= 1");

@@ -4,8 +4,10 @@
 //                                  M (32) new tokens after them / the same request on an engine
 //                                  with the cache off
 //   restart_hit_ttft_vs_cold R     the same, the first requests after the engine was closed and
-//                                  reopened on its disk cache (the files dropped from the page cache
-//                                  first, so the state is read from disk)
+//                                  reopened on its disk cache (a daemon restart: the files are in the
+//                                  OS page cache)
+//   cold_disk_restart_hit_ttft_vs_cold R   the same after the files were dropped from the page
+//                                  cache, so the state is read from the disk (as after a reboot)
 // Each ratio is the median over rounds of distinct prefixes. See bench/README.md.
 #include <fcntl.h>
 #include <stdlib.h>
@@ -39,12 +41,13 @@ struct Options {
   int cached_tokens = 1024;
   int new_tokens = 32;
   int rounds = 3;
+  int ram_mb = -1;  // the engine's prefix_cache_mb
   std::string work_dir;
 };
 
 struct Row {
-  double cold_ms = 0, hit_ms = 0, restart_ms = 0;
-  int hit_cached = 0, restart_cached = 0, prompt_tokens = 0;
+  double cold_ms = 0, hit_ms = 0, restart_ms = 0, disk_ms = 0;
+  int hit_cached = 0, restart_cached = 0, disk_cached = 0, prompt_tokens = 0;
 };
 
 double median(std::vector<double> v) {
@@ -69,6 +72,7 @@ std::unique_ptr<LlamaEngine> open(const Options& opt, bool cache, const fs::path
   o.n_ctx_per_seq = opt.cached_tokens + 2 * opt.new_tokens + 64;
   o.aging = engine::Clock::duration::zero();
   o.prefix_cache = cache;
+  o.prefix_cache_mb = opt.ram_mb;
   o.prefix_cache_dir = dir.string();
   auto e = std::make_unique<LlamaEngine>(std::move(o));
   bench::warm_up(*e);
@@ -79,6 +83,7 @@ engine::Result run(LlamaEngine& e, const std::string& prompt) { return e.submit(
 
 // The cache files out of the page cache, so a restart reads them from the disk.
 void drop_from_page_cache(const fs::path& dir) {
+  if (!fs::exists(dir)) return;
   for (const auto& f : fs::directory_iterator(dir)) {
     const int fd = ::open(f.path().c_str(), O_RDONLY);
     if (fd < 0) continue;
@@ -89,7 +94,7 @@ void drop_from_page_cache(const fs::path& dir) {
 }
 
 struct Prompts {
-  std::vector<std::string> prefix, first, second, third;  // per round: prefix + three suffixes
+  std::vector<std::string> prefix, first, second, third, fourth;  // per round: prefix + four suffixes
 };
 
 Prompts make_prompts(const LlamaEngine& e, const Options& opt) {
@@ -97,7 +102,7 @@ Prompts make_prompts(const LlamaEngine& e, const Options& opt) {
   for (int r = 0; r < opt.rounds; ++r) {
     const std::string prefix = bench::prompt_of_length(e, opt.cached_tokens, 100 + r);
     p.prefix.push_back(prefix);
-    for (auto* list : {&p.first, &p.second, &p.third}) {
+    for (auto* list : {&p.first, &p.second, &p.third, &p.fourth}) {
       const int variant = 1000 + r * 10 + static_cast<int>(list - &p.first);
       list->push_back(prefix + " " + bench::prompt_of_length(e, opt.new_tokens - 1, variant));
     }
@@ -126,12 +131,20 @@ std::vector<Row> measure(const Options& opt, const fs::path& cache_dir) {
       rows[static_cast<size_t>(r)].hit_cached = res.cached_tokens;
     }
   }  // closing writes the prefixes to disk
+  {
+    auto reopened = open(opt, true, cache_dir);
+    for (int r = 0; r < opt.rounds; ++r) {
+      const auto res = run(*reopened, p.third[static_cast<size_t>(r)]);
+      rows[static_cast<size_t>(r)].restart_ms = res.ttft_ms;
+      rows[static_cast<size_t>(r)].restart_cached = res.cached_tokens;
+    }
+  }
   drop_from_page_cache(cache_dir);
   auto reopened = open(opt, true, cache_dir);
   for (int r = 0; r < opt.rounds; ++r) {
-    const auto res = run(*reopened, p.third[static_cast<size_t>(r)]);
-    rows[static_cast<size_t>(r)].restart_ms = res.ttft_ms;
-    rows[static_cast<size_t>(r)].restart_cached = res.cached_tokens;
+    const auto res = run(*reopened, p.fourth[static_cast<size_t>(r)]);
+    rows[static_cast<size_t>(r)].disk_ms = res.ttft_ms;
+    rows[static_cast<size_t>(r)].disk_cached = res.cached_tokens;
   }
   return rows;
 }
@@ -139,20 +152,22 @@ std::vector<Row> measure(const Options& opt, const fs::path& cache_dir) {
 void report(const Options& opt, const std::vector<Row>& rows, const bench::CpuNoise& noise) {
   std::printf("prefix_bench: %s, %d threads, %d cached + %d new tokens, %d rounds\n", opt.model.c_str(), opt.threads,
               opt.cached_tokens, opt.new_tokens, opt.rounds);
-  std::printf("%-6s %8s %10s %8s %12s %8s %14s %8s\n", "round", "prompt", "cold ms", "hit ms", "hit cached",
-              "restart", "restart cached", "");
-  std::vector<double> hit, restart;
+  std::printf("%-6s %7s %8s %8s %7s %11s %7s %13s %7s\n", "round", "prompt", "cold ms", "hit ms", "cached",
+              "restart ms", "cached", "cold disk ms", "cached");
+  std::vector<double> hit, restart, disk;
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
-    std::printf("%-6zu %8d %10.1f %8.1f %12d %8.1f %14d\n", i + 1, r.prompt_tokens, r.cold_ms, r.hit_ms, r.hit_cached,
-                r.restart_ms, r.restart_cached);
+    std::printf("%-6zu %7d %8.1f %8.1f %7d %11.1f %7d %13.1f %7d\n", i + 1, r.prompt_tokens, r.cold_ms, r.hit_ms,
+                r.hit_cached, r.restart_ms, r.restart_cached, r.disk_ms, r.disk_cached);
     hit.push_back(r.hit_ms / r.cold_ms);
     restart.push_back(r.restart_ms / r.cold_ms);
+    disk.push_back(r.disk_ms / r.cold_ms);
   }
   std::printf("cpu: other processes %.1f %%, steal %.1f %%%s\n", 100 * noise.others, 100 * noise.steal,
               noise.noisy() ? ": figures are NOISY, rerun on a quiet machine" : "");
   std::printf("prefix_hit_ttft_vs_cold %.3f\n", median(hit));
   std::printf("restart_hit_ttft_vs_cold %.3f\n", median(restart));
+  std::printf("cold_disk_restart_hit_ttft_vs_cold %.3f\n", median(disk));
 }
 
 }  // namespace
@@ -172,6 +187,9 @@ int main(int argc, char** argv) {
   app.add_option("--new-tokens", opt.new_tokens, "tokens after it")->check(CLI::Range(2, 1024))->capture_default_str();
   app.add_option("--rounds", opt.rounds, "distinct prefixes; ratios are medians")
       ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  app.add_option("--prefix-cache-mb", opt.ram_mb, "RAM for stored prefixes (-1 = the engine's default)")
+      ->check(CLI::Range(-1, 1 << 20))
       ->capture_default_str();
   app.add_option("--work-dir", opt.work_dir, "for the model and the cache files (default: temp, removed)");
   CLI11_PARSE(app, argc, argv);
