@@ -124,8 +124,8 @@ std::string PromptAgent::fill(const PromptTemplate& t, TaskContext& ctx) const {
     switch (p.kind) {
       case Kind::text: return p.arg;
       case Kind::input: return ctx.input();
-      case Kind::input_file: return ctx.files().read_text(input_file_path(ctx));
-      case Kind::file: return ctx.files().read_text(p.arg);
+      case Kind::input_file: return ctx.read_file(input_file_path(ctx));  // recorded in the timeline
+      case Kind::file: return ctx.read_file(p.arg);
       case Kind::memory: {
         auto v = ctx.recall(p.arg);
         return v ? as_text(*v) : "";
@@ -163,8 +163,7 @@ std::string PromptAgent::run(TaskContext& ctx) {
   nlohmann::json event = {{"task", ctx.task_id()}, {"agent", ctx.agent()}, {"output", answer}};
   if (output_file_) {
     std::string name = fill(*output_file_, ctx);
-    auto path = append_ ? ctx.files().append_text(name, answer + "\n") : ctx.files().write_text(name, answer);
-    ctx.log("wrote " + path.string(), {{"file", path.string()}, {"bytes", answer.size()}});
+    auto path = append_ ? ctx.append_file(name, answer + "\n") : ctx.write_file(name, answer);  // a "wrote" event
     event["file"] = path.string();
   }
   if (!memory_key_.empty()) ctx.remember(memory_key_, answer);

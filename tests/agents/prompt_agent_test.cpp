@@ -128,7 +128,12 @@ TEST_F(PromptAgentTest, ReadsFilesThroughTheAgentsFolders) {
 
   config.prompt = "Todo: {{file:today.md}}";
   PromptAgent file_agent(config);
-  EXPECT_EQ(run(file_agent, "ok").prompt, "Todo: - call Bob\n");
+  Run read = run(file_agent, "ok");
+  EXPECT_EQ(read.prompt, "Todo: - call Bob\n");
+  auto reads = events_of(read.task.id, "read");  // in the timeline, like every agent's file access
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].data["path"], (notes / "today.md").string());
+  EXPECT_EQ(reads[0].data["bytes"], 11);
 
   config.prompt = "Summarise: {{input_file}}";
   PromptAgent input_agent(config);
@@ -161,10 +166,10 @@ TEST_F(PromptAgentTest, WritesTheOutputFileWithTheTaskInItsName) {
   EXPECT_EQ(read_file(first_file), "first answer");
   EXPECT_EQ(read_file(second_file), "second answer");
 
-  auto logs = events_of(first.task.id, storage::event::log);
-  ASSERT_EQ(logs.size(), 1u);
-  EXPECT_EQ(logs[0].data["file"], first_file.string());
-  EXPECT_EQ(logs[0].data["bytes"], 12);
+  auto wrote = events_of(first.task.id, "wrote");
+  ASSERT_EQ(wrote.size(), 1u);
+  EXPECT_EQ(wrote[0].data["path"], first_file.string());
+  EXPECT_EQ(wrote[0].data["bytes"], 12);
 }
 
 TEST_F(PromptAgentTest, ReplacesOrAppendsToTheOutputFile) {
