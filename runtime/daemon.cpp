@@ -167,10 +167,23 @@ class Server {
     for (const auto& name : catalog_.usable_names()) {
       if (std::find(full.begin(), full.end(), name) == full.end()) names.push_back(name);
     }
-    auto task = tasks_.claim_next(names);
+    std::optional<storage::Task> task;
+    survive("claiming the next task", [&] { task = tasks_.claim_next(names); });
     if (!task) return std::nullopt;
     auto agent = catalog_.find(task->agent);
     return runner_.job_for(std::move(*task), std::move(agent));
+  }
+
+  // A step of the daemon's own fibers that fails (the database busy past its timeout, the disk
+  // full) is logged and tried again at its next turn; it never ends the process, and nothing
+  // committed is lost (SQLite rolled the statement back).
+  template <typename F>
+  static void survive(const char* what, F&& step) {
+    try {
+      step();
+    } catch (const std::exception& e) {
+      spdlog::error("{} failed: {}; retried later", what, e.what());
+    }
   }
 
   // Called on the signal thread; `now`: no grace period.
@@ -193,10 +206,12 @@ class Server {
       bool reload = std::exchange(control_.reload, false);
       lock.unlock();
       if (reload) reload_agents();
-      if (triggers_.tick(storage::now_ms()) > 0) dispatcher_.poke();
-      notice_cancellations();
+      survive("firing triggers", [&] {
+        if (triggers_.tick(storage::now_ms()) > 0) dispatcher_.poke();
+      });
+      survive("looking for cancelled tasks", [&] { notice_cancellations(); });
       if (SteadyClock::now() >= next_status) {
-        write_status(false);
+        survive("writing the status", [&] { write_status(false); });
         next_status = SteadyClock::now() + std::chrono::seconds(2);
       }
       lock.lock();

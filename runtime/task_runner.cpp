@@ -20,7 +20,13 @@ scheduler::Job TaskRunner::job_for(storage::Task task, std::shared_ptr<const Loa
   job.timeout = agent->config.limits.timeout;
   job.run = [this, task = std::move(task), agent = std::move(agent)](std::stop_token stop) {
     running_.insert(task.id);
-    run(task, *agent, std::move(stop));
+    try {
+      run(task, *agent, std::move(stop));
+    } catch (...) {  // recording the task's end failed (database busy or full): on_exception
+      running_.erase(task.id);
+      timed_out_.erase(task.id);
+      throw;
+    }
     running_.erase(task.id);
     timed_out_.erase(task.id);
   };
@@ -57,23 +63,41 @@ void TaskRunner::run(const storage::Task& task, const LoadedAgent& agent, std::s
   }
 }
 
+// A task's end recorded in the database; if the database refuses (busy, full, I/O), the task stays
+// `running` there and the next start's recovery settles it (interrupted, then retried or failed).
+void TaskRunner::recording(const scheduler::Job& job, const std::function<void()>& write) {
+  try {
+    write();
+  } catch (const std::exception& e) {
+    spdlog::error("task {} ({}): could not record its end: {}; the next start settles it", job.id, job.group, e.what());
+  }
+}
+
 scheduler::DispatcherHooks TaskRunner::hooks() {
   scheduler::DispatcherHooks h;
   h.on_timeout = [this](const scheduler::Job& job) {
     timed_out_.insert(job.id);
     std::string limit = job.timeout ? format_duration(job.timeout->count()) : "?";
-    tasks_.fail(job.id, "timed out after " + limit + " (limits.timeout)");
     spdlog::warn("task {} ({}) timed out after {}", job.id, job.group, limit);
+    recording(job, [&] { tasks_.fail(job.id, "timed out after " + limit + " (limits.timeout)"); });
   };
   h.on_stuck = [this](const scheduler::Job& job) {
-    tasks_.add_event(job.id, storage::event::log, {{"message", "stuck: did not stop after being cancelled"}});
-    if (tasks_.fail(job.id, "stuck: the agent did not stop after being cancelled; its slot was freed")) {
-      spdlog::error("task {} ({}) is stuck; its slot was freed", job.id, job.group);
-    }
+    spdlog::error("task {} ({}) is stuck; its slot was freed", job.id, job.group);
+    recording(job, [&] {
+      tasks_.add_event(job.id, storage::event::log, {{"message", "stuck: did not stop after being cancelled"}});
+      tasks_.fail(job.id, "stuck: the agent did not stop after being cancelled; its slot was freed");
+    });
   };
-  h.on_exception = [this](const scheduler::Job& job, std::exception_ptr) {
-    tasks_.fail(job.id, "unexpected error outside the agent");
-    spdlog::error("task {} ({}): unexpected exception in its job", job.id, job.group);
+  h.on_exception = [this](const scheduler::Job& job, std::exception_ptr error) {
+    std::string what = "unexpected error outside the agent";
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what += std::string(": ") + e.what();
+    } catch (...) {
+    }
+    spdlog::error("task {} ({}): {}", job.id, job.group, what);
+    recording(job, [&] { tasks_.fail(job.id, what); });
   };
   return h;
 }

@@ -44,6 +44,7 @@ class TaskRunner {
 
  private:
   void run(const storage::Task& task, const LoadedAgent& agent, std::stop_token stop);
+  static void recording(const scheduler::Job& job, const std::function<void()>& write);
 
   engine::Engine& engine_;
   storage::Database& db_;

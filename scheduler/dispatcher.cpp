@@ -168,8 +168,13 @@ void run_job(std::shared_ptr<Shared> shared, JobRef job) {
     stuck = job->stuck;
     if (stuck) --shared->stuck_running;
   }
-  if (error && !stuck) call_if_set(shared->hooks.on_exception, job->job, error);
-  call_if_set(shared->hooks.on_end, job->job, stuck);
+  // A hook that throws (its database busy or full) must not end the fiber: the job's slot is
+  // given back below whatever happens; the hooks' owner reports its own errors.
+  try {
+    if (error && !stuck) call_if_set(shared->hooks.on_exception, job->job, error);
+    call_if_set(shared->hooks.on_end, job->job, stuck);
+  } catch (...) {
+  }
 
   const std::string group = job->job.group;
   {
@@ -227,8 +232,18 @@ class RunLoop {
 
   void act_on(const Overdue& overdue) {
     for (const JobRef& job : overdue.to_stop) job->stop.request_stop();
-    for (const JobRef& job : overdue.timed_out) call_if_set(s_.hooks.on_timeout, job->job);
-    for (const JobRef& job : overdue.now_stuck) call_if_set(s_.hooks.on_stuck, job->job);
+    for (const JobRef& job : overdue.timed_out) call_hook(s_.hooks.on_timeout, job->job);
+    for (const JobRef& job : overdue.now_stuck) call_hook(s_.hooks.on_stuck, job->job);
+  }
+
+  // The hooks and the source are the caller's code; one that throws must not end the run loop's
+  // fiber (and with it the process). Their owner logs its own errors; the next turn tries again.
+  template <typename F, typename... Args>
+  static void call_hook(const F& hook, Args&&... args) {
+    try {
+      call_if_set(hook, std::forward<Args>(args)...);
+    } catch (...) {
+    }
   }
 
   bool finished() const {
@@ -241,7 +256,12 @@ class RunLoop {
     for (;;) {
       std::optional<std::map<std::string, int>> by_group = room();
       if (!by_group) return;
-      std::optional<Job> job = s_.source(full_groups(*by_group));
+      std::optional<Job> job;
+      try {
+        job = s_.source(full_groups(*by_group));
+      } catch (...) {
+        return;  // e.g. the database is busy: asked again at the next turn
+      }
       if (!job) return;
       start(std::move(*job));
     }

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <sqlite3.h>
+
 #include "tests/runtime/daemon_fixture.hpp"
 
 namespace agentd {
@@ -361,6 +363,33 @@ TEST_F(DaemonTest, AMissingModelIsAClearStartupError) {
                                  (dir_ / "nope.gguf").string(), "--log-file-level", "off"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("nope.gguf"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace agentd
+
+namespace agentd {
+namespace {
+
+// Another program holds the database's write lock past the daemon's busy timeout (10 s): the
+// trigger that falls due meanwhile cannot be written (SQLITE_BUSY). The daemon logs it, keeps
+// serving, and fires it once the lock is gone.
+TEST_F(DaemonTest, ADatabaseLockedByAnotherProgramDelaysTheDaemonButNeverEndsIt) {
+  write_agent("ticker", R"({"plugin": "prompt", "prompt": "Once upon a time", "triggers": [{"every": "1s"}],
+                            "generation": {"temperature": 0, "max_tokens": 4}})");
+  auto daemon = start_daemon();
+  ASSERT_TRUE(wait_for_line(*daemon, "finished"));  // the ticker ran at start
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_TRUE(wait_for_line(*daemon, "firing triggers failed"));  // its next run could not be queued
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  ASSERT_TRUE(wait_for_line(*daemon, "finished")) << "the daemon went on once the lock was gone";
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+  json tasks = agentd_json({"tasks", "--agent", "ticker", "--json"});
+  EXPECT_GE(tasks.size(), 2u);
 }
 
 }  // namespace
