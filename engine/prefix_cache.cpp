@@ -328,7 +328,9 @@ void PrefixCache::scan_folder() {
     return;
   }
   int foreign = 0;
+  std::vector<fs::path> partial;  // a write the process did not live to rename
   for (const auto& item : fs::directory_iterator(options_.dir, ec)) {
+    if (item.path().extension() == ".tmp") partial.push_back(item.path());
     if (!item.is_regular_file(ec) || item.path().extension() != ".kv") continue;
     const uint64_t size = item.file_size(ec);
     if (ec) continue;
@@ -364,6 +366,7 @@ void PrefixCache::scan_folder() {
     e.lru = std::prev(lru_.end());
     index(id);
   }
+  for (const auto& path : partial) fs::remove(path, ec);
   if (foreign > 0) {
     warn(std::to_string(foreign) + " file(s) in " + options_.dir.string() +
          " belong to another model or other engine settings; ignored");

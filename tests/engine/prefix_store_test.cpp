@@ -198,6 +198,15 @@ TEST(PrefixStore, GarbageInTheFolderIsRemovedWithAWarning) {
   EXPECT_FALSE(fs::exists(dir / "junk.kv"));
 }
 
+TEST(PrefixStore, AWriteCutShortByACrashIsCleanedUpAtTheNextStart) {
+  testing::TempDir dir;
+  std::ofstream(dir / "0123456789abcdef-7.kv.tmp") << "half a file";  // killed before the rename
+  Store s(1 << 20, dir.path());
+  EXPECT_FALSE(fs::exists(dir / "0123456789abcdef-7.kv.tmp"));
+  EXPECT_TRUE(s.warnings.empty());
+  EXPECT_EQ(s.cache->stats().entries, 0);
+}
+
 TEST(PrefixStore, TheFolderStaysUnderItsCapOldestFirst) {
   testing::TempDir dir;
   Store s(1 << 20, dir.path(), "model-a", 2500);
