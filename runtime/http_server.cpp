@@ -162,6 +162,7 @@ std::optional<int64_t> task_id(const httplib::Request& req, httplib::Response& r
 // the class's ticket is held until the stream is released.
 struct Stream {
   std::unique_ptr<engine::Generation> generation;
+  std::optional<LiveGenerations::Registration> live;  // after `generation`: ends before it
   std::optional<HttpGate::Ticket> ticket;
   std::string id, model;
   int64_t created = 0;
@@ -289,9 +290,27 @@ HttpServer::HttpServer(HttpOptions options, HttpContext context)
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
 
+LiveGenerations::Registration::Registration(LiveGenerations& live, engine::Generation& g) : live_(live), generation_(g) {
+  std::lock_guard lock(live_.mutex_);
+  live_.live_.insert(&generation_);
+  if (live_.stopping_) generation_.cancel();
+}
+
+LiveGenerations::Registration::~Registration() {
+  std::lock_guard lock(live_.mutex_);
+  live_.live_.erase(&generation_);
+}
+
+void LiveGenerations::cancel_all() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  for (engine::Generation* g : live_) g->cancel();
+}
+
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::stop() {
+  generations_.cancel_all();  // else stopping waits for every client's generation to run out
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }
@@ -392,12 +411,14 @@ void HttpServer::chat_completions(const httplib::Request&, httplib::Response& re
   }
   if (!c.agent.empty()) spdlog::debug("http: chat completion for agent label '{}'", c.agent);
   if (!c.stream) {
+    LiveGenerations::Registration live(generations_, *generation);
     engine::Result r = generation->wait();
     if (r.finish == engine::FinishReason::error) return send_error(res, {500, r.error, "server_error", "", ""});
     return send_json(res, completion_body(completion_id(), c.model, unix_seconds(), r));
   }
   auto stream = std::make_shared<Stream>();
   stream->generation = std::move(generation);
+  stream->live.emplace(generations_, *stream->generation);
   stream->ticket = std::move(ticket);
   stream->id = completion_id();
   stream->model = c.model;

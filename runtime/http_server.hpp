@@ -34,7 +34,9 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -74,6 +76,30 @@ struct HttpContext {
 // "127.0.0.1:8377" → host and port; throws std::invalid_argument.
 std::pair<std::string, int> parse_listen_address(const std::string& listen);
 bool is_loopback(const std::string& host);
+
+// The generations HTTP clients are waiting on, so that stop() can end them: the server's threads
+// are joined only once every handler has returned, and a handler waits for its generation.
+class LiveGenerations {
+ public:
+  // Registered while alive; cancelled at once when the server is already stopping.
+  class Registration {
+   public:
+    Registration(LiveGenerations& live, engine::Generation& g);
+    ~Registration();
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+
+   private:
+    LiveGenerations& live_;
+    engine::Generation& generation_;
+  };
+  void cancel_all();
+
+ private:
+  std::mutex mutex_;
+  std::set<engine::Generation*> live_;  // guarded by mutex_
+  bool stopping_ = false;              // guarded by mutex_
+};
 
 class HttpServer {
  public:
@@ -120,6 +146,7 @@ class HttpServer {
   int port_ = 0;
   std::array<std::unique_ptr<HttpGate>, scheduler::kPriorityClasses> classes_;  // chat completions in flight
   HttpGate event_streams_;
+  LiveGenerations generations_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -317,6 +318,32 @@ TEST_F(HttpTest, ASecondDaemonCannotListenOnTheSamePort) {
   if (!send_q.empty()) EXPECT_GE(std::stoi(send_q), 128) << ss.out;
   daemon->signal(SIGTERM);
   EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
+// SIGTERM while a client waits on a long generation: stopping ends it (the client gets its answer
+// so far) instead of waiting for it to run out.
+TEST_F(HttpTest, StoppingTheDaemonEndsTheGenerationsClientsWaitOn) {
+  auto daemon = start_http({"--slots", "1", "--ctx", "2048"});
+  json body = chat("Once upon a time", 1900);
+  std::optional<httplib::Result> answer;
+  std::thread waiting([&, port = port_] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(600, 0);
+    answer = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  });
+  bool running = false;  // each look is a real request
+  for (int i = 0; i < 2000 && !running; ++i) {
+    auto m = client_->Get("/metrics");
+    running = m && std::regex_search(m->body, std::regex("agentd_slots_busy\\{class=\"[a-z]+\"\\} 1"));
+  }
+  EXPECT_TRUE(running) << "the generation never started";  // (no ASSERT: the thread must be joined)
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+  waiting.join();
+  ASSERT_TRUE(answer && *answer);
+  EXPECT_EQ((*answer)->status, 200);
+  json done = json::parse((*answer)->body);
+  EXPECT_LT(done["usage"]["completion_tokens"].get<int>(), 1900) << "it ran to its end before the daemon stopped";
 }
 
 TEST_F(HttpTest, CrossSiteRequestsCannotStartAgentsOrCancelTasks) {
