@@ -92,6 +92,16 @@ class HttpTest : public DaemonTest {
     return answer.starts_with("HTTP/1.1 ") && answer.size() > 12 ? std::stoi(answer.substr(9, 3)) : 0;
   }
 
+  // Looks at /metrics until `pattern` shows (each look is a real request; no sleep), at most
+  // `looks` times.
+  bool metrics_show(const std::regex& pattern, int looks = 2000) {
+    for (int i = 0; i < looks; ++i) {
+      auto m = client_->Get("/metrics");
+      if (m && std::regex_search(m->body, pattern)) return true;
+    }
+    return false;
+  }
+
   std::unique_ptr<httplib::Client> client_;
   int port_ = 0;
 };
@@ -331,11 +341,7 @@ TEST_F(HttpTest, StoppingTheDaemonEndsTheGenerationsClientsWaitOn) {
     c.set_read_timeout(600, 0);
     answer = c.Post("/v1/chat/completions", body.dump(), "application/json");
   });
-  bool running = false;  // each look is a real request
-  for (int i = 0; i < 2000 && !running; ++i) {
-    auto m = client_->Get("/metrics");
-    running = m && std::regex_search(m->body, std::regex("agentd_slots_busy\\{class=\"[a-z]+\"\\} 1"));
-  }
+  const bool running = metrics_show(std::regex("agentd_slots_busy\\{class=\"[a-z]+\"\\} 1"));
   EXPECT_TRUE(running) << "the generation never started";  // (no ASSERT: the thread must be joined)
   daemon->signal(SIGTERM);
   EXPECT_EQ(exit_code(daemon->wait()), 0);
@@ -402,12 +408,8 @@ TEST_F(HttpTest, AnInteractiveChatIsAnsweredWhileBackgroundRequestsFillTheirClas
   // 200 connections that never send a byte.
   std::vector<int> idle;
   for (int i = 0; i < 200; ++i) idle.push_back(connect_raw());
-  bool full = false;  // each look is a real request
-  for (int i = 0; i < 2000 && !full; ++i) {
-    auto m = client_->Get("/metrics");
-    full = m && m->body.find("agentd_queue_depth{class=\"background\"} 12") != std::string::npos;
-  }
-  ASSERT_TRUE(full) << "the 13 background requests did not all reach the engine";
+  ASSERT_TRUE(metrics_show(std::regex("agentd_queue_depth\\{class=\"background\"\\} 12\n")))
+      << "the 13 background requests did not all reach the engine";
   // The 14th background request is refused at once: its class is full, below the worker count.
   auto refused = client_->Post("/v1/chat/completions", background.dump(), "application/json");
   ASSERT_TRUE(refused);
@@ -516,12 +518,7 @@ TEST_F(HttpTest, UnderLoadAnInteractiveRequestGetsItsFirstTokenWithinAFewDecodeS
     auto res = c.Post("/v1/chat/completions", background.dump(), "application/json");
     if (res) background_result = json::parse(res->body, nullptr, false);
   });
-  bool busy = false;  // each look is a real request
-  for (int i = 0; i < 5000 && !busy; ++i) {
-    auto m = client_->Get("/metrics");
-    busy = m && m->body.find("agentd_slots_busy{class=\"background\"} 1") != std::string::npos;
-  }
-  ASSERT_TRUE(busy);
+  ASSERT_TRUE(metrics_show(std::regex("agentd_slots_busy\\{class=\"background\"\\} 1\n"), 5000));
   json urgent = post("/v1/chat/completions", chat("Hello", 4), 200);
   int64_t waited_steps = urgent["agentd"]["first_token_step"].get<int64_t>() - urgent["agentd"]["submitted_step"].get<int64_t>();
   EXPECT_GE(urgent["agentd"]["submitted_step"].get<int64_t>(), 0);
