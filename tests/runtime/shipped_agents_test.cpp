@@ -1,7 +1,6 @@
 // The default configuration end to end: the twelve shipped agents of agents.d/, wired to the
-// sample inputs shipped under agents/*/samples, run by a daemon on the real test model. The test
-// works on a copy of both in a temp folder laid out like the checkout (agents.d/ next to agents/),
-// so the agents' relative folders resolve the same way and their outputs land in the copy's var/.
+// sample inputs shipped under agents/*/samples, run by a daemon on the real test model (on a copy
+// of both: see shipped_checkout.hpp).
 // Every agent must finish at least one task, none may fail, and each leaves its output.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,35 +9,12 @@
 #include <regex>
 #include <set>
 
-#include "tests/runtime/daemon_fixture.hpp"
+#include "tests/runtime/shipped_checkout.hpp"
 
 namespace agentd {
 namespace {
 
 namespace fs = std::filesystem;
-
-class ShippedAgentsTest : public DaemonTest {
- protected:
-  void SetUp() override {  // not the fixture's two prompt agents: the shipped ones
-    fs::path source = AGENTD_SOURCE_DIR;
-    checkout_ = dir_ / "checkout";
-    fs::create_directories(checkout_ / "agents.d");
-    for (const auto& entry : fs::directory_iterator(source / "agents.d")) {
-      if (entry.path().extension() != ".json") continue;
-      fs::copy_file(entry.path(), checkout_ / "agents.d" / entry.path().filename());
-      shipped_.insert(entry.path().stem().string());
-    }
-    for (const auto& entry : fs::directory_iterator(source / "agents")) {
-      if (!fs::is_directory(entry.path() / "samples")) continue;
-      fs::path to = checkout_ / "agents" / entry.path().filename() / "samples";
-      fs::create_directories(to);
-      fs::copy(entry.path() / "samples", to, fs::copy_options::recursive);
-    }
-  }
-
-  fs::path checkout_;
-  std::set<std::string> shipped_;
-};
 
 TEST_F(ShippedAgentsTest, EveryShippedAgentRunsOnItsSamplesAndLeavesItsOutput) {
   ASSERT_EQ(shipped_.size(), 12u) << "agents.d/ ships the twelve agents";
