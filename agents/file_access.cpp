@@ -133,6 +133,15 @@ fs::path FileAccess::resolve_read(const fs::path& path) const {
   return real;
 }
 
+std::optional<std::string> FileAccess::read_refusal(const fs::path& path) const {
+  try {
+    resolve_read(path);
+    return std::nullopt;
+  } catch (const FileAccessError& e) {
+    return e.what();
+  }
+}
+
 fs::path FileAccess::resolve_write(const fs::path& path) const {
   fs::path target = absolute_from(path, write_, "write");
   if (!target.has_filename()) throw FileAccessError(path.string() + ": refused: not a file name");

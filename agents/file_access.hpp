@@ -58,6 +58,10 @@ class FileAccess {
   // The absolute path `path` would name for reading / writing, or FileAccessError.
   std::filesystem::path resolve_read(const std::filesystem::path& path) const;
   std::filesystem::path resolve_write(const std::filesystem::path& path) const;
+  // Why reading `path` would be refused, or nullopt: for plugins to check the paths their
+  // settings name when the agent is loaded, not at its first run. (A file that does not exist
+  // yet is not refused: it may be created later.)
+  std::optional<std::string> read_refusal(const std::filesystem::path& path) const;
 
   const std::vector<std::filesystem::path>& read_folders() const { return read_; }
   const std::vector<std::filesystem::path>& write_folders() const { return write_; }

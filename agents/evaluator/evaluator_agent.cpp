@@ -8,6 +8,7 @@
 #include "agents/evaluator/evaluation_report.hpp"
 #include "agents/evaluator/number_check.hpp"
 #include "agents/evaluator/verdict.hpp"
+#include "agents/file_access.hpp"
 #include "agents/task_context.hpp"
 
 namespace agentd::agents {
@@ -109,6 +110,7 @@ EvaluatorAgent::EvaluatorAgent(const AgentConfig& config) {
   ConfigReader s(config.file.string(), config.settings, "/settings", {"facts", "max_claims"});
   s.string("facts", facts_file_);
   if (text::trim(facts_file_).empty()) s.fail(s.at("facts"), "required: the fact list to check drafts against");
+  if (auto why = FileAccess(config.read_folders, config.write_folders, 0).read_refusal(facts_file_)) s.fail(s.at("facts"), *why);
   s.integer("max_claims", max_claims_, 1, 200);
   if (config.write_folders.empty()) {
     throw ConfigError(config.file.string() + ": /folders/write: the evaluator needs a write folder for its reports");

@@ -7,6 +7,7 @@
 #include "agents/common/plain_text.hpp"
 #include "agents/common/seen_ids.hpp"
 #include "agents/config_reader.hpp"
+#include "agents/file_access.hpp"
 #include "agents/mail/mail_label.hpp"
 #include "agents/mail/reply_draft.hpp"
 #include "agents/task_context.hpp"
@@ -207,6 +208,13 @@ MailAgent::MailAgent(const AgentConfig& config) {
   s.strings("mboxes", settings_.mboxes);
   if (settings_.maildirs.empty() && settings_.mboxes.empty()) {
     s.fail(s.path().empty() ? "/settings" : s.path(), "name at least one mailbox in \"maildirs\" or \"mboxes\"");
+  }
+  FileAccess files(config.read_folders, config.write_folders, 0);
+  for (const char* key : {"maildirs", "mboxes"}) {
+    const auto& paths = std::string_view(key) == "maildirs" ? settings_.maildirs : settings_.mboxes;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      if (auto why = files.read_refusal(paths[i])) s.fail(s.at(key) + "/" + std::to_string(i), *why);
+    }
   }
   s.string("drafts_folder", settings_.drafts_folder);
   check_relative_folder(s, "drafts_folder", settings_.drafts_folder);

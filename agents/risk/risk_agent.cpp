@@ -4,6 +4,7 @@
 #include "agents/common/plain_text.hpp"
 #include "agents/common/report_format.hpp"
 #include "agents/config_reader.hpp"
+#include "agents/file_access.hpp"
 #include "agents/risk/risk_report.hpp"
 #include "agents/task_context.hpp"
 
@@ -30,6 +31,9 @@ RiskAgent::RiskAgent(const AgentConfig& config) : read_folders_(config.read_fold
   std::string portfolio = portfolio_.string();
   s.string("portfolio", portfolio);
   if (portfolio.empty()) s.fail(s.at("portfolio"), "an empty file name");
+  if (auto why = FileAccess(config.read_folders, config.write_folders, 0).read_refusal(portfolio)) {
+    s.fail(s.at("portfolio"), *why);
+  }
   portfolio_ = portfolio;
   limits_.position = read_limit(s, "position_limit_pct", limits_.position);
   limits_.sector = read_limit(s, "sector_limit_pct", limits_.sector);

@@ -232,5 +232,30 @@ TEST_F(HostileAgentFilesTest, PathsOutsideTheRootsAreRefusedAtValidation) {
   EXPECT_NE(error_of("dangling.json").find("cannot be resolved"), std::string::npos) << error_of("dangling.json");
 }
 
+// The same for the files other plugins' settings name: the evaluator's facts, the risk agent's
+// portfolio, the mail agent's mailboxes were checked only when the agent ran.
+TEST_F(HostileAgentFilesTest, FilesNamedInPluginSettingsAreRefusedAtValidationWhenOutsideTheFolders) {
+  fs::create_directories(dir_ / "in");
+  fs::create_directories(dir_ / "out");
+  options_.roots = {dir_ / "agents.d", dir_ / "in", dir_ / "out"};
+  const std::string f = R"("folders": {"read": ["../in"], "write": ["../out"]})";
+  for (auto [name, plugin, settings, where] : std::vector<std::array<std::string, 4>>{
+           {"facts", "evaluator", R"({"facts": "/etc/passwd"})", "/settings/facts: "},
+           {"facts-up", "evaluator", R"({"facts": "../agents.d/facts.md"})", "/settings/facts: "},
+           {"portfolio", "risk", R"({"portfolio": "/etc/portfolio.csv"})", "/settings/portfolio: "},
+           {"mbox", "mail", R"({"maildirs": ["Maildir"], "mboxes": ["archive.mbox", "/var/mail/root"]})", "/settings/mboxes/1: "},
+           {"maildir", "mail", R"({"maildirs": ["/root/Maildir"]})", "/settings/maildirs/0: "}}) {
+    write(name + ".json", R"({"plugin": ")" + plugin + R"(", )" + f + R"(, "settings": )" + settings + "}");
+    EXPECT_NE(error_of(name + ".json").find(where), std::string::npos) << name << ": " << error_of(name + ".json");
+  }
+  for (auto [name, plugin, settings] : std::vector<std::array<std::string, 3>>{
+           {"facts-ok", "evaluator", R"({"facts": "facts.md"})"},  // need not exist yet
+           {"portfolio-ok", "risk", R"({"portfolio": "portfolio.csv"})"},
+           {"mail-ok", "mail", R"({"maildirs": ["Maildir"], "mboxes": ["archive.mbox"]})"}}) {
+    write(name + ".json", R"({"plugin": ")" + plugin + R"(", )" + f + R"(, "settings": )" + settings + "}");
+    EXPECT_EQ(error_of(name + ".json"), "(accepted)") << name;
+  }
+}
+
 }  // namespace
 }  // namespace agentd::runtime
