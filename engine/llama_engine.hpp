@@ -35,20 +35,11 @@
 #include "engine/engine.hpp"
 #include "engine/generation_stream.hpp"
 #include "engine/llama_log.hpp"
+#include "engine/llama_modes.hpp"
 #include "engine/prefix_cache.hpp"
 #include "scheduler/priority.hpp"
 
 namespace agentd::engine {
-
-enum class Policy { serial, batched };
-const char* to_string(Policy p);
-std::optional<Policy> parse_policy(std::string_view s);
-
-// Flash attention: llama.cpp's choice (auto: on where the backend supports it, as on CPU), or
-// forced. Which is faster depends on CPU and model (bench/README.md; engine_bench --flash-attn).
-enum class FlashAttn { automatic, on, off };
-const char* to_string(FlashAttn f);
-std::optional<FlashAttn> parse_flash_attn(std::string_view s);  // "auto", "on", "off"
 
 struct LlamaEngineOptions {
   std::string model_path;

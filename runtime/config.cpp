@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "runtime/listen_address.hpp"
+
 namespace agentd::runtime {
 
 namespace {

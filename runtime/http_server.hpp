@@ -43,6 +43,7 @@
 #include "engine/llama_engine.hpp"
 #include "runtime/http_admission.hpp"
 #include "runtime/http_checks.hpp"
+#include "runtime/listen_address.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/status.hpp"
 
@@ -73,8 +74,6 @@ struct HttpContext {
   std::function<void()> poke;  // a task was queued or cancelled
 };
 
-// "127.0.0.1:8377" → host and port; throws std::invalid_argument.
-std::pair<std::string, int> parse_listen_address(const std::string& listen);
 bool is_loopback(const std::string& host);
 
 // The generations HTTP clients are waiting on, so that stop() can end them: the server's threads
