@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -54,6 +56,10 @@ void check_options(const LlamaEngineOptions& o) {
   if (o.threads < 0) fail("threads=" + std::to_string(o.threads) + " (0 = all cores)");
   if (o.prefill_chunk < 1) fail("prefill_chunk=" + std::to_string(o.prefill_chunk) + " (min 1)");
   if (o.prefix_cache_mb < -1) fail("prefix_cache_mb=" + std::to_string(o.prefix_cache_mb) + " (-1 = auto, 0 = none)");
+  if (o.kv_type != KvType::f16 && o.flash_attn == FlashAttn::off) {
+    fail(std::string("kv_type=") + to_string(o.kv_type) +
+         " with flash_attn=off (a quantized KV cache needs flash attention: set flash_attn to auto or on)");
+  }
   if (o.prefix_cache_disk_mb < 0) fail("prefix_cache_disk_mb=" + std::to_string(o.prefix_cache_disk_mb) + " (min 0)");
   if (o.paused_kv_streams < 0 || o.slots + o.paused_kv_streams > max_slots) {
     fail("paused_kv_streams=" + std::to_string(o.paused_kv_streams) + " (0.." +
@@ -121,6 +127,7 @@ struct LlamaEngine::Impl {
   const llama_vocab* vocab = nullptr;
   std::string chat_template;  // empty: messages cannot be formatted
   ContextPtr ctx;
+  EngineMemory memory;  // measured once the context exists
   std::unique_ptr<InferenceLoop> loop;  // last: stopped before ctx and model are freed
 
   void load_model();
@@ -132,7 +139,21 @@ struct LlamaEngine::Impl {
   SamplerPtr make_grammar(const Request& r) const;
   std::unique_ptr<Sequence> prepare(Request r);
   std::unique_ptr<PrefixCache> make_prefix_cache() const;
+  void measure_memory();
+  void warn(const std::string& what) const;
 };
+
+void LlamaEngine::Impl::warn(const std::string& what) const {
+  if (what.empty()) return;
+  if (options.on_warning) options.on_warning(what);
+  else std::fprintf(stderr, "agentd engine: %s\n", what.c_str());
+}
+
+// llama.cpp's own accounting of its buffers; with mlock, whether the weights did get locked.
+void LlamaEngine::Impl::measure_memory() {
+  memory = engine_memory(ctx.get());
+  if (options.mlock) warn(memory_lock_advice(memory.model_bytes, memory.locked_bytes, memory_lock_limit()));
+}
 
 // The disk cache's key names everything that decides what a stream's KV cells hold: the model
 // file, the context per sequence, the cache types, flash attention (it stores V transposed or
@@ -149,7 +170,8 @@ std::unique_ptr<PrefixCache> LlamaEngine::Impl::make_prefix_cache() const {
     char desc[128];
     llama_model_desc(model.get(), desc, sizeof desc);
     o.key = model_file_identity(options.model_path) + " model=" + desc +
-            " n_ctx_per_seq=" + std::to_string(options.n_ctx_per_seq) + " type_k=f16 type_v=f16" +
+            " n_ctx_per_seq=" + std::to_string(options.n_ctx_per_seq) + " type_k=" + to_string(options.kv_type) +
+            " type_v=" + to_string(options.kv_type) +
             " flash_attn=" + to_string(options.flash_attn) +
             " state_version=" + std::to_string(LLAMA_STATE_SEQ_VERSION) +
             " block=" + std::to_string(kPrefixBlockTokens);
@@ -160,6 +182,11 @@ std::unique_ptr<PrefixCache> LlamaEngine::Impl::make_prefix_cache() const {
 void LlamaEngine::Impl::load_model() {
   auto params = llama_model_default_params();
   params.n_gpu_layers = 0;  // CPU build; a GPU build would offload here
+  if (options.mlock) params.load_mode = LLAMA_LOAD_MODE_MMAP_MLOCK;  // mapped as usual, then locked
+  if (options.mlock) {
+    std::error_code ec;
+    warn(prepare_memory_lock(std::filesystem::file_size(options.model_path, ec)));
+  }
   clear_llama_error();
   model.reset(llama_model_load_from_file(options.model_path.c_str(), params));
   if (!model) {
@@ -185,14 +212,16 @@ void LlamaEngine::Impl::pick_chat_template() {
   chat_template = options.chat_template;
 }
 
-// A lower bound of what the KV cache of n_ctx cells needs (F16 K and V in every layer, plus cell
-// bookkeeping); refuse at once what cannot fit in this machine's RAM, instead of letting
-// llama.cpp try.
+// A lower bound of what the KV cache of n_ctx cells needs (K and V of kv_type in every layer,
+// plus cell bookkeeping); refuse at once what cannot fit in this machine's RAM, instead of
+// letting llama.cpp try.
 void LlamaEngine::Impl::check_context_fits_memory(uint64_t n_ctx) const {
   const uint64_t n_head = std::max(1, llama_model_n_head(model.get()));
   const uint64_t head_dim = static_cast<uint64_t>(llama_model_n_embd(model.get())) / n_head;
   const uint64_t kv_dim = head_dim * static_cast<uint64_t>(std::max(1, llama_model_n_head_kv(model.get())));
-  const uint64_t per_cell = static_cast<uint64_t>(llama_model_n_layer(model.get())) * 2 * kv_dim * 2 + 64;
+  // Bytes per 32 elements: f16 64, q8_0 34, q4_0 18 (ggml's block sizes).
+  const uint64_t block = options.kv_type == KvType::q8_0 ? 34 : options.kv_type == KvType::q4_0 ? 18 : 64;
+  const uint64_t per_cell = static_cast<uint64_t>(llama_model_n_layer(model.get())) * 2 * kv_dim * block / 32 + 64;
   const uint64_t needed = n_ctx * per_cell;
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGE_SIZE);
@@ -219,6 +248,9 @@ void LlamaEngine::Impl::create_context() {
   params.n_threads = threads;
   params.n_threads_batch = threads;
   params.no_perf = true;
+  params.type_k = params.type_v = options.kv_type == KvType::q8_0   ? GGML_TYPE_Q8_0
+                                  : options.kv_type == KvType::q4_0 ? GGML_TYPE_Q4_0
+                                                                    : GGML_TYPE_F16;
   params.flash_attn_type = options.flash_attn == FlashAttn::on    ? LLAMA_FLASH_ATTN_TYPE_ENABLED
                            : options.flash_attn == FlashAttn::off ? LLAMA_FLASH_ATTN_TYPE_DISABLED
                                                                   : LLAMA_FLASH_ATTN_TYPE_AUTO;
@@ -231,10 +263,12 @@ void LlamaEngine::Impl::create_context() {
   clear_llama_error();
   ctx.reset(llama_init_from_model(model.get(), params));
   if (!ctx) {
+    // A quantized cache fails on shapes (heads narrower than ggml's blocks), f16 on size.
     throw EngineError(with_llama_reason(
         "cannot create a llama.cpp context of " + std::to_string(params.n_ctx) + " tokens (" +
         std::to_string(streams) + " KV streams x n_ctx_per_seq " + std::to_string(options.n_ctx_per_seq) +
-        ") for " + options.model_path + "; too large for memory?"));
+        ") with kv_type=" + to_string(options.kv_type) + " for " + options.model_path +
+        (options.kv_type == KvType::f16 ? "; too large for memory?" : "")));
   }
 }
 
@@ -342,6 +376,7 @@ LlamaEngine::LlamaEngine(LlamaEngineOptions options) : impl_(std::make_unique<Im
   m.load_model();  // unsupported architecture and damaged files fail here
   m.pick_chat_template();
   m.create_context();  // a context too large for memory fails here
+  m.measure_memory();
 
   LoopConfig config;
   config.policy = m.options.policy;
@@ -380,7 +415,11 @@ EngineInfo LlamaEngine::info() const {
   return i;
 }
 
-EngineStats LlamaEngine::stats() const { return impl_->loop->stats(); }
+EngineStats LlamaEngine::stats() const {
+  EngineStats s = impl_->loop->stats();
+  s.memory = impl_->memory;
+  return s;
+}
 
 std::vector<int32_t> LlamaEngine::tokenize_prompt(const Request& request) const {
   return impl_->tokenize(request);

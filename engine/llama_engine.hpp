@@ -36,6 +36,7 @@
 #include "engine/generation_stream.hpp"
 #include "engine/llama_log.hpp"
 #include "engine/llama_modes.hpp"
+#include "engine/memory_use.hpp"
 #include "engine/prefix_cache.hpp"
 #include "scheduler/priority.hpp"
 
@@ -52,6 +53,10 @@ struct LlamaEngineOptions {
   // (llama_state_seq_get_data) and copied back in when it resumes.
   int paused_kv_streams = 1;
   FlashAttn flash_attn = FlashAttn::automatic;
+  KvType kv_type = KvType::f16;  // keys and values; q8_0/q4_0 need flash_attn auto or on
+  // Lock the weights in RAM (mlock) so the OS cannot page them out while agents sit idle. If the
+  // memory-lock limit forbids it, the engine warns (on_warning) how to raise it and goes on.
+  bool mlock = false;
   Policy policy = Policy::batched;
   std::string chat_template;  // built-in template name (e.g. "chatml") used when the model has none
   // Prefix cache: a request starts from the longest prefix of its prompt tokens already computed,
@@ -93,6 +98,7 @@ struct EngineStats {
   std::array<ClassCounts, scheduler::kPriorityClasses> by_class{};  // index(Priority)
   int kv_cells = 0;              // cells of the KV cache (all sequences)
   PrefixCacheStats prefix_cache;  // the RAM/disk store (zeros when it is off)
+  EngineMemory memory;            // as allocated at load (memory_use.hpp)
 };
 
 class LlamaEngine final : public Engine {

@@ -26,4 +26,20 @@ std::optional<FlashAttn> parse_flash_attn(std::string_view s) {
   return std::nullopt;
 }
 
+const char* to_string(KvType t) {
+  switch (t) {
+    case KvType::f16: return "f16";
+    case KvType::q8_0: return "q8_0";
+    case KvType::q4_0: return "q4_0";
+  }
+  return "?";
+}
+
+std::optional<KvType> parse_kv_type(std::string_view s) {
+  for (const KvType t : {KvType::f16, KvType::q8_0, KvType::q4_0}) {
+    if (s == to_string(t)) return t;
+  }
+  return std::nullopt;
+}
+
 }  // namespace agentd::engine

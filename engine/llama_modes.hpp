@@ -20,4 +20,11 @@ enum class FlashAttn { automatic, on, off };
 const char* to_string(FlashAttn f);
 std::optional<FlashAttn> parse_flash_attn(std::string_view s);  // "auto", "on", "off"
 
+// The KV cache's element type, keys and values alike: f16 (llama.cpp's default), or quantized to
+// hold about 1.9x (q8_0) or 3.6x (q4_0) the cells in the same memory. Quantized values need
+// flash attention (llama.cpp stores V quantized only on that path).
+enum class KvType { f16, q8_0, q4_0 };
+const char* to_string(KvType t);
+std::optional<KvType> parse_kv_type(std::string_view s);  // "f16", "q8_0", "q4_0"
+
 }  // namespace agentd::engine

@@ -52,6 +52,15 @@ void print_status(const json& s) {
                   static_cast<double>(p["ram_bytes"].get<int64_t>()) / (1 << 20),
                   static_cast<double>(p["disk_bytes"].get<int64_t>()) / (1 << 20));
     }
+    if (e.contains("memory")) {
+      const json& m = e["memory"];
+      auto mib = [&](const char* key) { return static_cast<double>(m[key].get<int64_t>()) / (1 << 20); };
+      std::printf("  memory: %.1f MiB resident: model %.1f, KV cache %.1f, compute %.1f, prefix cache %.1f, "
+                  "the rest %.1f MiB%s\n",
+                  mib("resident_bytes"), mib("model_bytes"), mib("kv_bytes"), mib("compute_bytes"),
+                  mib("prefix_cache_bytes"), mib("other_bytes"),
+                  m["locked_bytes"].get<int64_t>() > 0 ? (", " + std::to_string(m["locked_bytes"].get<int64_t>() >> 20) + " MiB locked").c_str() : "");
+    }
     std::printf("tasks running: %d%s\n", d["tasks_running"].get<int>(),
                 d["tasks_stuck"].get<int>() ? (", stuck: " + std::to_string(d["tasks_stuck"].get<int>())).c_str() : "");
   } else {

@@ -31,6 +31,13 @@ void read_engine(const ConfigReader& e, engine::LlamaEngineOptions& o) {
   std::string flash_attn = engine::to_string(o.flash_attn);
   e.one_of("flash_attn", flash_attn, {"auto", "on", "off"});
   o.flash_attn = *engine::parse_flash_attn(flash_attn);
+  std::string kv_type = engine::to_string(o.kv_type);
+  e.one_of("kv_type", kv_type, {"f16", "q8_0", "q4_0"});
+  o.kv_type = *engine::parse_kv_type(kv_type);
+  if (o.kv_type != engine::KvType::f16 && o.flash_attn == engine::FlashAttn::off) {
+    e.fail(e.at("kv_type"), "'" + kv_type + "' needs flash attention: set \"flash_attn\" to \"auto\" or \"on\"");
+  }
+  e.boolean("mlock", o.mlock);
   e.string("chat_template", o.chat_template);
   e.boolean("prefix_cache", o.prefix_cache);
   e.integer("prefix_cache_mb", o.prefix_cache_mb, -1, 1 << 20);
@@ -111,7 +118,7 @@ void apply_config_file(const fs::path& path, DaemonOptions& o) {
   top.string("model", model);
   if (!model.empty()) o.engine.model_path = from_config_folder(path, model).string();
   if (auto e = top.object("engine", {"policy", "slots", "context", "threads", "prefill_chunk",
-                                       "paused_kv_streams", "flash_attn", "chat_template", "prefix_cache",
+                                       "paused_kv_streams", "flash_attn", "kv_type", "mlock", "chat_template", "prefix_cache",
                                        "prefix_cache_mb", "prefix_cache_disk_mb"})) {
     read_engine(*e, o.engine);
   }

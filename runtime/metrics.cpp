@@ -90,6 +90,19 @@ void render_prefix_cache(std::string& out, const engine::EngineStats& e) {
   metric(out, "agentd_prefix_cache_disk_bytes", "gauge", "Bytes of prefix-cache files on disk.", e.prefix_cache.disk_bytes);
 }
 
+void render_memory(std::string& out, const engine::EngineStats& e) {
+  auto m = engine::split_resident(e.memory, e.prefix_cache.ram_bytes, engine::resident_bytes());
+  out += "# HELP agentd_memory_bytes Resident memory by part: the model's weights, the KV cache, compute buffers, "
+         "the prefix store, and the rest of the process.\n# TYPE agentd_memory_bytes gauge\n";
+  for (auto [part, bytes] : {std::pair{"model", m.model}, {"kv_cache", m.kv}, {"compute", m.compute},
+                             {"prefix_cache", m.prefix_cache}, {"other", m.other}}) {
+    out += "agentd_memory_bytes{part=\"" + std::string(part) + "\"} " + std::to_string(bytes) + "\n";
+  }
+  metric(out, "agentd_resident_bytes", "gauge", "Resident memory of the process (VmRSS).", static_cast<int64_t>(m.resident));
+  metric(out, "agentd_memory_locked_bytes", "gauge", "Memory locked in RAM (VmLck; engine.mlock).",
+         static_cast<int64_t>(m.locked));
+}
+
 }  // namespace
 
 std::string Metrics::render(const engine::EngineStats& engine, int slots,
@@ -115,6 +128,7 @@ std::string Metrics::render(const engine::EngineStats& engine, int slots,
   out += "# TYPE agentd_engine_prompt_tokens_total counter\n";
   out += "agentd_engine_prompt_tokens_total " + std::to_string(engine.prompt_tokens) + "\n";
   render_prefix_cache(out, engine);
+  render_memory(out, engine);
   out += "# HELP agentd_engine_preemptions_total Sequences paused for a more urgent class.\n";
   out += "# TYPE agentd_engine_preemptions_total counter\n";
   out += "agentd_engine_preemptions_total " + std::to_string(engine.preemptions) + "\n";

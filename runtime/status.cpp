@@ -39,6 +39,14 @@ nlohmann::json prefix_cache_json(const engine::EngineStats& s) {
           {"evictions", s.prefix_cache.evictions}};
 }
 
+// What the process's memory is made of (engine/memory_use.hpp).
+nlohmann::json memory_json(const engine::EngineStats& s) {
+  auto m = engine::split_resident(s.memory, s.prefix_cache.ram_bytes, engine::resident_bytes());
+  return {{"model_bytes", m.model},   {"kv_bytes", m.kv},         {"compute_bytes", m.compute},
+          {"prefix_cache_bytes", m.prefix_cache}, {"other_bytes", m.other}, {"resident_bytes", m.resident},
+          {"locked_bytes", m.locked}};
+}
+
 }  // namespace
 
 nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine, double tokens_per_s,
@@ -81,7 +89,7 @@ nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine
             {"context", info.context}, {"tokens_per_s", tokens_per_s}, {"tokens_generated", stats.tokens_generated},
             {"prompt_tokens", stats.prompt_tokens}, {"decode_steps", stats.decode_steps},
             {"preemptions", stats.preemptions}, {"classes", classes},
-            {"prefix_cache", prefix_cache_json(stats)}}},
+            {"prefix_cache", prefix_cache_json(stats)}, {"memory", memory_json(stats)}}},
           {"tasks_running", dispatcher.running},
           {"tasks_stuck", dispatcher.stuck},
           {"agents", agents},

@@ -42,8 +42,8 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
     // comments are allowed
     "model": "/models/m.gguf",
     "engine": {"policy": "serial", "slots": 2, "context": 4096, "threads": 1, "prefill_chunk": 64,
-               "paused_kv_streams": 0, "flash_attn": "off", "chat_template": "llama3", "prefix_cache": false,
-               "prefix_cache_mb": 64, "prefix_cache_disk_mb": 0},
+               "paused_kv_streams": 0, "flash_attn": "on", "kv_type": "q4_0", "mlock": true,
+               "chat_template": "llama3", "prefix_cache": false, "prefix_cache_mb": 64, "prefix_cache_disk_mb": 0},
     "agents": {"dir": "agents", "roots": ["/srv/shared", "~/notes"], "max_tokens": 512, "timeout": "2m"},
     "daemon": {"concurrency": 8, "grace": "5s", "stuck_after": "1m30s", "max_attempts": 2},
     "log": {"level": "warn", "file_level": "info", "max_file_mb": 2, "max_files": 3}
@@ -56,7 +56,9 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
   EXPECT_EQ(o.engine.threads, 1);
   EXPECT_EQ(o.engine.prefill_chunk, 64);
   EXPECT_EQ(o.engine.paused_kv_streams, 0);
-  EXPECT_EQ(o.engine.flash_attn, engine::FlashAttn::off);
+  EXPECT_EQ(o.engine.flash_attn, engine::FlashAttn::on);
+  EXPECT_EQ(o.engine.kv_type, engine::KvType::q4_0);
+  EXPECT_TRUE(o.engine.mlock);
   EXPECT_EQ(o.engine.chat_template, "llama3");
   EXPECT_FALSE(o.engine.prefix_cache);
   EXPECT_EQ(o.engine.prefix_cache_mb, 64);
@@ -101,6 +103,9 @@ TEST_F(ConfigTest, BrokenFilesNameFilePathAndReason) {
       {R"({"engine": {"slots": 0}})", "/engine/slots: 0 is outside 1..64"},
       {R"({"engine": {"policy": "fast"}})", "/engine/policy: 'fast' is not one of batched, serial"},
       {R"({"engine": {"flash_attn": "yes"}})", "/engine/flash_attn: 'yes' is not one of auto, on, off"},
+      {R"({"engine": {"kv_type": "q5_1"}})", "/engine/kv_type: 'q5_1' is not one of f16, q8_0, q4_0"},
+      {R"({"engine": {"kv_type": "q8_0", "flash_attn": "off"}})", "/engine/kv_type: 'q8_0' needs flash attention"},
+      {R"({"engine": {"mlock": 1}})", "/engine/mlock: expected true or false"},
       {R"({"engine": {"paused_kv_streams": -1}})", "/engine/paused_kv_streams: -1 is outside 0..64"},
       {R"({"engine": {"prefix_cache": "yes"}})", "/engine/prefix_cache: expected true or false, got string"},
       {R"({"engine": {"prefix_cache_mb": -2}})", "/engine/prefix_cache_mb: -2 is outside -1..1048576"},
