@@ -210,10 +210,12 @@ class HttpServerTest : public engine::test::ModelTest {
     EXPECT_TRUE(answer && *answer && (*answer)->status == 200) << (answer && *answer ? (*answer)->body : "no answer");
     auto result = last_interactive();
     EXPECT_TRUE(result && result->submitted_step == arrived) << "it reached the engine at the step it arrived";
+    int background_first = 0;
     for (auto& [p, r] : watch_->ended()) {  // in the order they ended, up to the chat
       if (p == Priority::interactive && r.submitted_step == arrived) break;
-      EXPECT_NE(p, Priority::background) << "a background request ended before the chat: the load was not there";
+      background_first += p == Priority::background;
     }
+    EXPECT_EQ(background_first, 0) << "background requests ended before the chat: it waited for them";
     return result ? result->first_token_step - arrived : -1;
   }
 
@@ -258,7 +260,7 @@ TEST_P(LoadedTtft, AChatsFirstTokenUnderBackgroundLoadIsWithinOneAndAHalfTimesId
   start(http);
   const int64_t idle = idle_chat_steps();
   ASSERT_GT(idle, 0);
-  ASSERT_EQ(put_background_in_flight(background), background);
+  EXPECT_EQ(put_background_in_flight(background), background);
   const int64_t loaded = loaded_chat_steps();
   std::cout << "[ figures  ] " << background << " background in flight: chat TTFT " << loaded << " decode steps, idle "
             << idle << "\n";
@@ -278,8 +280,9 @@ TEST_F(HttpServerTest, TwoHundredIdleConnectionsHoldNoThreadAndLeaveTheChatUnaff
   const int64_t idle = idle_chat_steps();
   std::vector<int> silent;
   for (int i = 0; i < 200; ++i) silent.push_back(connect_idle());
-  ASSERT_TRUE(wait_until([&] { return server_->idle_connections() >= 200; }))
-      << server_->idle_connections() << " of 200 connections parked";
+  // Until the server has taken all 200: parked, or (as httplib's own loop did) each on a thread.
+  ASSERT_TRUE(wait_until([&] { return server_->idle_connections() >= 200 || server_->worker_threads() >= 200; }));
+  EXPECT_EQ(server_->idle_connections(), 200u);
   EXPECT_LT(server_->worker_threads(), 200u) << "each idle connection holds a thread";
   const int64_t with_idle = idle_chat_steps();
   std::cout << "[ figures  ] 200 idle connections: chat TTFT " << with_idle << " decode steps, idle " << idle << "\n";
