@@ -54,19 +54,18 @@ class Listener : public httplib::Server {
     idle_ = &idle;
     clients_ = &clients;
   }
-  HttpWorkers* make_workers(size_t threads) {
-    auto* w = new HttpWorkers(threads);  // httplib owns and deletes it
-    workers_.store(w);
-    return w;
+  httplib::TaskQueue* make_workers(size_t threads) {
+    std::atomic_store(&workers_, std::make_shared<HttpWorkers>(threads));
+    return new HttpWorkers::Handle(std::atomic_load(&workers_));  // httplib deletes the handle, not the pool
   }
   size_t worker_threads() const {
-    auto* w = workers_.load();
+    auto w = std::atomic_load(&workers_);
     return w ? w->threads() : 0;
   }
   // A parked connection with a request to read: back to a worker.
   void resume(std::unique_ptr<Connection> c) {
     auto held = std::make_shared<std::unique_ptr<Connection>>(std::move(c));
-    if (auto* w = workers_.load()) w->enqueue([this, held] { serve(std::move(*held)); });
+    if (auto w = std::atomic_load(&workers_)) w->enqueue([this, held] { serve(std::move(*held)); });
   }
 
  private:
@@ -94,7 +93,7 @@ class Listener : public httplib::Server {
 
   IdleConnections* idle_ = nullptr;
   ClientLimit* clients_ = nullptr;
-  std::atomic<HttpWorkers*> workers_{nullptr};
+  std::shared_ptr<HttpWorkers> workers_;  // set once, before any connection; read with atomic_load
 };
 
 // SO_REUSEADDR only: a restarted daemon binds despite connections in TIME_WAIT. httplib's default

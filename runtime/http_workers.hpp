@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -25,9 +26,23 @@ namespace agentd::runtime {
 
 class HttpWorkers : public httplib::TaskQueue {
  public:
+  // What httplib is handed (it deletes its task queue when it stops listening, on its own after
+  // an accept error too): forwards to a pool that outlives it, so that the idle-connection poller
+  // can still hand it jobs (dropped) instead of touching a deleted queue.
+  class Handle : public httplib::TaskQueue {
+   public:
+    explicit Handle(std::shared_ptr<HttpWorkers> pool) : pool_(std::move(pool)) {}
+    void enqueue(std::function<void()> fn) override { pool_->enqueue(std::move(fn)); }
+    void shutdown() override { pool_->shutdown(); }
+
+   private:
+    std::shared_ptr<HttpWorkers> pool_;
+  };
+
   explicit HttpWorkers(size_t max_threads);
   ~HttpWorkers() override;
 
+  // Once shutdown() began, a job is dropped unrun (the connection it holds is closed).
   void enqueue(std::function<void()> fn) override;
   // Runs what is queued, then joins every thread (httplib calls it when it stops listening).
   void shutdown() override;
