@@ -200,6 +200,9 @@ class HttpServerTest : public engine::test::ModelTest {
   // its first token.
   int64_t loaded_chat_steps() {
     const int64_t arrived = steps();  // held: nothing moves
+    auto m = client()->Get("/metrics");
+    EXPECT_TRUE(m && m->body.find("\nagentd_engine_decode_steps_total " + std::to_string(arrived) + "\n") != std::string::npos)
+        << "/metrics shows the step count the test reads";
     std::optional<httplib::Result> answer;
     send_in_background(chat("Hello", 4, Priority::interactive, true), &answer);
     EXPECT_TRUE(watch_->wait_submitted(Priority::interactive, 2))
