@@ -23,4 +23,26 @@ std::optional<HttpGate::Ticket> HttpGate::enter() {
   return Ticket(*this);
 }
 
+ClientLimit::Active::Active(ClientLimit& limit, std::string peer) : limit_(&limit), peer_(std::move(peer)) {
+  std::lock_guard lock(limit_->mutex_);
+  ++limit_->active_[peer_];
+}
+
+ClientLimit::Active::~Active() {
+  if (!limit_) return;
+  std::lock_guard lock(limit_->mutex_);
+  auto it = limit_->active_.find(peer_);
+  if (--it->second == 0) limit_->active_.erase(it);
+}
+
+int ClientLimit::active(const std::string& peer) const {
+  std::lock_guard lock(mutex_);
+  auto it = active_.find(peer);
+  return it == active_.end() ? 0 : it->second;
+}
+
+bool ClientLimit::allows(const std::string& peer, bool interactive_chat) const {
+  return active(peer) <= limit_ + (interactive_chat ? reserve_ : 0);
+}
+
 }  // namespace agentd::runtime

@@ -9,7 +9,10 @@
 #pragma once
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 
 namespace agentd::runtime {
@@ -41,6 +44,45 @@ class HttpGate {
  private:
   const int limit_;
   std::atomic<int> inside_{0};
+};
+
+// The per-client bound: how many requests one client (peer address) may have in flight at once,
+// i.e. connections being served by a worker (a request read or answered; an idle keep-alive
+// connection is parked and not counted, see http_connections.hpp). Past `limit` the client's
+// requests get 429, except interactive chat completions, which keep `interactive_reserve` places
+// more: a runaway script on the same machine (every local client shares 127.0.0.1) never locks the
+// user's chat out. Loopback is counted like any other address.
+class ClientLimit {
+ public:
+  // Held while one of the client's connections is being served; the destructor ends it.
+  class Active {
+   public:
+    Active(ClientLimit& limit, std::string peer);
+    Active(Active&& other) noexcept : limit_(std::exchange(other.limit_, nullptr)), peer_(std::move(other.peer_)) {}
+    Active& operator=(Active&&) = delete;
+    ~Active();
+
+   private:
+    ClientLimit* limit_;
+    std::string peer_;
+  };
+
+  ClientLimit(int limit, int interactive_reserve) : limit_(limit), reserve_(interactive_reserve) {}
+  ClientLimit(const ClientLimit&) = delete;
+  ClientLimit& operator=(const ClientLimit&) = delete;
+
+  Active activate(const std::string& peer) { return Active(*this, peer); }
+  // Whether one more request of this client may go on (its own connection is already counted).
+  bool allows(const std::string& peer, bool interactive_chat) const;
+  int active(const std::string& peer) const;
+  int limit() const { return limit_; }
+  int reserve() const { return reserve_; }
+
+ private:
+  const int limit_;
+  const int reserve_;
+  mutable std::mutex mutex_;
+  std::map<std::string, int> active_;  // guarded by mutex_; no entry = 0
 };
 
 }  // namespace agentd::runtime

@@ -101,6 +101,10 @@ bool constant_time_equal(std::string_view given, std::string_view expected) {
 }
 
 std::optional<ApiError> check_request(const httplib::Request& req, const AccessPolicy& policy) {
+  if (req.headers.size() > kMaxHeaders) {
+    return ApiError{431, std::to_string(req.headers.size()) + " header fields: at most " + std::to_string(kMaxHeaders) + " are read",
+                    "invalid_request_error", "", "too_many_headers"};
+  }
   if (auto e = check_framing(req)) return e;
   if (!policy.token.empty()) {
     if (!constant_time_equal(req.get_header_value("Authorization"), "Bearer " + policy.token)) {
@@ -109,8 +113,11 @@ std::optional<ApiError> check_request(const httplib::Request& req, const AccessP
   } else if (auto e = check_host(req, policy)) {
     return e;
   }
-  if (is_state_changing(req.method)) return check_browser(req);
   return std::nullopt;
+}
+
+std::optional<ApiError> check_state_change(const httplib::Request& req) {
+  return is_state_changing(req.method) ? check_browser(req) : std::nullopt;
 }
 
 }  // namespace agentd::runtime

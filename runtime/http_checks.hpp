@@ -1,5 +1,7 @@
 // What every request must pass before it is routed (the server's pre-routing handler):
 //
+//  - at most kMaxHeaders header fields (431): httplib 0.11 has no such bound of its own (its
+//    CPPHTTPLIB_HEADER_MAX_COUNT came later), so it is counted here, once the head is read;
 //  - framing that two parsers could read differently is refused (400): two different
 //    Content-Length headers, one that is not digits, Content-Length together with
 //    Transfer-Encoding, a transfer coding other than chunked. A proxy in front may have framed the request otherwise, and the rest of
@@ -7,6 +9,8 @@
 //  - with a token, "Authorization: Bearer <token>" (compared in constant time), else 401;
 //  - without a token (loopback), the Host must name this server: loopback, or the listen
 //    address. A web page that rebinds its own name to 127.0.0.1 sends that name as Host (403);
+// and, checked by check_state_change once the route and method are known to fit (a wrong method is
+// a 405 first):
 //  - a state-changing request (any method but GET, HEAD, OPTIONS) from a browser must come
 //    from this server's own origin (Origin, when sent, equals http://<Host>), and every one
 //    must say Content-Type: application/json. An HTML form or a no-cors fetch cannot send that
@@ -30,8 +34,13 @@ struct AccessPolicy {
   std::string listen_host;  // the configured listen host, also accepted as Host
 };
 
-// The first check the request fails, as the error to answer; nullopt when it passes.
+inline constexpr size_t kMaxHeaders = 100;
+
+// The first check the request fails (header count, framing, token or Host), as the error to
+// answer; nullopt when it passes.
 std::optional<ApiError> check_request(const httplib::Request& req, const AccessPolicy& policy);
+// For a state-changing method: same origin, JSON (415 or 403); nullopt when it passes.
+std::optional<ApiError> check_state_change(const httplib::Request& req);
 
 // Equal contents, in a time that depends on the expected length only (a token compare).
 bool constant_time_equal(std::string_view given, std::string_view expected);

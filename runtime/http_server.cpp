@@ -12,6 +12,7 @@
 
 #include "engine/json_schema_grammar.hpp"
 #include "scheduler/bounded_json.hpp"
+#include "runtime/http_connections.hpp"
 #include "runtime/http_workers.hpp"
 #include "runtime/openai_api.hpp"
 #include "runtime/task_json.hpp"
@@ -29,17 +30,70 @@ namespace {
 // Each class may have `slots` requests generating and `max_queued` waiting; beyond that 429.
 // Capped so that the worker pool below stays a sane size whatever max_queued says.
 constexpr int kMaxPerClass = 256;
-// Threads for everything that is not a chat completion: control API, metrics, event streams and
-// connections idle between keep-alive requests (each held at most the keep-alive timeout).
+// Threads for everything that is not a chat completion: control API, metrics, event streams, and
+// requests still being read. (Connections idle between requests hold none: they are parked.)
 constexpr size_t kOtherWorkers = 512;
 constexpr int kMaxEventStreams = 64;
 constexpr int kListenBacklog = 512;
 
+// How long a connection may wait for its next request (parked, holding no thread) before it is closed.
+constexpr int kKeepAliveSeconds = 5;
+// Idle connections one client may keep; past that its oldest is closed (they cost a descriptor each).
+constexpr size_t kMaxIdlePerClient = 256;
+
 // httplib::Server with what 0.11 does not expose: a listen backlog above its fixed 5 (a burst of
-// connections was refused by the kernel). listen() again on the bound socket sets it on Linux.
+// connections was refused by the kernel; listen() again on the bound socket sets it on Linux), and
+// our own connection loop (http_connections.hpp): a worker serves a connection only while it has
+// a request to read, and parks it in `idle` in between.
 class Listener : public httplib::Server {
  public:
   bool set_backlog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+
+  // Set before serving: where idle connections wait, and who counts a client's active ones.
+  void serve_through(IdleConnections& idle, ClientLimit& clients) {
+    idle_ = &idle;
+    clients_ = &clients;
+  }
+  httplib::TaskQueue* make_workers(size_t threads) {
+    std::atomic_store(&workers_, std::make_shared<HttpWorkers>(threads));
+    return new HttpWorkers::Handle(std::atomic_load(&workers_));  // httplib deletes the handle, not the pool
+  }
+  size_t worker_threads() const {
+    auto w = std::atomic_load(&workers_);
+    return w ? w->threads() : 0;
+  }
+  // A parked connection with a request to read: back to a worker.
+  void resume(std::unique_ptr<Connection> c) {
+    auto held = std::make_shared<std::unique_ptr<Connection>>(std::move(c));
+    if (auto w = std::atomic_load(&workers_)) w->enqueue([this, held] { serve(std::move(*held)); });
+  }
+
+ private:
+  // httplib calls this on a worker for each accepted connection (it is virtual in 0.11; its own
+  // version holds the worker until the connection closes).
+  bool process_and_close_socket(socket_t sock) override {
+    serve(std::make_unique<Connection>(sock, SocketTimeouts{std::chrono::seconds(read_timeout_sec_) +
+                                                                std::chrono::microseconds(read_timeout_usec_),
+                                                            std::chrono::seconds(write_timeout_sec_) +
+                                                                std::chrono::microseconds(write_timeout_usec_)}));
+    return true;
+  }
+
+  // Requests while bytes are there; then parked, or closed (the last request of keep-alive, an
+  // error, "Connection: close", or the server stopping).
+  void serve(std::unique_ptr<Connection> c) {
+    while (svr_sock_ != INVALID_SOCKET) {
+      if (!c->stream.has_input_now()) return idle_->park(std::move(c));
+      ClientLimit::Active active = clients_->activate(c->peer);
+      const bool last = ++c->requests >= keep_alive_max_count_;
+      bool closed = false;
+      if (!process_request(c->stream, last, closed, nullptr) || closed || last) return;
+    }
+  }
+
+  IdleConnections* idle_ = nullptr;
+  ClientLimit* clients_ = nullptr;
+  std::shared_ptr<HttpWorkers> workers_;  // set once, before any connection; read with atomic_load
 };
 
 // SO_REUSEADDR only: a restarted daemon binds despite connections in TIME_WAIT. httplib's default
@@ -245,6 +299,7 @@ HttpServer::HttpServer(HttpOptions options, HttpContext context)
     : options_(std::move(options)),
       context_(std::move(context)),
       event_streams_(kMaxEventStreams),
+      clients_(options_.max_per_client, kInteractiveReserve),
       server_(std::make_unique<Listener>()) {
   auto [host, port] = parse_listen_address(options_.listen);
   host_ = host;
@@ -291,8 +346,12 @@ void LiveGenerations::cancel_all() {
 
 HttpServer::~HttpServer() { stop(); }
 
+size_t HttpServer::idle_connections() const { return idle_ ? idle_->parked() : 0; }
+size_t HttpServer::worker_threads() const { return static_cast<const Listener&>(*server_).worker_threads(); }
+
 void HttpServer::stop() {
   generations_.cancel_all();  // else stopping waits for every client's generation to run out
+  if (idle_) idle_->stop();   // before the workers go: nothing is handed to them any more
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }
@@ -303,15 +362,21 @@ void HttpServer::configure() {
   const int per_class = std::min(kMaxPerClass, options_.max_queued + std::max(context_.info.slots, 1));
   for (auto& gate : classes_) gate = std::make_unique<HttpGate>(per_class);
   const size_t workers = static_cast<size_t>(scheduler::kPriorityClasses * per_class) + kOtherWorkers;
-  s.new_task_queue = [workers] { return new HttpWorkers(workers); };
+  auto& listener = static_cast<Listener&>(s);
+  idle_ = std::make_unique<IdleConnections>([&listener](std::unique_ptr<Connection> c) { listener.resume(std::move(c)); },
+                                            std::chrono::seconds(kKeepAliveSeconds), kMaxIdlePerClient);
+  listener.serve_through(*idle_, clients_);
+  s.new_task_queue = [&listener, workers] { return listener.make_workers(workers); };
   s.set_socket_options(listener_socket_options);
   s.set_payload_max_length(options_.max_body_bytes);
-  s.set_keep_alive_timeout(5);  // an idle connection holds a worker this long at most
-  s.set_read_timeout(5, 0);     // per read: a client that stops sending mid-request
+  s.set_keep_alive_timeout(kKeepAliveSeconds);
+  s.set_read_timeout(5, 0);  // per read: a client that stops sending mid-request
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    auto e = check_request(req, access_);
+    auto e = refusal(req);
     if (!e) return httplib::Server::HandlerResponse::Unhandled;
     close_after(req);  // the body, if any, is never read: it must not be taken for a next request
+    if (e->status == 429) res.set_header("Retry-After", "1");
+    if (e->status == 405) res.set_header("Allow", allowed_methods(req.method, req.path));
     send_error(res, *e);
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -332,13 +397,45 @@ void HttpServer::configure() {
   });
 }
 
+// In order: the head (header count, framing, token or Host), the method (405 on a known route),
+// what a state-changing request must be, then the client's bound. A chat completion is checked
+// against the client's bound in its handler, once its class is known (interactive has a reserve).
+std::optional<ApiError> HttpServer::refusal(const httplib::Request& req) const {
+  if (auto e = check_request(req, access_)) return e;
+  if (std::string allow = allowed_methods(req.method, req.path); !allow.empty()) {
+    return ApiError{405, req.method + " is not a method of " + req.path + " (it takes " + allow + ")", "invalid_request_error",
+                    "", "method_not_allowed"};
+  }
+  if (auto e = check_state_change(req)) return e;
+  const bool chat = req.method == "POST" && req.path == "/v1/chat/completions";
+  if (!chat && !clients_.allows(req.remote_addr, false)) {
+    return ApiError{429, "this client (" + req.remote_addr + ") already has " + std::to_string(clients_.limit()) +
+                             " requests in flight (http.max_per_client); retry shortly",
+                    "rate_limit_error", "", "client_limit"};
+  }
+  return std::nullopt;
+}
+
+std::string HttpServer::allowed_methods(const std::string& method, const std::string& path) const {
+  std::string allow;
+  bool served = false;
+  for (const Route& r : routes_) {
+    if (!std::regex_match(path, r.pattern)) continue;
+    served = served || r.method == method || (method == "HEAD" && r.method == "GET");
+    if (allow.find(r.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + r.method + (r.method == "GET" ? ", HEAD" : "");
+  }
+  return served ? "" : allow;
+}
+
 void HttpServer::get(const std::string& pattern, Handler handler) {
+  routes_.push_back({std::regex(pattern), "GET"});
   server_->Get(pattern, [this, handler](const httplib::Request& req, httplib::Response& res) {
     guarded(req, res, [&] { (this->*handler)(req, res); });
   });
 }
 
 void HttpServer::post(const std::string& pattern, BodyHandler handler) {
+  routes_.push_back({std::regex(pattern), "POST"});
   server_->Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
                                          const httplib::ContentReader& reader) {
     guarded(req, res, [&] {
@@ -366,7 +463,17 @@ void HttpServer::models(const httplib::Request&, httplib::Response& res) {
                                          {"owned_by", "agentd"}}})}});
 }
 
-std::optional<HttpGate::Ticket> HttpServer::admit(scheduler::Priority priority, httplib::Response& res) {
+std::optional<HttpGate::Ticket> HttpServer::admit(const httplib::Request& req, scheduler::Priority priority,
+                                                  httplib::Response& res) {
+  if (!clients_.allows(req.remote_addr, priority == scheduler::Priority::interactive)) {
+    res.set_header("Retry-After", "1");
+    send_error(res, {429,
+                     "this client (" + req.remote_addr + ") already has " + std::to_string(clients_.active(req.remote_addr) - 1) +
+                         " requests in flight (http.max_per_client " + std::to_string(clients_.limit()) +
+                         ", interactive chat completions " + std::to_string(clients_.reserve()) + " more); retry shortly",
+                     "rate_limit_error", "", "client_limit"});
+    return std::nullopt;
+  }
   auto cls = static_cast<size_t>(scheduler::index(priority));
   std::optional<HttpGate::Ticket> ticket;
   if (context_.engine_stats().by_class[cls].queued < options_.max_queued) ticket = classes_[cls]->enter();
@@ -379,11 +486,11 @@ std::optional<HttpGate::Ticket> HttpServer::admit(scheduler::Priority priority, 
   return std::nullopt;
 }
 
-void HttpServer::chat_completions(const httplib::Request&, httplib::Response& res, const std::string& body) {
+void HttpServer::chat_completions(const httplib::Request& req, httplib::Response& res, const std::string& body) {
   auto parsed = parse_chat_completion(body, context_.info.model, context_.default_max_tokens, context_.info.context);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   auto& c = std::get<ChatCompletionRequest>(parsed);
-  auto ticket = admit(c.request.priority, res);
+  auto ticket = admit(req, c.request.priority, res);
   if (!ticket) return;
   std::unique_ptr<engine::Generation> generation;
   try {
@@ -413,8 +520,11 @@ void HttpServer::metrics(const httplib::Request&, httplib::Response& res) {
   std::map<std::string, int64_t> by_status;
   json status = database_status(*storage::open_database(context_.db_path, storage::OpenMode::read_only));
   for (const auto& [k, v] : status["tasks"].items()) by_status[k] = v.get<int64_t>();
-  res.set_content(context_.metrics.render(context_.engine_stats(), context_.info.slots, by_status),
-                  "text/plain; version=0.0.4");
+  std::string text = context_.metrics.render(context_.engine_stats(), context_.info.slots, by_status);
+  text += "# HELP agentd_http_idle_connections Connections waiting for their next request (they hold no thread).\n"
+          "# TYPE agentd_http_idle_connections gauge\nagentd_http_idle_connections " +
+          std::to_string(idle_connections()) + "\n";
+  res.set_content(text, "text/plain; version=0.0.4");
 }
 
 void HttpServer::status(const httplib::Request&, httplib::Response& res) {

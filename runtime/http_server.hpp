@@ -21,7 +21,12 @@
 // Queues are bounded per class: a chat completion arriving while `max_queued` requests of its
 // class already wait gets 429 with Retry-After, counted both by the engine and by this server
 // (runtime/http_admission), below the number of worker threads (runtime/http_workers), so an
-// interactive request never waits behind lower classes for a thread. Errors are OpenAI-style
+// interactive request never waits behind lower classes for a thread. One client (peer address,
+// loopback included) may have `max_per_client` requests in flight, interactive chat completions
+// kInteractiveReserve more; past that 429 (runtime/http_admission, ClientLimit). A connection
+// between requests holds no thread: it waits in an epoll set (runtime/http_connections). A
+// known route asked with another method is 405 with Allow; more than kMaxHeaders header fields
+// 431. Errors are OpenAI-style
 // JSON objects: malformed JSON, wrong types, missing fields, unsupported options → 400 naming the
 // field; ambiguous framing → 400; an oversized body, chunked or not → 413; an unknown model →
 // 404. Every handler and streaming provider runs behind a catch: one bad request (or a stored
@@ -36,9 +41,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/llama_engine.hpp"
 #include "runtime/http_admission.hpp"
@@ -55,11 +62,17 @@ struct Response;
 
 namespace agentd::runtime {
 
+class IdleConnections;
+
+// Places kept for interactive chat completions above a client's max_per_client.
+inline constexpr int kInteractiveReserve = 4;
+
 struct HttpOptions {
   bool enabled = true;
   std::string listen = "127.0.0.1:8377";  // host:port; port 0 = any free port
   std::string token_env;                  // name of the environment variable holding the token
   int max_queued = 16;                    // per priority class, waiting for the engine
+  int max_per_client = 32;                // requests in flight per client address (+ the interactive reserve)
   size_t max_body_bytes = 1 << 20;
 };
 
@@ -112,6 +125,10 @@ class HttpServer {
 
   int port() const { return port_; }
   const std::string& host() const { return host_; }
+  // Connections waiting for their next request (they hold no worker thread).
+  size_t idle_connections() const;
+  size_t worker_threads() const;  // started so far
+  int requests_in_flight(const std::string& client) const { return clients_.active(client); }
   void stop();
 
  private:
@@ -122,6 +139,10 @@ class HttpServer {
   void routes();
   void get(const std::string& pattern, Handler handler);
   void post(const std::string& pattern, BodyHandler handler);
+  // Pre-routing: what every request passes before its handler; the error it gets if not.
+  std::optional<ApiError> refusal(const httplib::Request& req) const;
+  // "GET, HEAD" / "POST" when `path` is a route of other methods than `method`; "" otherwise.
+  std::string allowed_methods(const std::string& method, const std::string& path) const;
 
   // One handler per route.
   void models(const httplib::Request& req, httplib::Response& res);
@@ -135,8 +156,8 @@ class HttpServer {
   void cancel_task(const httplib::Request& req, httplib::Response& res, const std::string& body);
   void task_events(const httplib::Request& req, httplib::Response& res);
 
-  // The class's ticket, or nullopt after answering 429.
-  std::optional<HttpGate::Ticket> admit(scheduler::Priority priority, httplib::Response& res);
+  // The class's ticket, or nullopt after answering 429 (the class, or the client, is full).
+  std::optional<HttpGate::Ticket> admit(const httplib::Request& req, scheduler::Priority priority, httplib::Response& res);
 
   HttpOptions options_;
   HttpContext context_;
@@ -146,6 +167,13 @@ class HttpServer {
   std::array<std::unique_ptr<HttpGate>, scheduler::kPriorityClasses> classes_;  // chat completions in flight
   HttpGate event_streams_;
   LiveGenerations generations_;
+  struct Route {
+    std::regex pattern;
+    std::string method;
+  };
+  std::vector<Route> routes_;  // written before serving, read-only after
+  ClientLimit clients_;
+  std::unique_ptr<IdleConnections> idle_;  // outlives the server's workers, which park into it
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

@@ -11,6 +11,7 @@ HttpWorkers::~HttpWorkers() { shutdown(); }
 void HttpWorkers::enqueue(std::function<void()> fn) {
   {
     std::lock_guard lock(mutex_);
+    if (stopping_) return;  // shutting down: the job (and the connection it holds) is dropped
     jobs_.push_back(std::move(fn));
     if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
       threads_.emplace_back([this] { work(); });

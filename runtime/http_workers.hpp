@@ -1,14 +1,15 @@
 // The HTTP server's worker threads (httplib's Server::new_task_queue), sized on purpose.
 //
-// httplib hands each accepted connection to one worker for the connection's whole life: its
-// keep-alive wait, each request, a streamed answer. Its default pool has max(8, cores - 1)
-// threads, so 8 slow background completions, or 8 connections opened and left idle, and every
-// other client (an interactive chat included) waited for a thread before the engine ever saw it.
+// A worker serves one connection while it has a request to read or answer (a streamed answer
+// included); between requests the connection is parked without a thread (http_connections.hpp).
+// httplib's default pool has max(8, cores - 1) threads, so 8 slow background completions and
+// every other client (an interactive chat included) waited for a thread before the engine ever
+// saw it.
 //
-// This pool starts a thread when a connection finds none idle, up to `max_threads`, and keeps it.
-// Engine-bound requests are bounded per class well below that (HttpGate), so what is left serves
-// interactive requests, the control API and idle keep-alive connections (each held at most the
-// keep-alive timeout). Threads that only wait cost address space, not CPU.
+// This pool starts a thread when a job finds none idle, up to `max_threads`, and keeps it.
+// Engine-bound requests are bounded per class well below that (HttpGate) and per client
+// (ClientLimit), so what is left serves interactive requests, the control API and requests still
+// being read. Threads that only wait cost address space, not CPU.
 #pragma once
 
 #include <httplib.h>
@@ -16,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,9 +26,23 @@ namespace agentd::runtime {
 
 class HttpWorkers : public httplib::TaskQueue {
  public:
+  // What httplib is handed (it deletes its task queue when it stops listening, on its own after
+  // an accept error too): forwards to a pool that outlives it, so that the idle-connection poller
+  // can still hand it jobs (dropped) instead of touching a deleted queue.
+  class Handle : public httplib::TaskQueue {
+   public:
+    explicit Handle(std::shared_ptr<HttpWorkers> pool) : pool_(std::move(pool)) {}
+    void enqueue(std::function<void()> fn) override { pool_->enqueue(std::move(fn)); }
+    void shutdown() override { pool_->shutdown(); }
+
+   private:
+    std::shared_ptr<HttpWorkers> pool_;
+  };
+
   explicit HttpWorkers(size_t max_threads);
   ~HttpWorkers() override;
 
+  // Once shutdown() began, a job is dropped unrun (the connection it holds is closed).
   void enqueue(std::function<void()> fn) override;
   // Runs what is queued, then joins every thread (httplib calls it when it stops listening).
   void shutdown() override;

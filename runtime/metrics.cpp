@@ -121,6 +121,9 @@ std::string Metrics::render(const engine::EngineStats& engine, int slots,
     out += "agentd_slots_busy{class=\"" + std::string(scheduler::to_string(p)) + "\"} " + std::to_string(c.running) + "\n";
   }
   out += "# HELP agentd_slots Engine slots in all.\n# TYPE agentd_slots gauge\nagentd_slots " + std::to_string(slots) + "\n";
+  out += "# HELP agentd_engine_decode_steps_total Decode steps the engine ran (llama_decode calls); priorities are measured in these.\n";
+  out += "# TYPE agentd_engine_decode_steps_total counter\n";
+  out += "agentd_engine_decode_steps_total " + std::to_string(engine.decode_steps) + "\n";
   out += "# HELP agentd_engine_tokens_generated_total Completion tokens sampled by the engine.\n";
   out += "# TYPE agentd_engine_tokens_generated_total counter\n";
   out += "agentd_engine_tokens_generated_total " + std::to_string(engine.tokens_generated) + "\n";

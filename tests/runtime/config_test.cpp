@@ -46,6 +46,7 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
                "chat_template": "llama3", "prefix_cache": false, "prefix_cache_mb": 64, "prefix_cache_disk_mb": 0},
     "agents": {"dir": "agents", "roots": ["/srv/shared", "~/notes"], "max_tokens": 512, "timeout": "2m"},
     "daemon": {"concurrency": 8, "grace": "5s", "stuck_after": "1m30s", "max_attempts": 2},
+    "http": {"max_queued": 8, "max_per_client": 12},
     "log": {"level": "warn", "file_level": "info", "max_file_mb": 2, "max_files": 3}
   })"),
                     o);
@@ -64,6 +65,8 @@ TEST_F(ConfigTest, AGoodFileSetsEverySection) {
   EXPECT_EQ(o.engine.prefix_cache_mb, 64);
   EXPECT_EQ(o.engine.prefix_cache_disk_mb, 0);
   EXPECT_EQ(o.concurrency, 8);
+  EXPECT_EQ(o.http.max_queued, 8);
+  EXPECT_EQ(o.http.max_per_client, 12);
   EXPECT_EQ(o.agents.dir, dir_.path() / "agents") << "relative to agentd.json's folder";
   ASSERT_EQ(o.agents.roots.size(), 2u);
   EXPECT_EQ(o.agents.roots[0], "/srv/shared");
@@ -117,6 +120,9 @@ TEST_F(ConfigTest, BrokenFilesNameFilePathAndReason) {
       {R"({"agents": {"roots": "/srv", "max_tokens": -1}})", "/agents/max_tokens: -1 is outside"},
       {R"({"agents": {"roots": ["/srv", 3]}})", "/agents/roots/1: expected a string, got number"},
       {R"({"daemon": {"max_tokens": 5}})", "/daemon/max_tokens: unknown key"},
+      {R"({"http": {"max_per_client": 0}})", "/http/max_per_client: 0 is outside 1..100000"},
+      {R"({"http": {"max_per_client": "many"}})", "/http/max_per_client: expected an integer, got string"},
+      {R"({"http": {"max_per_clients": 4}})", "/http/max_per_clients: unknown key (did you mean 'max_per_client'?)"},
   };
   for (const auto& c : cases) {
     std::string message = error_for(c.text);
