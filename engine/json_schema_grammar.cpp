@@ -246,7 +246,7 @@ std::string json_schema_to_gbnf(const std::string& schema_json) {
   json schema;
   try {
     schema = json::parse(schema_json);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number past double's range
     throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
   }
   std::string grammar = Converter().convert(schema);

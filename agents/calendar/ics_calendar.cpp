@@ -377,8 +377,10 @@ IcsExpansion expand_ics(std::string_view text, const TimeZone& user_zone, const 
     }
   }
   if (calendars.empty()) {
+    // libical has no name for some kinds (a "BEGIN:" with none): NULL, not a string.
+    const char* kind = icalcomponent_kind_to_string(icalcomponent_isa(root.get()));
     throw IcsError(std::string("not an iCalendar file (the top component is ") +
-                   icalcomponent_kind_to_string(icalcomponent_isa(root.get())) + ", not VCALENDAR)");
+                   (kind && *kind ? kind : "unnamed") + ", not VCALENDAR)");
   }
   IcsExpansion out;
   for (icalcomponent* calendar : calendars) FileExpander(calendar, user_zone, window, out).run();

@@ -201,6 +201,14 @@ TEST_F(IcsTest, TextThatIsNotACalendarIsRefused) {
               ::testing::ThrowsMessage<IcsError>(HasSubstr("VEVENT, not VCALENDAR")));
 }
 
+// Found by tests/fuzz (calendar): a component without a name has no kind name in libical
+// (icalcomponent_kind_to_string gives NULL), which the message appended: a crash, not a refusal.
+TEST_F(IcsTest, AComponentWithoutANameIsRefusedNotACrash) {
+  TimeWindow w = window(utc(2025, 3, 10), utc(2025, 3, 11), paris);
+  EXPECT_THAT([&] { expand_ics("BEGIN:\nEND:", paris, w); },
+              ::testing::ThrowsMessage<IcsError>(HasSubstr("not an iCalendar file")));
+}
+
 TEST_F(IcsTest, UnusableEventsAreNamedAndTheOthersKept) {
   auto x = expand_ics(ics(vevent("UID:ok\r\nSUMMARY:Fine\r\nDTSTART:20250310T090000Z\r\n") +
                           vevent("UID:nostart\r\nSUMMARY:No start\r\n") +
