@@ -8,7 +8,7 @@ using scheduler::Priority;
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kStatusNames = {"queued",    "running",   "finished",
+constexpr std::array<std::string_view, kTaskStatuses> kStatusNames = {"queued",    "running",   "finished",
                                                           "failed",    "cancelled", "interrupted"};
 
 constexpr std::string_view kTaskColumns =
@@ -250,6 +250,16 @@ std::vector<AgentStats> TaskStore::agent_stats() {
 }  // namespace agentd::storage
 
 namespace agentd::storage {
+
+std::array<int64_t, kTaskStatuses> TaskStore::count_by_status() {
+  std::array<int64_t, kTaskStatuses> counts{};
+  auto& q = db_.cached("SELECT status, n FROM task_counts");
+  while (q.step()) {
+    if (auto s = parse_task_status(q.text(0))) counts[static_cast<size_t>(*s)] = q.int64(1);
+  }
+  q.reset();
+  return counts;
+}
 
 std::array<int64_t, scheduler::kPriorityClasses> TaskStore::queued_by_priority() {
   std::array<int64_t, scheduler::kPriorityClasses> counts{};
