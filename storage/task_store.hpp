@@ -147,6 +147,7 @@ class TaskStore {
                   std::string_view kind, const nlohmann::json& data,
                   std::optional<std::string_view> output = {}, std::optional<std::string_view> error = {});
   void insert_event(int64_t task_id, int64_t at, std::string_view kind, const nlohmann::json& data);
+  std::optional<Task> claim_and_read(int64_t id);
 
   Database& db_;
 };

@@ -103,6 +103,23 @@ TEST_F(FaultInjectionTest, AFaultInsideAStateChangeRollsBackAllOfIt) {
   EXPECT_EQ(tasks.get(id)->status, TaskStatus::finished);
 }
 
+// Claiming reads the task back; if that read fails, the claim is undone: the task stays queued
+// for the next turn instead of `running` with nothing running it.
+TEST_F(FaultInjectionTest, AFailedReadBackUndoesTheClaim) {
+  auto db = open();
+  TaskStore tasks(*db);
+  int64_t id = tasks.enqueue({.agent = "a"});
+  arm_fault(parse_fault_plan("ioerr@1:SELECT id, agent, plugin, priority, status, trigger, input, output, error, "
+                             "parent_id, attempt, created_at, started_at, finished_at FROM tasks WHERE id"));
+  EXPECT_THROW(tasks.claim_next(std::vector<std::string>{"a"}), DatabaseError);
+  EXPECT_EQ(tasks.get(id)->status, TaskStatus::queued);
+  EXPECT_EQ(scalar(*db, "SELECT count(*) FROM task_events WHERE kind = 'started'"), 0);
+  auto claimed = tasks.claim_next(std::vector<std::string>{"a"});
+  ASSERT_TRUE(claimed);
+  EXPECT_EQ(claimed->id, id);
+  EXPECT_EQ(claimed->status, TaskStatus::running);
+}
+
 // The injected SQLITE_FULL reads exactly like a real one (the page limit reached).
 TEST_F(FaultInjectionTest, AnInjectedFullReadsLikeARealOne) {
   auto db = open();
