@@ -141,8 +141,8 @@ class Server {
   void serve() {
     SignalThread signals(control_, [this](bool now) { stop(now); });
     spdlog::info("serving: up to {} tasks at once; SIGHUP reloads agents, SIGTERM or Ctrl-C stops", o_.concurrency);
-    boost::fibers::fiber dispatcher([this] { dispatcher_.run(); });
-    boost::fibers::fiber housekeeping([this] { housekeep(); });
+    boost::fibers::fiber dispatcher([this] { restart_on_error("dispatcher", [this] { dispatcher_.run(); }); });
+    boost::fibers::fiber housekeeping([this] { restart_on_error("housekeeping", [this] { housekeep(); }); });
     dispatcher.join();
     housekeeping.join();
     write_status(true);
@@ -183,6 +183,25 @@ class Server {
       step();
     } catch (const std::exception& e) {
       spdlog::error("{} failed: {}; retried later", what, e.what());
+    }
+  }
+
+  // A daemon fiber's top level. Each step inside already catches its own errors; should anything
+  // escape the loop all the same, it is logged and the loop entered again: an exception leaving
+  // a fiber would end the process (std::terminate). The pause keeps an error that recurs at once
+  // from spinning the agent thread.
+  template <typename F>
+  void restart_on_error(const char* fiber, F&& loop) {
+    for (;;) {
+      try {
+        loop();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("{} fiber: {}; restarting its loop", fiber, e.what());
+      } catch (...) {
+        spdlog::error("{} fiber: unknown exception; restarting its loop", fiber);
+      }
+      boost::this_fiber::sleep_for(o_.poll);
     }
   }
 

@@ -517,9 +517,11 @@ void HttpServer::chat_completions(const httplib::Request& req, httplib::Response
 }
 
 void HttpServer::metrics(const httplib::Request&, httplib::Response& res) {
+  // Counts kept by the schema's triggers: a scrape reads six rows, never the tasks table.
   std::map<std::string, int64_t> by_status;
-  json status = database_status(*storage::open_database(context_.db_path, storage::OpenMode::read_only));
-  for (const auto& [k, v] : status["tasks"].items()) by_status[k] = v.get<int64_t>();
+  auto db = storage::open_database(context_.db_path, storage::OpenMode::read_only);
+  auto counts = storage::TaskStore(*db).count_by_status();
+  for (size_t i = 0; i < counts.size(); ++i) by_status[std::string(storage::to_string(storage::TaskStatus(i)))] = counts[i];
   std::string text = context_.metrics.render(context_.engine_stats(), context_.info.slots, by_status);
   text += "# HELP agentd_http_idle_connections Connections waiting for their next request (they hold no thread).\n"
           "# TYPE agentd_http_idle_connections gauge\nagentd_http_idle_connections " +

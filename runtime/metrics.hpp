@@ -1,6 +1,7 @@
 // Metrics for GET /metrics (Prometheus text format): every engine call made through the
 // MeteredEngine is counted by priority class (requests, tokens, time to first token and queue
-// wait as histograms); the engine's live counters and the task counts are read when rendered.
+// wait as histograms); the engine's live counters and the task counts are read when rendered
+// (the counts from storage's task_counts, kept by triggers: a scrape never scans the tasks table).
 // Metrics is safe from any thread (one mutex, never held while calling out).
 #pragma once
 

@@ -103,13 +103,11 @@ json database_status(storage::Database& db) {
   json out;
   auto queued = tasks.queued_by_priority();
   out["queue"] = {{"interactive", queued[0]}, {"tool", queued[1]}, {"background", queued[2]}};
-  json counts = {{"queued", 0}, {"running", 0}, {"finished", 0}, {"failed", 0}, {"cancelled", 0}, {"interrupted", 0}};
+  json counts = json::object();
+  auto by_status = tasks.count_by_status();
+  for (size_t i = 0; i < by_status.size(); ++i) counts[std::string(storage::to_string(storage::TaskStatus(i)))] = by_status[i];
   json agents = json::object();
   for (const auto& s : tasks.agent_stats()) {
-    for (auto [k, v] : {std::pair{"queued", s.queued}, {"running", s.running}, {"finished", s.finished},
-                        {"failed", s.failed}, {"cancelled", s.cancelled}, {"interrupted", s.interrupted}}) {
-      counts[k] = counts[k].get<int64_t>() + v;
-    }
     json a = {{"tasks", s.total}, {"finished", s.finished}, {"failed", s.failed}};
     if (s.last_created_at) a["last_run"] = *s.last_created_at;
     agents[s.agent] = a;

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/fault_injection.hpp"
+
 #include <chrono>
 
 namespace agentd::storage {
@@ -53,7 +55,9 @@ Statement& Statement::bind(int index, std::nullopt_t) {
 }
 
 bool Statement::step() {
-  int rc = sqlite3_step(stmt_);
+  // The testing switch counts a statement once, when it starts (not per row of a SELECT).
+  int rc = sqlite3_stmt_busy(stmt_) ? SQLITE_OK : injected_fault(sqlite3_sql(stmt_));
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   std::string sql = sqlite3_sql(stmt_);
@@ -94,6 +98,7 @@ std::optional<std::string> Statement::optional_text(int column) const {
 // --- Database ------------------------------------------------------------------------------------
 
 Database::Database(const std::filesystem::path& path, OpenMode mode, int busy_timeout_ms) : path_(path) {
+  arm_fault_from_environment();  // AGENTD_STORAGE_FAULT, a testing switch (storage/fault_injection.hpp)
   int flags = mode == OpenMode::read_only ? SQLITE_OPEN_READONLY
                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -129,9 +134,12 @@ Database::~Database() {
 
 void Database::exec(std::string_view sql) {
   std::string owned(sql);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &err);
-  sqlite3_free(err);
+  int rc = injected_fault(sql);
+  if (rc == SQLITE_OK) {
+    char* err = nullptr;
+    rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &err);
+    sqlite3_free(err);
+  }
   if (rc != SQLITE_OK) fail(rc, "exec", sql);
 }
 
@@ -152,8 +160,11 @@ int Database::user_version() {
 }
 
 void Database::fail(int rc, std::string_view context, std::string_view sql) const {
+  // The connection's message when it describes `rc`; otherwise (it is stale, or `rc` came from
+  // the fault-injection switch) SQLite's text for the code, which is what it would have said.
+  const bool current = db_ && sqlite3_extended_errcode(db_) == rc;
   std::string message = path_.string() + ": " + std::string(context) + ": " +
-                        (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+                        (current ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
   if (is_corruption(rc)) {
     message += " (the file is not an agentd database, or it is damaged; `agentd db check` tells which)";
     throw CorruptDatabaseError(message, rc, std::string(sql));

@@ -8,7 +8,7 @@ using scheduler::Priority;
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kStatusNames = {"queued",    "running",   "finished",
+constexpr std::array<std::string_view, kTaskStatuses> kStatusNames = {"queued",    "running",   "finished",
                                                           "failed",    "cancelled", "interrupted"};
 
 constexpr std::string_view kTaskColumns =
@@ -63,6 +63,17 @@ bool TaskStore::claim(int64_t id) {
   return transition(id, {TaskStatus::queued}, TaskStatus::running, event::started, nlohmann::json::object());
 }
 
+// The claim and reading the task back are one transaction: if the read fails (the database busy,
+// full, an I/O error), the claim is undone and the task stays queued, instead of being left
+// `running` with no job running it until the next start.
+std::optional<Task> TaskStore::claim_and_read(int64_t id) {
+  Transaction tx(db_);
+  if (!claim(id)) return std::nullopt;
+  std::optional<Task> task = get(id);
+  tx.commit();
+  return task;
+}
+
 std::optional<Task> TaskStore::claim_next() {
   auto& next = db_.cached(
       "SELECT id FROM tasks WHERE status = 'queued' ORDER BY "
@@ -70,8 +81,7 @@ std::optional<Task> TaskStore::claim_next() {
   if (!next.step()) return std::nullopt;
   int64_t id = next.int64(0);
   next.reset();
-  if (!claim(id)) return std::nullopt;
-  return get(id);
+  return claim_and_read(id);
 }
 
 std::optional<Task> TaskStore::claim_next(const std::vector<std::string>& agents) {
@@ -83,8 +93,7 @@ std::optional<Task> TaskStore::claim_next(const std::vector<std::string>& agents
   if (!next.step()) return std::nullopt;
   int64_t id = next.int64(0);
   next.reset();
-  if (!claim(id)) return std::nullopt;
-  return get(id);
+  return claim_and_read(id);
 }
 
 bool TaskStore::finish(int64_t id, std::string_view output) {
@@ -250,6 +259,16 @@ std::vector<AgentStats> TaskStore::agent_stats() {
 }  // namespace agentd::storage
 
 namespace agentd::storage {
+
+std::array<int64_t, kTaskStatuses> TaskStore::count_by_status() {
+  std::array<int64_t, kTaskStatuses> counts{};
+  auto& q = db_.cached("SELECT status, n FROM task_counts");
+  while (q.step()) {
+    if (auto s = parse_task_status(q.text(0))) counts[static_cast<size_t>(*s)] = q.int64(1);
+  }
+  q.reset();
+  return counts;
+}
 
 std::array<int64_t, scheduler::kPriorityClasses> TaskStore::queued_by_priority() {
   std::array<int64_t, scheduler::kPriorityClasses> counts{};

@@ -22,6 +22,7 @@
 namespace agentd::storage {
 
 enum class TaskStatus { queued, running, finished, failed, cancelled, interrupted };
+inline constexpr size_t kTaskStatuses = 6;
 std::string_view to_string(TaskStatus s);
 std::optional<TaskStatus> parse_task_status(std::string_view s);
 
@@ -134,6 +135,9 @@ class TaskStore {
     double cost_usd = 0;
   };
   std::vector<CallStats> call_stats(int64_t since_ms = 0);
+  // Tasks per status, indexed by TaskStatus: the counts the schema's triggers keep up to date in
+  // every transaction that changes a task (six rows read; the tasks table is not scanned).
+  std::array<int64_t, kTaskStatuses> count_by_status();
   // Queued tasks per priority class, indexed by scheduler::index(Priority).
   std::array<int64_t, scheduler::kPriorityClasses> queued_by_priority();
 
@@ -143,6 +147,7 @@ class TaskStore {
                   std::string_view kind, const nlohmann::json& data,
                   std::optional<std::string_view> output = {}, std::optional<std::string_view> error = {});
   void insert_event(int64_t task_id, int64_t at, std::string_view kind, const nlohmann::json& data);
+  std::optional<Task> claim_and_read(int64_t id);
 
   Database& db_;
 };

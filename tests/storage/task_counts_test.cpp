@@ -1,0 +1,117 @@
+// Task counts by status (what GET /metrics reports) come from the task_counts table the schema's
+// triggers keep, not from a scan of tasks: equal to a COUNT at every step of a task's life, through
+// crash recovery, pruning and a rolled-back change, for 20k tasks; and reading them runs no
+// statement that touches the tasks table.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "storage/retention.hpp"
+#include "storage/task_store.hpp"
+#include "storage_test_support.hpp"
+
+namespace agentd::storage {
+namespace {
+
+using ::testing::Not;
+using ::testing::IsEmpty;
+
+class TaskCountsTest : public test_support::StorageTest {
+ protected:
+  // What a full scan says, in count_by_status() order.
+  static std::array<int64_t, kTaskStatuses> counted(Database& db) {
+    std::array<int64_t, kTaskStatuses> out{};
+    auto s = db.prepare("SELECT status, count(*) FROM tasks GROUP BY status");
+    while (s.step()) out[static_cast<size_t>(*parse_task_status(s.text(0)))] = s.int64(1);
+    return out;
+  }
+};
+
+// Every SQL statement `f` runs on `db` (sqlite3_trace_v2).
+template <typename F>
+std::vector<std::string> statements_run(Database& db, F&& f) {
+  std::vector<std::string> seen;
+  auto trace = [](unsigned, void* ctx, void* stmt, void*) -> int {
+    static_cast<std::vector<std::string>*>(ctx)->push_back(sqlite3_sql(static_cast<sqlite3_stmt*>(stmt)));
+    return 0;
+  };
+  sqlite3_trace_v2(db.handle(), SQLITE_TRACE_STMT, trace, &seen);
+  f();
+  sqlite3_trace_v2(db.handle(), 0, nullptr, nullptr);
+  return seen;
+}
+
+TEST_F(TaskCountsTest, EqualACountThroughEveryChangeAt20kTasks) {
+  auto db = open();
+  TaskStore tasks(*db);
+  {
+    Transaction batch(*db);  // one commit for the set-up; every store call is still its own savepoint
+    for (int i = 0; i < 20'000; ++i) {
+      int64_t id = tasks.enqueue({.agent = i % 3 ? "mail" : "digest"});
+      if (i % 5 == 0) continue;  // stays queued
+      tasks.claim(id);
+      if (i % 5 == 1) tasks.finish(id, "out");
+      if (i % 5 == 2) tasks.fail(id, "boom");
+      if (i % 5 == 3) tasks.cancel(id, "no");
+      if (i % 5 == 4 && i % 2) tasks.interrupt(id, "stop");
+    }
+    batch.commit();
+  }
+  EXPECT_EQ(tasks.count_by_status(), counted(*db));
+
+  tasks.recover_interrupted();  // running → interrupted, many rows in one statement
+  EXPECT_EQ(tasks.count_by_status(), counted(*db));
+  for (const Task& t : tasks.with_status(TaskStatus::interrupted, 100)) tasks.requeue(t.id);
+  EXPECT_EQ(tasks.count_by_status(), counted(*db));
+
+  db->exec("UPDATE tasks SET created_at = 1000 WHERE id <= 4000");  // old enough to prune
+  auto pruned = prune_history(*db, 2000, /*batch=*/700);
+  EXPECT_GT(pruned.tasks, 2000);
+  EXPECT_EQ(tasks.count_by_status(), counted(*db));
+
+  {
+    Transaction undone(*db);  // a change rolled back takes its count change with it
+    tasks.enqueue({.agent = "mail"});
+    tasks.cancel(tasks.with_status(TaskStatus::queued, 1).at(0).id, "x");
+  }
+  EXPECT_EQ(tasks.count_by_status(), counted(*db));
+  int64_t total = 0;
+  for (int64_t n : tasks.count_by_status()) total += n;
+  EXPECT_EQ(total, test_support::scalar(*db, "SELECT count(*) FROM tasks"));
+}
+
+TEST_F(TaskCountsTest, ReadingThemTouchesNoTaskRow) {
+  auto db = open();
+  TaskStore tasks(*db);
+  for (int i = 0; i < 1000; ++i) tasks.enqueue({.agent = "mail"});
+  auto run = statements_run(*db, [&] { tasks.count_by_status(); });
+  ASSERT_FALSE(run.empty());
+  const std::regex tasks_table(R"(\btasks\b)");
+  for (const auto& sql : run) {
+    auto plan = db->prepare("EXPLAIN QUERY PLAN " + sql);
+    std::string steps;
+    while (plan.step()) steps += plan.text(3) + "; ";
+    EXPECT_FALSE(std::regex_search(steps, tasks_table)) << sql << " → " << steps;
+  }
+}
+
+// A database written before the counts existed (schema 2) gets them filled in by the migration.
+TEST_F(TaskCountsTest, AreFilledInWhenAnOlderDatabaseIsMigrated) {
+  {
+    Database db(db_path());
+    migrate(db, 2);
+    TaskStore tasks(db);
+    for (int i = 0; i < 10; ++i) {
+      int64_t id = tasks.enqueue({.agent = "mail"});
+      if (i % 2) tasks.claim(id);
+      if (i % 4 == 1) tasks.finish(id, "");
+    }
+  }
+  auto db = open();
+  EXPECT_EQ(TaskStore(*db).count_by_status(), counted(*db));
+  EXPECT_EQ(TaskStore(*db).count_by_status()[static_cast<size_t>(TaskStatus::finished)], 3);
+}
+
+}  // namespace
+}  // namespace agentd::storage
