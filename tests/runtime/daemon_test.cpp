@@ -379,12 +379,14 @@ TEST_F(DaemonTest, ADatabaseLockedByAnotherProgramDelaysTheDaemonButNeverEndsIt)
                             "generation": {"temperature": 0, "max_tokens": 4}})");
   auto daemon = start_daemon();
   ASSERT_TRUE(wait_for_line(*daemon, "finished"));  // the ticker ran at start
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(db().c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  // Closed on every path: a failed ASSERT below must not leak the connection (LeakSanitizer).
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> other(raw, sqlite3_close);
+  ASSERT_EQ(sqlite3_exec(other.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   ASSERT_TRUE(wait_for_line(*daemon, "firing triggers failed"));  // its next run could not be queued
-  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(other);
+  ASSERT_EQ(sqlite3_exec(other.get(), "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  other.reset();
   ASSERT_TRUE(wait_for_line(*daemon, "finished")) << "the daemon went on once the lock was gone";
   daemon->signal(SIGTERM);
   EXPECT_EQ(exit_code(daemon->wait()), 0);
