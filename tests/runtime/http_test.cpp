@@ -325,7 +325,9 @@ TEST_F(HttpTest, ASecondDaemonCannotListenOnTheSamePort) {
   std::istringstream fields(ss.out);
   std::string state, recv_q, send_q;
   fields >> state >> recv_q >> send_q;
-  if (!send_q.empty()) EXPECT_GE(std::stoi(send_q), 128) << ss.out;
+  if (!send_q.empty()) {
+    EXPECT_GE(std::stoi(send_q), 128) << ss.out;
+  }
   daemon->signal(SIGTERM);
   EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
