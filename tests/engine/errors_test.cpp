@@ -31,14 +31,6 @@ class ErrorsTest : public ModelTest {
     return path;
   }
 
-  static std::string construction_error(LlamaEngineOptions o) {
-    try {
-      LlamaEngine engine(std::move(o));
-    } catch (const EngineError& e) {
-      return e.what();
-    }
-    return "(no EngineError)";
-  }
 
   static std::string submit_error(LlamaEngine& engine, const Request& r) {
     try {
@@ -55,18 +47,18 @@ class ErrorsTest : public ModelTest {
 TEST_F(ErrorsTest, MissingModelFile) {
   auto o = options(Policy::batched);
   o.model_path = (dir_ / "nope.gguf").string();
-  EXPECT_THAT(construction_error(o), AllOf(HasSubstr("not found"), HasSubstr(o.model_path)));
+  EXPECT_THAT(test::construction_error(o), AllOf(HasSubstr("not found"), HasSubstr(o.model_path)));
 }
 
 TEST_F(ErrorsTest, FileThatIsNotGguf) {
   auto o = options(Policy::batched);
   o.model_path = write_file("model.gguf", "PK\x03\x04 this is a zip, not a model");
-  EXPECT_THAT(construction_error(o),
+  EXPECT_THAT(test::construction_error(o),
               AllOf(HasSubstr("not GGUF"), HasSubstr("PK"), HasSubstr(o.model_path)));
   o.model_path = write_file("short.gguf", "GG");
-  EXPECT_THAT(construction_error(o), AllOf(HasSubstr("not GGUF"), HasSubstr("2 bytes")));
+  EXPECT_THAT(test::construction_error(o), AllOf(HasSubstr("not GGUF"), HasSubstr("2 bytes")));
   o.model_path = dir_.string();
-  EXPECT_THAT(construction_error(o), HasSubstr("not a regular file"));
+  EXPECT_THAT(test::construction_error(o), HasSubstr("not a regular file"));
 }
 
 // A valid GGUF file whose architecture llama.cpp does not know: the message carries llama.cpp's
@@ -80,7 +72,7 @@ TEST_F(ErrorsTest, UnsupportedArchitecture) {
   gguf_free(g);
   auto o = options(Policy::batched);
   o.model_path = path;
-  EXPECT_THAT(construction_error(o), AllOf(HasSubstr("cannot load model"), HasSubstr(path),
+  EXPECT_THAT(test::construction_error(o), AllOf(HasSubstr("cannot load model"), HasSubstr(path),
                                            HasSubstr("llama.cpp reported"),
                                            HasSubstr("agentd-alien")));
 }
@@ -88,27 +80,27 @@ TEST_F(ErrorsTest, UnsupportedArchitecture) {
 TEST_F(ErrorsTest, ContextTooLargeForMemory) {
   auto o = options(Policy::serial);
   o.n_ctx_per_seq = 1 << 30;  // ~1 G tokens of KV cache: hundreds of GB
-  EXPECT_THAT(construction_error(o), AllOf(HasSubstr("too large for memory"),
+  EXPECT_THAT(test::construction_error(o), AllOf(HasSubstr("too large for memory"),
                                            HasSubstr("1073741824 tokens"), HasSubstr("GiB"),
                                            HasSubstr(o.model_path)));
   o = options(Policy::batched, 64);
   o.n_ctx_per_seq = 1 << 30;  // streams x context does not even fit the context's counter
-  EXPECT_THAT(construction_error(o), HasSubstr("n_ctx_per_seq x KV streams"));
+  EXPECT_THAT(test::construction_error(o), HasSubstr("n_ctx_per_seq x KV streams"));
 }
 
 TEST_F(ErrorsTest, BadOptionsAndUnknownChatTemplate) {
   auto o = options(Policy::batched);
   o.slots = 0;
-  EXPECT_THAT(construction_error(o), HasSubstr("slots=0"));
+  EXPECT_THAT(test::construction_error(o), HasSubstr("slots=0"));
   o = options(Policy::batched);
   o.prefill_chunk = 0;
-  EXPECT_THAT(construction_error(o), HasSubstr("prefill_chunk=0"));
+  EXPECT_THAT(test::construction_error(o), HasSubstr("prefill_chunk=0"));
   o = options(Policy::batched);
   o.paused_kv_streams = -1;
-  EXPECT_THAT(construction_error(o), HasSubstr("paused_kv_streams=-1"));
+  EXPECT_THAT(test::construction_error(o), HasSubstr("paused_kv_streams=-1"));
   o = options(Policy::batched);
   o.chat_template = "no-such-template";
-  EXPECT_THAT(construction_error(o),
+  EXPECT_THAT(test::construction_error(o),
               AllOf(HasSubstr("no-such-template"), HasSubstr("chatml"), HasSubstr("llama3")));
 }
 

@@ -43,6 +43,15 @@ void ModelTest::SetUp() {
       << (env ? std::string("\"") + env + "\", which is not a readable file" : "unset");
 }
 
+std::string construction_error(LlamaEngineOptions o) {
+  try {
+    LlamaEngine engine(std::move(o));
+  } catch (const EngineError& e) {
+    return e.what();
+  }
+  return "(no EngineError)";
+}
+
 LlamaEngineOptions options(Policy policy, int slots) {
   LlamaEngineOptions o;
   o.model_path = model_path();

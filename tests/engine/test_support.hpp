@@ -27,6 +27,9 @@ class ModelTest : public ::testing::Test {
 
 LlamaEngineOptions options(Policy policy, int slots = 4);
 
+// The EngineError message constructing an engine with `o` gives, or "(no EngineError)".
+std::string construction_error(LlamaEngineOptions o);
+
 // Greedy, temperature 0, no penalties: the sampling the reference loop implements.
 Request greedy_request(std::string prompt, int max_tokens,
                        scheduler::Priority priority = scheduler::Priority::tool);
