@@ -294,9 +294,12 @@ class FileExpander {
       problem(e, "an RRULE libical cannot expand; ignored");
       return;
     }
-    for (int i = 0;; ++i) {
-      if (i == kMaxIterations) {
-        problem(e, "recurrence cut after " + std::to_string(kMaxIterations) + " occurrences");
+    for (;; ++steps_) {
+      if (steps_ >= kMaxRecurrenceSteps) {
+        if (steps_++ == kMaxRecurrenceSteps) {  // said once, at the rule that spent the budget
+          problem(e, "recurrence cut: the file's budget of " + std::to_string(kMaxRecurrenceSteps) +
+                         " recurrence steps is spent (a rule starting long before the window walks every step)");
+        }
         break;
       }
       icaltimetype s = icalrecur_iterator_next(it.get());
@@ -358,6 +361,9 @@ class FileExpander {
   const TimeZone& user_;
   const TimeWindow& window_;
   IcsExpansion& out_;
+  // Recurrence steps taken over the whole file: a per-rule bound alone would let a hostile file
+  // multiply it by kMaxEventsPerFile.
+  int steps_ = 0;
   std::map<std::string, InstanceKeys> overridden_;  // by UID: starts replaced by a RECURRENCE-ID event
 };
 

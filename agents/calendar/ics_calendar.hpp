@@ -10,8 +10,9 @@
 //   zone, whatever zone they were written in.
 // - Recurrence: every RRULE (libical's iterator, in the event's own zone, so a weekly 09:00
 //   stays 09:00 local across DST; an UNTIL in UTC is compared as an instant), plus RDATEs, less
-//   EXDATEs (a DATE EXDATE removes that whole local day). At most kMaxIterations starts are
-//   walked per rule; a denser or older rule is cut there, with a problem noted.
+//   EXDATEs (a DATE EXDATE removes that whole local day). At most kMaxRecurrenceSteps starts are
+//   walked per file, over all its rules; a denser or older rule is cut there, with a problem
+//   noted once.
 // - Overrides: a VEVENT with a RECURRENCE-ID replaces the occurrence of the same UID (in the same
 //   file) starting at that instant (or on that date); STATUS:CANCELLED removes it. A master with
 //   STATUS:CANCELLED is dropped whole.
@@ -55,7 +56,7 @@ struct IcsExpansion {
   int events = 0;                       // VEVENTs read
 };
 
-inline constexpr int kMaxIterations = 100000;
+inline constexpr int kMaxRecurrenceSteps = 100000;  // per file, over all its rules
 inline constexpr int kMaxEventsPerFile = 5000;
 inline constexpr int kMaxOccurrences = 2000;
 

@@ -226,5 +226,19 @@ TEST_F(IcsTest, UnusableEventsAreNamedAndTheOthersKept) {
   EXPECT_THAT(all, HasSubstr("event 'Backwards' (uid back): ends before it starts"));
 }
 
+// Each rule walks ~45,700 days from 1900 to the window, under the old per-rule bound, so only a
+// budget over the whole file stops the third; an event without a rule is still read after it.
+TEST_F(IcsTest, TheRecurrenceBudgetIsPerFileNotPerRule) {
+  auto old_daily = [](const std::string& uid) {
+    return vevent("UID:" + uid + "\r\nSUMMARY:Old " + uid + "\r\nDTSTART:19000101T090000Z\r\nRRULE:FREQ=DAILY\r\n");
+  };
+  auto x = expand_ics(ics(old_daily("a") + old_daily("b") + old_daily("c") +
+                          vevent("UID:once\r\nSUMMARY:Once\r\nDTSTART:20250310T100000Z\r\n")),
+                      utc_zone, window(utc(2025, 3, 10), utc(2025, 3, 11), utc_zone));
+  EXPECT_THAT(starts(x), ElementsAre(utc(2025, 3, 10, 9), utc(2025, 3, 10, 9), utc(2025, 3, 10, 10)));
+  ASSERT_EQ(x.problems.size(), 1u);
+  EXPECT_THAT(x.problems[0], HasSubstr("event 'Old c' (uid c): recurrence cut: the file's budget of 100000"));
+}
+
 }  // namespace
 }  // namespace agentd::agents
