@@ -101,7 +101,7 @@ bool InferenceLoop::run_one_iteration() {
     if (!build_batch()) {
       save_prefixes_when_idle();
       publish_stats();
-      wait_for_mail();
+      if (!prefix_save_pending_) wait_for_mail();  // else the next pass, after taking mail
       return true;
     }
   }
@@ -575,12 +575,17 @@ void InferenceLoop::evict_stream(llama_seq_id id) {
 }
 
 // When the engine has nothing to do, at most once per interval: the streams' prefixes into the
-// store and the store's new entries to disk, so a crash loses little of the cache.
+// store and the store's new entries to disk, so a crash loses little of the cache. The writing
+// goes in short passes, one per idle turn of the loop, so mail (a chat) is taken between two:
+// a single pass over a store of thousands of small prefixes once held chats up for a minute.
 void InferenceLoop::save_prefixes_when_idle() {
-  if (!cache_ || Clock::now() - last_prefix_save_ < config_.prefix_save_interval) return;
-  last_prefix_save_ = Clock::now();
-  for (llama_seq_id id : free_ids_) snapshot_stream(id);
-  cache_->save();
+  if (!cache_) return;
+  if (!prefix_save_pending_) {
+    if (Clock::now() - last_prefix_save_ < config_.prefix_save_interval) return;
+    last_prefix_save_ = Clock::now();
+    for (llama_seq_id id : free_ids_) snapshot_stream(id);
+  }
+  prefix_save_pending_ = !cache_->save(kPrefixSavePass);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -124,6 +124,8 @@ class InferenceLoop {
   std::vector<std::vector<llama_token>> stream_tokens_;  // by seq id: tokens a free stream holds
   std::unique_ptr<PrefixCache> cache_;
   Clock::time_point last_prefix_save_{};
+  bool prefix_save_pending_ = false;  // a save pass ran out of time; the next idle turn goes on
+  static constexpr auto kPrefixSavePass = std::chrono::milliseconds(5);
   std::vector<Sequence*> in_batch_;     // this step's sequences, by seq_id
   llama_batch batch_{};
   int batch_capacity_ = 0;

@@ -22,6 +22,7 @@
 //    files first.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -110,8 +111,11 @@ class PrefixCache {
   // Entries it extends are dropped; least recently used ones are evicted to stay under the cap.
   void insert(const TokenList& tokens, StateBytes state);
 
-  // Writes the entries not yet on disk, most used first, then trims the folder to its cap.
-  void save();
+  // Writes the entries not yet on disk, most used first, trimming the folder to its cap as it
+  // goes. Stops after the write that passes `budget` (at least one is written, so every pass makes
+  // progress); true when nothing is left unsaved. The engine saves in short passes between
+  // steps, so a waiting chat is not held up by a folder of thousands of files.
+  bool save(std::chrono::steady_clock::duration budget = std::chrono::steady_clock::duration::max());
   bool has_unsaved() const { return unsaved_ > 0; }
 
   PrefixCacheStats stats() const;
@@ -139,7 +143,16 @@ class PrefixCache {
   void scan_folder();
   std::shared_ptr<const StateBytes> load(Entry& e);
   bool write(uint64_t id, Entry& e);
-  void trim_folder(uint64_t limit);
+  // The folder's files, oldest first (a file's time is its last write or use), listed once per
+  // save pass and kept in order as the pass writes.
+  struct Folder {
+    std::vector<std::filesystem::path> oldest_first;
+    size_t next = 0;     // files before it are gone
+    uint64_t total = 0;  // bytes of the files from `next` on
+    std::unordered_map<std::string, uint64_t> entry_of;  // file -> the entry it holds
+  };
+  Folder list_folder() const;
+  void trim_folder(Folder& folder, uint64_t limit);
   void warn(const std::string& message) const;
 
   PrefixCacheOptions options_;

@@ -1,5 +1,6 @@
 // PrefixCache as a store: matching on token blocks, the RAM cap, eviction order, and the files
 // on disk (another key, truncation, corruption). No model: the "state" is bytes the test makes.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -220,6 +221,28 @@ TEST(PrefixStore, TheFolderStaysUnderItsCapOldestFirst) {
   Store again(1 << 20, dir.path());
   EXPECT_TRUE(again.cache->find(run(400, 8)).has_value()) << "the newest file stays";
   EXPECT_FALSE(again.cache->find(run(0, 8)).has_value()) << "the oldest went";
+}
+
+// The engine saves between decode steps in short passes: a pass stops once its budget is spent,
+// after at least one write, and the passes together write everything under the folder's cap.
+TEST(PrefixStore, SavingInPassesWritesOneEntryAtLeastPerPassAndKeepsTheCap) {
+  testing::TempDir dir;
+  Store s(1 << 20, dir.path(), "model-a", 5500);
+  for (int i = 0; i < 10; ++i) s.cache->insert(run(i * 100, 8), state_of(1000, static_cast<uint8_t>(i)));
+  int passes = 0;
+  while (!s.cache->save(std::chrono::nanoseconds(0))) {
+    ++passes;
+    ASSERT_LT(passes, 10) << "a pass that writes nothing never ends";
+    uint64_t total = 0;
+    for (const auto& f : fs::directory_iterator(dir.path())) total += f.file_size();
+    EXPECT_LE(total, 5500u);
+  }
+  EXPECT_EQ(passes, 9) << "one entry per pass with no time to spare";
+  EXPECT_FALSE(s.cache->has_unsaved());
+  EXPECT_LE(s.cache->stats().disk_bytes, 5500);
+  EXPECT_GT(s.cache->stats().disk_bytes, 4000) << "the newest files stay, as many as fit";
+  Store again(1 << 20, dir.path());
+  EXPECT_EQ(again.cache->stats().entries, 5);
 }
 
 }  // namespace
