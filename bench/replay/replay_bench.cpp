@@ -88,7 +88,6 @@ int main(int argc, char** argv) {
   CLI::App app{"replay_bench: a busy day of twelve agents against agentd, agentd serial and llama-server"};
   app.add_option("--seed", o.work.seed, "workload seed (same seed, same day)");
   app.add_option("--day-minutes", o.work.day_minutes, "the 24-hour day compressed into this many minutes per system");
-  app.add_option("--chat-rate", o.work.chat_rate, "share of the Azure trace's chat requests kept (~5.4/s in the trace)");
   app.add_option("--token-scale", o.work.token_scale, "chat sizes and agents' answer budgets x this");
   app.add_option("--agent-copies", o.work.agent_copies, "the twelve agents' work this many times");
   app.add_option("--max-prompt-chars", o.work.max_prompt_chars, "one request's text is cut to this many characters");
@@ -107,10 +106,14 @@ int main(int argc, char** argv) {
   app.add_option("--llama-batched-bench", o.batched_bench, "the llama-batched-bench executable");
   app.add_flag("--no-batched-bench", o.no_batched_bench, "skip llama-batched-bench's N-vs-1 decode ratio");
   app.add_option("--out", o.out_dir, "where replay.csv and replay.svg go");
-  app.add_flag("--quick", o.quick, "a 30-second day per system (about 3 minutes in all)");
+  auto* rate = app.add_option("--chat-rate", o.work.chat_rate, "share of the Azure trace's chat requests kept (~5.4/s in the trace)");
+  app.add_flag("--quick", o.quick, "a 30-second day per system (about 3 minutes in all), chat rate 0.2 unless given");
   app.add_flag("--keep", o.keep, "keep the work dir (model, server logs)");
   CLI11_PARSE(app, argc, argv);
-  if (o.quick) o.work.day_minutes = 0.5;
+  if (o.quick) {
+    o.work.day_minutes = 0.5;
+    if (rate->count() == 0) o.work.chat_rate = 0.2;  // the trace's first 30 s are quiet (59 requests)
+  }
   try {
     char tmpl[] = "/tmp/agentd-replay-XXXXXX";
     o.server.work_dir = ::mkdtemp(tmpl);

@@ -121,7 +121,7 @@ void run_chain(const std::vector<ReplayRequest>& day, const std::vector<size_t>&
                std::vector<Outcome>& out) {
   httplib::Client client(t.host, t.port);
   client.set_read_timeout(3600, 0);
-  client.set_keep_alive(true);
+  client.set_keep_alive(false);  // a new connection per request: a server closing idle ones cannot fail a request
   {
     std::lock_guard lock(sh.mu);
     sh.open.insert(&client);

@@ -81,7 +81,8 @@ std::vector<ReplayRequest> generate_day(const WorkloadOptions& o, const std::vec
   for (int copy = 0; copy < o.agent_copies; ++copy) {
     for (const AgentWork& work : twelve_agents()) {
       std::mt19937_64 rng(o.seed ^ (std::hash<std::string>{}(work.name) + 0x51ED2701ull * static_cast<uint64_t>(copy + 1)));
-      const std::string suffix = copy == 0 ? "" : "#" + std::to_string(copy + 1);
+      std::string suffix;  // (built in two steps: GCC 12 warns falsely (-Wrestrict) on "#" + std::string)
+      if (copy > 0) suffix.append("#").append(std::to_string(copy + 1));
       add_agent_day(work, src, o, rng, suffix, chain++, task, day);
     }
   }

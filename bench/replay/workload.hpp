@@ -18,7 +18,7 @@ struct WorkloadOptions {
   double chat_rate = 0.05;         // share of the trace's chat requests kept (it has ~5.4/s)
   double token_scale = 0.25;       // chat prompt/answer sizes and agents' answer budgets × this
   int agent_copies = 1;            // the twelve agents' work this many times (the scale run)
-  size_t max_prompt_chars = 4000;  // one request's text is cut to this (it must fit ctx per seq)
+  size_t max_prompt_chars = 2400;  // one request's text is cut to this (mail runs ~2 chars a token; it must fit ctx per seq)
   std::filesystem::path source_root;  // the checkout: agents.d/ and agents/*/samples
 };
 
