@@ -56,10 +56,13 @@ std::vector<std::string> agentd_args(ServerKind kind, const std::string& program
 }
 
 // What a user would run: --parallel = slots, the context split among them, continuous batching
-// and the prompt cache at their defaults.
+// and the prompt cache at their defaults. The chat template is llama.cpp's built-in chatml, as
+// agentd's for a model without one: with its Jinja default, llama-server puts the template's
+// "<|im_start|>assistant" into a schema's grammar, which fails on a vocabulary without that
+// token ("Failed to initialize samplers"), so every tool-class request would fail.
 std::vector<std::string> llama_server_args(const std::string& program, const ServerSetup& s, int port) {
   return {program, "-m", s.model, "--host", "127.0.0.1", "--port", std::to_string(port), "-np", std::to_string(s.slots),
-          "-c", std::to_string(s.slots * s.ctx), "-t", std::to_string(s.threads), "--no-webui"};
+          "-c", std::to_string(s.slots * s.ctx), "-t", std::to_string(s.threads), "--no-webui", "--no-jinja", "--chat-template", "chatml"};
 }
 
 // llama-server answers /health once its model is loaded; agentd listens only after it loaded.

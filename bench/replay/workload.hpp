@@ -14,11 +14,12 @@ namespace agentd::bench::replay {
 
 struct WorkloadOptions {
   uint64_t seed = 1;
-  double day_minutes = 3;          // the day, compressed: this many minutes of wall time
+  double day_minutes = 2.5;        // the day, compressed: this many minutes of wall time (per system)
   double chat_rate = 0.05;         // share of the trace's chat requests kept (it has ~5.4/s)
   double token_scale = 0.25;       // chat prompt/answer sizes and agents' answer budgets × this
   int agent_copies = 1;            // the twelve agents' work this many times (the scale run)
-  size_t max_prompt_chars = 2400;  // one request's text is cut to this (mail runs ~2 chars a token; it must fit ctx per seq)
+  size_t max_prompt_chars = 1800;  // one request's text is cut to this: with the answer it must fit the
+                                   // context per sequence, and digits (price CSVs) are a token each
   std::filesystem::path source_root;  // the checkout: agents.d/ and agents/*/samples
 };
 
