@@ -31,6 +31,7 @@ struct Options {
   std::string chat_csv = AGENTD_REPLAY_CHAT_TRACE, trace, write_trace, out_dir = ".", type = "q8_0";
   std::vector<std::string> systems = {"agentd_batched", "agentd_no_cache", "agentd_serial", "llama_server"};
   bool quick = false, keep = false, no_batched_bench = false;
+  std::vector<int> scale;  // --agents 12,48,192: the scale run instead of the comparison
 };
 
 std::vector<ReplayRequest> load_day(const Options& o) {
@@ -65,6 +66,34 @@ SystemSummary run_system(const std::string& name, const Options& o, const std::v
   return summarize(name, day, run, rss);
 }
 
+// The scale run: the agents' work cloned (12 agents per copy), agentd batched only; chat p95 TTFT,
+// peak RSS and the daemon's CPU time at each size. The chats stay the same.
+bool scale_run(const Options& base) {
+  std::vector<std::pair<int, SystemSummary>> rows;
+  for (int agents : base.scale) {
+    Options o = base;
+    o.work.agent_copies = std::max(1, agents / 12);
+    const std::vector<ReplayRequest> day = load_day(o);
+    ServerProcess server(ServerKind::agentd_batched, o.agentd, o.server);
+    Target t{"agentd_batched", "127.0.0.1", server.port(), true};
+    std::cerr << "replay: scale " << agents << " agents ..." << std::endl;
+    DayRun run = run_day(day, t, o.work.day_minutes * 60);
+    const double cpu = server.cpu_seconds(), rss = server.peak_rss_mib();
+    server.stop();
+    SystemSummary s = summarize("agentd_batched", day, run, rss);
+    std::printf("replay_scale agents=%d chat_ttft_p95_ms=%.0f chats=%zu unanswered=%zu tasks_per_hour=%.0f failed=%zu "
+                "peak_rss_mib=%.0f daemon_cpu_s=%.1f\n",
+                agents, s.chat_ttft_p95_ms, s.chats, s.chats_unanswered, s.tasks_per_hour, s.failed, rss, cpu);
+    std::fflush(stdout);
+    rows.emplace_back(agents, s);
+  }
+  if (rows.size() > 1 && rows.front().second.chat_ttft_p95_ms > 0) {
+    std::printf("replay_scale_chat_p95_%d_vs_%d %.3f\n", rows.back().first, rows.front().first,
+                rows.back().second.chat_ttft_p95_ms / rows.front().second.chat_ttft_p95_ms);
+  }
+  return true;
+}
+
 const SystemSummary* find(const std::vector<SystemSummary>& all, const std::string& name) {
   for (const auto& s : all) {
     if (s.name == name) return &s;
@@ -90,6 +119,8 @@ int main(int argc, char** argv) {
   app.add_option("--day-minutes", o.work.day_minutes, "the 24-hour day compressed into this many minutes per system");
   app.add_option("--token-scale", o.work.token_scale, "chat sizes and agents' answer budgets x this");
   app.add_option("--agent-copies", o.work.agent_copies, "the twelve agents' work this many times");
+  app.add_option("--agents", o.scale, "scale run: agentd_batched at these agent counts (multiples of 12), e.g. 12,48,192")
+      ->delimiter(',');
   app.add_option("--max-prompt-chars", o.work.max_prompt_chars, "one request's text is cut to this many characters");
   app.add_option("--trace", o.trace, "replay a recorded day (JSON lines) instead of generating one");
   app.add_option("--write-trace", o.write_trace, "write the day replayed as JSON lines to this file");
@@ -139,6 +170,7 @@ int main(int argc, char** argv) {
     std::printf("servers: %d threads, %d parallel sequences, %d context tokens each, model %s\n", o.server.threads,
                 o.server.slots, o.server.ctx, o.server.model.c_str());
     std::fflush(stdout);
+    if (!o.scale.empty()) return scale_run(o) ? 0 : 1;
     const CpuSnapshot before = cpu_snapshot();
     std::vector<SystemSummary> results;
     for (const auto& name : o.systems) results.push_back(run_system(name, o, day));

@@ -32,6 +32,7 @@ class ServerProcess {
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   double peak_rss_mib() const;  // VmHWM of the process, read while it lives
+  double cpu_seconds() const;   // user + system time of all its threads so far
   void stop();                  // SIGTERM, then SIGKILL after 20 s; idempotent
 
  private:
