@@ -33,6 +33,7 @@ set(LLAMA_BUILD_COMMON ON CACHE BOOL "" FORCE)
 set(LLAMA_CURL OFF CACHE BOOL "" FORCE)
 set(LLAMA_OPENSSL OFF CACHE BOOL "" FORCE)
 set(LLAMA_BUILD_UI OFF CACHE BOOL "" FORCE)
+set(LLAMA_USE_PREBUILT_UI OFF CACHE BOOL "" FORCE) # llama-server: no UI download at build time (offline); it serves no web page
 set(GGML_CCACHE OFF CACHE BOOL "" FORCE)           # our launcher already applies ccache
 
 # CPU flags. GGML_NATIVE=ON compiles for whatever the build host reports; on hosts of this kind

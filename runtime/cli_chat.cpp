@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "runtime/chat_stream_reader.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/lock_file.hpp"
 #include "runtime/status.hpp"
@@ -44,7 +45,7 @@ void print_help() {
 
 // Streams one answer to stdout; returns its text, or throws CliError.
 std::string ask(httplib::Client& client, const std::string& url, const json& body, const std::string& token) {
-  std::string buffer, answer, error_body;
+  std::string answer, error_body;
   int status = 0;
   httplib::Request req;
   req.method = "POST";
@@ -56,26 +57,19 @@ std::string ask(httplib::Client& client, const std::string& url, const json& bod
     status = res.status;
     return true;
   };
+  ChatStreamReader reader([&](const json& chunk) {
+    std::string piece = ChatStreamReader::delta_content(chunk);
+    if (piece.empty()) return;
+    answer += piece;
+    std::fputs(piece.c_str(), stdout);
+    std::fflush(stdout);
+  });
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
     if (status != 200) {
       error_body.append(data, n);
       return true;
     }
-    buffer.append(data, n);
-    for (size_t end; (end = buffer.find("\n\n")) != std::string::npos;) {
-      std::string event = buffer.substr(0, end);
-      buffer.erase(0, end + 2);
-      if (!event.starts_with("data: ") || event == "data: [DONE]") continue;
-      json chunk = json::parse(event.substr(6), nullptr, false);
-      if (!chunk.is_object() || !chunk.contains("choices") || chunk["choices"].empty()) continue;
-      const json& delta = chunk["choices"][0]["delta"];
-      if (delta.contains("content") && delta["content"].is_string()) {
-        std::string piece = delta["content"];
-        answer += piece;
-        std::fputs(piece.c_str(), stdout);
-        std::fflush(stdout);
-      }
-    }
+    reader.feed(data, n);
     return true;
   };
   auto result = client.send(req);

@@ -20,7 +20,8 @@ struct Round {
   BatchedBenchResult batched_bench;  // 1 and `streams` sequences, per-sequence KV
   Concurrent batched;
   Concurrent serial;
-  Ttft ttft;
+  Ttft ttft;       // every slot held by a background stream: the chat preempts one
+  Ttft ttft_free;  // one slot free (slots - 1 background streams): no preemption
 };
 
 struct Figures {
@@ -34,7 +35,9 @@ struct Ratios {
   double single_stream_vs_llama_bench = 0;
   double batched_vs_serial = 0;
   double batched_vs_llama_batched_bench = 0;
-  double chat_ttft_loaded_vs_idle = 0;
+  double chat_ttft_loaded_vs_idle = 0;      // every slot held
+  double chat_ttft_free_slot_vs_idle = 0;   // one slot free (the figure's meaning before)
+  double llama_batched_n_vs_1 = 0;          // llama-batched-bench's own S_TG at n ÷ at 1: the yardstick
 };
 Ratios ratios_of(const Round& round, int streams);
 

@@ -3,7 +3,9 @@
 //   single_stream_vs_llama_bench R       agentd single-stream decode t/s / llama-bench tg t/s
 //   batched12_vs_serial R                agentd batched aggregate decode t/s / serial policy's
 //   batched12_vs_llama_batched_bench R   agentd batched aggregate decode t/s / batched-bench S_TG
-//   chat_ttft_loaded_vs_idle R           interactive TTFT with 11 background streams / idle
+//   chat_ttft_loaded_vs_idle R           interactive TTFT with every slot held by background / idle
+// (before them: chat_ttft_free_slot_vs_idle, with 11 background streams and a slot free, and
+// llama_batched_bench_12_vs_1, llama.cpp's own batching gain: batched12_vs_serial's yardstick)
 // See bench/README.md for what each figure measures and how.
 #include <stdlib.h>
 
@@ -123,7 +125,8 @@ Round measure_round(const EngineRunConfig& cfg, const Tools& tools) {
     r.batched_bench = run_batched_bench(tools.batched_bench, cfg.prompt_tokens, cfg.gen_tokens,
                                         {1, n});
     r.batched = measure_concurrent(*batched, Policy::batched, cfg, n);
-    r.ttft = measure_chat_ttft(*batched, cfg, n - 1);
+    r.ttft = measure_chat_ttft(*batched, cfg, n);           // every slot held: preemption
+    r.ttft_free = measure_chat_ttft(*batched, cfg, n - 1);  // a slot free
   }
   auto serial = ready_engine(cfg, Policy::serial);
   r.serial = measure_concurrent(*serial, Policy::serial, cfg, n);

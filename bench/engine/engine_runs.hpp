@@ -19,7 +19,7 @@ struct EngineRunConfig {
   int slots = 12;          // batched engine slots (= concurrent streams measured)
   int prompt_tokens = 128;
   int gen_tokens = 128;
-  int single_reps = 1;     // generations per single-stream measurement
+  int single_reps = 3;     // generations per single-stream measurement (their mean: one is noisy)
   int ttft_probes = 3;     // interactive requests per TTFT measurement (idle, then loaded)
   std::string flash_attn = "auto";  // engine option and the tools' -fa
 };

@@ -6,8 +6,10 @@
 //   storage_bench --schema N     seeds at schema version N instead of the latest (compare indexes)
 //
 // The last two lines are the results:
-//   insert_tasks_per_s N
-//   history_query_p99_ms N      (the worse p99 of the default and the filtered listing)
+//   insert_tasks_per_s N        tasks through the daemon's own path (TaskStore: enqueue, claim, an
+//                               llm_call event, finish: a transaction each, as the daemon commits)
+//   history_query_p99_ms N      the worst p99 over every listing shape the CLI and HTTP API issue
+//                               (--text, a table scan, included); the bulk seed rate is printed apart
 #include <stdlib.h>
 
 #include <algorithm>
@@ -189,16 +191,32 @@ double time_history_queries(const std::filesystem::path& path, const Options& op
     auto t = tasks.get(id);
     return static_cast<size_t>(t.has_value()) + tasks.events(id).size();
   }, rows));
-  // Not part of the result, shown to see where the limits are.
-  timings.push_back(time_query("(info) page: before random id", opt.queries, [&] {
+  // Every listing shape the CLI (agentd tasks: --agent, --status, --since/--until, --text) and the
+  // HTTP API (paging, finished_since) issue; the worst p99 among them is the result.
+  timings.push_back(time_query("page: before random id", opt.queries, [&] {
     TaskFilter f{.before_id = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(max_id))};
     return tasks.list(f).size();
   }, rows));
-  timings.push_back(time_query("(info) agent only", opt.queries / 10,
+  timings.push_back(time_query("agent only", opt.queries / 10,
                                [&] { return tasks.list({.agent = any_agent()}).size(); }, rows));
-  timings.push_back(time_query("(info) agent+status, last 10 min", opt.queries / 10, [&] {
+  timings.push_back(time_query("agent+status, last 10 min", opt.queries / 10, [&] {
     return tasks.list({.agent = any_agent(), .status = any_status(), .since_ms = now - 600'000}).size();
   }, rows));
+  timings.push_back(time_query("status only", opt.queries / 10, [&] { return tasks.list({.status = any_status()}).size(); }, rows));
+  timings.push_back(time_query("finished since (HTTP /tasks?finished_since)", opt.queries / 10, [&] {
+    TaskFilter f;
+    f.finished_since_ms = now - windows[rng() % std::size(windows)];
+    return tasks.list(f).size();
+  }, rows));
+  timings.push_back(time_query("since+until window", opt.queries / 10, [&] {
+    TaskFilter f;
+    f.until_ms = now - static_cast<int64_t>(rng() % static_cast<uint64_t>(90 * kDayMs));
+    f.since_ms = *f.until_ms - kDayMs;
+    return tasks.list(f).size();
+  }, rows));
+  timings.push_back(time_query("--text (input/output/error contains)", std::max(3, opt.queries / 100),
+                               [&] { return tasks.list({.text = words(rng, 1)}).size(); }, rows));
+  const size_t listings = timings.size();  // every listing shape above counts; agent_stats is no listing
   timings.push_back(time_query("(info) agent_stats", 3, [&] { return tasks.agent_stats().size(); }, rows));
 
   std::printf("\n%-36s %6s %9s %9s %9s %9s\n", "query", "runs", "p50 ms", "p90 ms", "p99 ms", "max ms");
@@ -211,7 +229,23 @@ double time_history_queries(const std::filesystem::path& path, const Options& op
   explain(*db, "SELECT * FROM tasks WHERE 1 AND agent = ? AND status = ? AND created_at >= ? "
                "ORDER BY id DESC LIMIT 20");
   explain(*db, "SELECT * FROM tasks WHERE 1 AND agent = ? ORDER BY id DESC LIMIT 20");
-  return std::max(timings[0].percentile(99), timings[1].percentile(99));
+  double worst = 0;
+  for (size_t i = 0; i < listings; ++i) worst = std::max(worst, timings[i].percentile(99));
+  return worst;
+}
+
+// Tasks as the daemon writes them: enqueue, claim, one llm_call event, finish, each its own
+// transaction through TaskStore (the bulk seed above batches many tasks per transaction).
+double daemon_path_tasks_per_s(Database& db, int64_t n) {
+  TaskStore tasks(db);
+  const auto t0 = Clock::now();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t id = tasks.enqueue({.agent = kAgents[i % kAgents.size()], .plugin = "prompt", .input = "daemon path"});
+    tasks.claim(id);
+    tasks.add_event(id, event::llm_call, {{"route", "local"}, {"prompt_tokens", 300}, {"completion_tokens", 60}});
+    tasks.finish(id, "done");
+  }
+  return static_cast<double>(n) / (ms_since(t0) / 1000.0);
 }
 
 }  // namespace
@@ -249,20 +283,24 @@ int main(int argc, char** argv) {
   const auto path = dir / "agentd.db";
   int rc = 0;
   try {
-    double insert_s = 0;
+    double insert_s = 0, daemon_rate = 0;
     {
       Database db(path);
       migrate(db, opt.schema);
       std::printf("schema version %d\n", db.user_version());
       insert_s = seed_history(db, opt.tasks, opt.seed, now_ms());
+      const int64_t n = std::clamp<int64_t>(opt.tasks / 50, 100, 20000);
+      daemon_rate = daemon_path_tasks_per_s(db, n);
+      std::printf("daemon path (TaskStore: enqueue, claim, event, finish): %lld tasks at %.0f tasks/s\n",
+                  static_cast<long long>(n), daemon_rate);
     }  // closing checkpoints the WAL into the file
     const double insert_rate = static_cast<double>(opt.tasks) / insert_s;
-    std::printf("seeded %lld tasks with ~3 events each in %.1f s: %.0f tasks/s; file %.0f MiB\n",
+    std::printf("seeded %lld tasks with ~3 events each in %.1f s: seed_tasks_per_s %.0f (batched); file %.0f MiB\n",
                 static_cast<long long>(opt.tasks), insert_s, insert_rate,
                 static_cast<double>(std::filesystem::file_size(path)) / (1 << 20));
     const double p99 = time_history_queries(path, opt);
     if (opt.keep) std::printf("kept %s\n", path.c_str());
-    std::printf("\ninsert_tasks_per_s %.0f\n", insert_rate);
+    std::printf("\ninsert_tasks_per_s %.0f\n", daemon_rate);
     std::printf("history_query_p99_ms %.3f\n", p99);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "storage_bench: %s\n", e.what());

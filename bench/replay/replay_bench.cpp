@@ -1,0 +1,213 @@
+// replay_bench: a busy day of twelve agents and interactive chats, replayed over HTTP against
+// agentd (batched, prefix cache on), agentd with the cache off, agentd serial (the sequential
+// priority lock) and llama.cpp's llama-server, one after another in one run, with the same
+// model, threads, context per sequence and parallel sequences. See bench/README.md ("Replay").
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cpu_noise.hpp"
+#include "llama_tools.hpp"
+#include "replay_client.hpp"
+#include "replay_report.hpp"
+#include "server_process.hpp"
+#include "synth_model.hpp"
+#include "workload.hpp"
+
+namespace fs = std::filesystem;
+using namespace agentd::bench;
+using namespace agentd::bench::replay;
+
+namespace {
+
+struct Options {
+  WorkloadOptions work;
+  ServerSetup server;
+  std::string agentd = AGENTD_REPLAY_AGENTD, llama_server = AGENTD_REPLAY_LLAMA_SERVER,
+              batched_bench = AGENTD_REPLAY_LLAMA_BATCHED_BENCH;
+  std::string chat_csv = AGENTD_REPLAY_CHAT_TRACE, trace, write_trace, out_dir = ".", type = "q8_0";
+  std::vector<std::string> systems = {"agentd_batched", "agentd_no_cache", "agentd_serial", "llama_server"};
+  bool quick = false, keep = false, no_batched_bench = false;
+  std::vector<int> scale;  // --agents 12,48,192: the scale run instead of the comparison
+};
+
+std::vector<ReplayRequest> load_day(const Options& o) {
+  if (!o.trace.empty()) {
+    std::ifstream in(o.trace);
+    if (!in) throw std::runtime_error("replay: cannot read " + o.trace);
+    return read_trace_jsonl(in, o.trace);
+  }
+  std::ifstream csv(o.chat_csv);
+  if (!csv) throw std::runtime_error("replay: cannot read the chat trace " + o.chat_csv + " (--chat-trace)");
+  return generate_day(o.work, read_azure_conv_csv(csv, o.chat_csv));
+}
+
+ServerKind kind_of(const std::string& name) {
+  for (ServerKind k : {ServerKind::agentd_batched, ServerKind::agentd_no_cache, ServerKind::agentd_serial, ServerKind::llama_server}) {
+    if (name == name_of(k)) return k;
+  }
+  throw std::runtime_error("replay: unknown system '" + name + "'");
+}
+
+// One system: start, one warm-up request (first-touch of weights), the day, peak RSS, stop.
+SystemSummary run_system(const std::string& name, const Options& o, const std::vector<ReplayRequest>& day) {
+  const ServerKind kind = kind_of(name);
+  ServerProcess server(kind, kind == ServerKind::llama_server ? o.llama_server : o.agentd, o.server);
+  Target t{name, "127.0.0.1", server.port(), kind != ServerKind::llama_server};
+  ReplayRequest warm{0, "warmup", "interactive", {{{"role", "user"}, {"content", "Hello there."}}}, 4};
+  run_day({warm}, t, 60);
+  std::cerr << "replay: " << name << " ..." << std::endl;
+  DayRun run = run_day(day, t, o.work.day_minutes * 60);
+  const double rss = server.peak_rss_mib();
+  server.stop();
+  return summarize(name, day, run, rss);
+}
+
+// The scale run: the agents' work cloned (12 agents per copy), agentd batched only; chat p95 TTFT,
+// peak RSS and the daemon's CPU time at each size. The chats stay the same.
+bool scale_run(const Options& base) {
+  std::vector<std::pair<int, SystemSummary>> rows;
+  for (int agents : base.scale) {
+    Options o = base;
+    o.work.agent_copies = std::max(1, agents / 12);
+    const std::vector<ReplayRequest> day = load_day(o);
+    ServerProcess server(ServerKind::agentd_batched, o.agentd, o.server);
+    Target t{"agentd_batched", "127.0.0.1", server.port(), true};
+    std::cerr << "replay: scale " << agents << " agents ..." << std::endl;
+    DayRun run = run_day(day, t, o.work.day_minutes * 60);
+    const double cpu = server.cpu_seconds(), rss = server.peak_rss_mib();
+    server.stop();
+    SystemSummary s = summarize("agentd_batched", day, run, rss);
+    std::printf("replay_scale agents=%d chat_ttft_p95_ms=%.0f chats=%zu unanswered=%zu tasks_per_hour=%.0f failed=%zu "
+                "peak_rss_mib=%.0f daemon_cpu_s=%.1f\n",
+                agents, s.chat_ttft_p95_ms, s.chats, s.chats_unanswered, s.tasks_per_hour, s.failed, rss, cpu);
+    std::fflush(stdout);
+    rows.emplace_back(agents, s);
+  }
+  if (rows.size() > 1 && rows.front().second.chat_ttft_p95_ms > 0) {
+    std::printf("replay_scale_chat_p95_%d_vs_%d %.3f\n", rows.back().first, rows.front().first,
+                rows.back().second.chat_ttft_p95_ms / rows.front().second.chat_ttft_p95_ms);
+  }
+  return true;
+}
+
+const SystemSummary* find(const std::vector<SystemSummary>& all, const std::string& name) {
+  for (const auto& s : all) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+void ratio_line(const char* name, const SystemSummary* a, const SystemSummary* b, double SystemSummary::*field) {
+  if (!a || !b || b->*field <= 0) {
+    std::printf("%s n/a\n", name);
+    return;
+  }
+  std::printf("%s %.3f\n", name, a->*field / b->*field);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.work.source_root = AGENTD_REPLAY_SOURCE_ROOT;
+  CLI::App app{"replay_bench: a busy day of twelve agents against agentd, agentd serial and llama-server"};
+  app.add_option("--seed", o.work.seed, "workload seed (same seed, same day)");
+  app.add_option("--day-minutes", o.work.day_minutes, "the 24-hour day compressed into this many minutes per system");
+  app.add_option("--token-scale", o.work.token_scale, "chat sizes and agents' answer budgets x this");
+  app.add_option("--agent-copies", o.work.agent_copies, "the twelve agents' work this many times");
+  app.add_option("--agents", o.scale, "scale run: agentd_batched at these agent counts (multiples of 12), e.g. 12,48,192")
+      ->delimiter(',');
+  app.add_option("--max-prompt-chars", o.work.max_prompt_chars, "one request's text is cut to this many characters");
+  app.add_option("--trace", o.trace, "replay a recorded day (JSON lines) instead of generating one");
+  app.add_option("--write-trace", o.write_trace, "write the day replayed as JSON lines to this file");
+  app.add_option("--chat-trace", o.chat_csv, "the Azure conversation trace (CSV)");
+  app.add_option("--source-root", o.work.source_root, "the checkout (agents.d/ and the samples)");
+  app.add_option("--model", o.server.model, "GGUF model (default: the synthetic 162M model, written to the work dir)");
+  app.add_option("--type", o.type, "synthetic model type: q8_0, q4_0 or f16");
+  app.add_option("--threads", o.server.threads, "compute threads of every server");
+  app.add_option("--slots", o.server.slots, "parallel sequences of every server");
+  app.add_option("--ctx", o.server.ctx, "context tokens per sequence");
+  app.add_option("--systems", o.systems, "which systems, in order")->delimiter(',');
+  app.add_option("--agentd", o.agentd, "the agentd executable");
+  app.add_option("--llama-server", o.llama_server, "the llama-server executable");
+  app.add_option("--llama-batched-bench", o.batched_bench, "the llama-batched-bench executable");
+  app.add_flag("--no-batched-bench", o.no_batched_bench, "skip llama-batched-bench's N-vs-1 decode ratio");
+  app.add_option("--out", o.out_dir, "where replay.csv and replay.svg go");
+  auto* rate = app.add_option("--chat-rate", o.work.chat_rate, "share of the Azure trace's chat requests kept (~5.4/s in the trace)");
+  app.add_flag("--quick", o.quick, "a 30-second day per system (about 3 minutes in all), chat rate 0.2 unless given");
+  app.add_flag("--keep", o.keep, "keep the work dir (model, server logs)");
+  CLI11_PARSE(app, argc, argv);
+  if (o.quick) {
+    o.work.day_minutes = 0.5;
+    if (rate->count() == 0) o.work.chat_rate = 0.2;  // the trace's first 30 s are quiet (59 requests)
+  }
+  try {
+    char tmpl[] = "/tmp/agentd-replay-XXXXXX";
+    o.server.work_dir = ::mkdtemp(tmpl);
+    const std::vector<ReplayRequest> day = load_day(o);
+    if (!o.write_trace.empty()) {
+      std::ofstream out(o.write_trace);
+      write_trace_jsonl(out, day);
+    }
+    const double window_s = o.work.day_minutes * 60;
+    std::printf("replay: seed %llu, a 24 h day in %.1f min per system; chats: %.3f of the Azure conversation trace's requests "
+                "(its first %.0f s), sizes x %.2f; agents: x %d, answer budgets x %.2f\n",
+                static_cast<unsigned long long>(o.work.seed), o.work.day_minutes, o.work.chat_rate, window_s,
+                o.work.token_scale, o.work.agent_copies, o.work.token_scale);
+    std::printf("%s\n", describe(offered_load(day), window_s).c_str());
+    if (o.server.model.empty()) {
+      SynthModelOptions synth;
+      synth.out = (o.server.work_dir / ("synth-" + o.type + ".gguf")).string();
+      synth.vocab = default_vocab_path();
+      synth.type = o.type;
+      write_synthetic_model(synth);
+      o.server.model = synth.out;
+    }
+    std::printf("servers: %d threads, %d parallel sequences, %d context tokens each, model %s\n", o.server.threads,
+                o.server.slots, o.server.ctx, o.server.model.c_str());
+    std::fflush(stdout);
+    if (!o.scale.empty()) return scale_run(o) ? 0 : 1;
+    const CpuSnapshot before = cpu_snapshot();
+    std::vector<SystemSummary> results;
+    for (const auto& name : o.systems) results.push_back(run_system(name, o, day));
+    double batched_ratio = -1;
+    if (!o.no_batched_bench) {
+      ToolRun tool{find_tool(o.batched_bench, "", "llama-batched-bench"), o.server.model,
+                   (o.server.work_dir / "llama-tools.log").string(), o.server.threads};
+      BatchedBenchResult bb = run_batched_bench(tool, 128, 128, {1, o.server.slots});
+      if (bb.find(1) && bb.find(o.server.slots) && bb.find(1)->speed_tg > 0) {
+        batched_ratio = bb.find(o.server.slots)->speed_tg / bb.find(1)->speed_tg;
+      }
+    }
+    const CpuNoise noise = cpu_noise(before, cpu_snapshot());
+    std::printf("\n%s", table(results).c_str());
+    const fs::path csv = fs::path(o.out_dir) / "replay.csv", svg = fs::path(o.out_dir) / "replay.svg";
+    write_csv(csv, results);
+    write_svg(svg, results, window_s);
+    std::printf("written: %s, %s\n", csv.c_str(), svg.c_str());
+    std::printf("cpu: other processes %.1f%%, steal %.1f%%%s\n", noise.others * 100, noise.steal * 100,
+                noise.noisy() ? "  NOISY: figures of a loaded machine, rerun on a quiet one" : "");
+    const SystemSummary *b = find(results, "agentd_batched"), *l = find(results, "llama_server"),
+                        *s = find(results, "agentd_serial");
+    if (batched_ratio > 0) std::printf("llama_batched_bench_decode_%d_vs_1 %.3f\n", o.server.slots, batched_ratio);
+    ratio_line("replay_chat_p95_ttft_vs_llama_server", b, l, &SystemSummary::chat_ttft_p95_ms);
+    ratio_line("replay_tasks_per_hour_vs_llama_server", b, l, &SystemSummary::tasks_per_hour);
+    ratio_line("replay_chat_p95_ttft_vs_serial", b, s, &SystemSummary::chat_ttft_p95_ms);
+    ratio_line("replay_tasks_per_hour_vs_serial", b, s, &SystemSummary::tasks_per_hour);
+    if (b && b->prompt_tokens_sent > 0) {
+      std::printf("replay_prefill_saved %.3f\n", 1.0 - static_cast<double>(b->prompt_tokens_prefilled) / b->prompt_tokens_sent);
+    } else {
+      std::printf("replay_prefill_saved n/a\n");
+    }
+    if (!o.keep) fs::remove_all(o.server.work_dir);
+    else std::printf("kept: %s\n", o.server.work_dir.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "replay_bench: %s (work dir kept: %s)\n", e.what(), o.server.work_dir.c_str());
+    return 1;
+  }
+}

@@ -1,0 +1,37 @@
+// What a replay measured on one system, and the report: a table on stdout, a CSV, and an SVG
+// chart (chat TTFT distribution per system; requests waiting for a first token over time).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "replay_client.hpp"
+#include "replay_trace.hpp"
+
+namespace agentd::bench::replay {
+
+struct SystemSummary {
+  std::string name;
+  double chat_ttft_p50_ms = 0, chat_ttft_p95_ms = 0, chat_ttft_p99_ms = 0;
+  double chat_tpot_p50_ms = 0, chat_tpot_p95_ms = 0;
+  double tool_latency_p95_ms = 0;
+  double tasks_per_hour = 0;
+  size_t tasks_done = 0, chats = 0, chats_unanswered = 0, requests_done = 0, requests_cut = 0, failed = 0;
+  double decode_tokens_per_s = 0;
+  long long prompt_tokens_sent = 0, prompt_tokens_prefilled = 0;
+  double peak_rss_mib = 0;
+  std::vector<double> chat_ttft_ms;                  // for the CDF (unanswered chats: their wait so far)
+  std::vector<std::pair<double, int>> waiting;       // from the run
+  std::string first_error;
+};
+
+// A chat that got no first token before the window ended counts with the time it had waited:
+// a lower bound, so a system that starves chats cannot look good by dropping them.
+SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest>& day, const DayRun& run, double peak_rss_mib);
+
+std::string table(const std::vector<SystemSummary>& systems);
+void write_csv(const std::filesystem::path& file, const std::vector<SystemSummary>& systems);
+void write_svg(const std::filesystem::path& file, const std::vector<SystemSummary>& systems, double window_s);
+
+}  // namespace agentd::bench::replay

@@ -1,0 +1,223 @@
+// The replay benchmark's parts: the workload generator (deterministic, scaled), the statistics,
+// the trace readers (a bad line refused with its number), and a short replay against the real
+// daemon on the test model.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "replay_client.hpp"
+#include "replay_report.hpp"
+#include "replay_trace.hpp"
+#include "server_process.hpp"
+#include "stats.hpp"
+#include "support/temp_dir.hpp"
+#include "workload.hpp"
+
+namespace agentd::bench::replay {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<ChatTraceRow> chat_rows() {
+  std::ifstream in(AGENTD_REPLAY_CHAT_TRACE);
+  return read_azure_conv_csv(in, AGENTD_REPLAY_CHAT_TRACE);
+}
+
+WorkloadOptions options(uint64_t seed) {
+  WorkloadOptions o;
+  o.seed = seed;
+  o.day_minutes = 1;
+  o.source_root = AGENTD_SOURCE_DIR;
+  return o;
+}
+
+std::string dump(const std::vector<ReplayRequest>& day) {
+  std::ostringstream s;
+  write_trace_jsonl(s, day);
+  return s.str();
+}
+
+TEST(Workload, SameSeedSameDayOtherSeedOtherDay) {
+  const auto rows = chat_rows();
+  const std::string a = dump(generate_day(options(7), rows));
+  EXPECT_EQ(a, dump(generate_day(options(7), rows)));
+  EXPECT_NE(a, dump(generate_day(options(8), rows)));
+}
+
+TEST(Workload, HoldsChatsAndTheAgentsAtTheirClasses) {
+  const auto day = generate_day(options(1), chat_rows());
+  const OfferedLoad l = offered_load(day);
+  EXPECT_GT(l.chat_requests, 0u);
+  EXPECT_GT(l.tool_requests, 0u);  // extractor and evaluator, under a schema
+  EXPECT_GT(l.background_requests, l.tool_requests);
+  std::set<std::string> agents;
+  for (const auto& r : day) {
+    agents.insert(r.agent);
+    if (r.klass == "tool") {
+      EXPECT_TRUE(r.schema.has_value()) << r.agent;
+    }
+    EXPECT_LT(r.time_s, 60.0);
+  }
+  EXPECT_EQ(agents, (std::set<std::string>{"chat", "mail", "news", "extractor", "summarizer", "calendar", "coder", "digest",
+                                           "drafter", "evaluator", "market", "risk"}));
+}
+
+TEST(Workload, FollowUpTurnsResendTheHistory) {
+  const auto day = generate_day(options(1), chat_rows());
+  std::map<int, std::vector<const ReplayRequest*>> sessions;
+  for (const auto& r : day) {
+    if (r.klass == "interactive") sessions[r.chain].push_back(&r);
+  }
+  bool saw_follow_up = false;
+  for (auto& [id, turns] : sessions) {
+    for (size_t t = 1; t < turns.size(); ++t) {
+      saw_follow_up = true;
+      ASSERT_EQ(turns[t]->messages.size(), turns[t - 1]->messages.size() + 2);  // + answer + question
+      EXPECT_GT(turns[t]->after_s, 0);
+    }
+  }
+  EXPECT_TRUE(saw_follow_up);
+}
+
+TEST(Workload, ScalesWithItsKnobs) {
+  const auto rows = chat_rows();
+  WorkloadOptions small = options(3), big = options(3);
+  big.token_scale = small.token_scale * 2;
+  const OfferedLoad ls = offered_load(generate_day(small, rows)), lb = offered_load(generate_day(big, rows));
+  EXPECT_NEAR(lb.background_answer_tokens / ls.background_answer_tokens, 2.0, 0.2);
+  WorkloadOptions none = options(3);
+  none.chat_rate = 0;
+  EXPECT_EQ(offered_load(generate_day(none, rows)).chat_requests, 0u);
+  WorkloadOptions twice = options(3);
+  twice.agent_copies = 2;
+  // Each copy draws its own runs (how many mails, which documents): about twice the work.
+  const OfferedLoad l2 = offered_load(generate_day(twice, rows));
+  EXPECT_NEAR(static_cast<double>(l2.background_requests) / ls.background_requests, 2.0, 0.15);
+  EXPECT_NEAR(static_cast<double>(l2.tasks) / ls.tasks, 2.0, 0.15);
+  WorkloadOptions longer = options(3);
+  longer.day_minutes = 2;
+  EXPECT_GT(offered_load(generate_day(longer, rows)).chat_requests, ls.chat_requests);  // more of the trace's hour
+}
+
+TEST(Stats, PercentilesInterpolateBetweenRanks) {
+  EXPECT_DOUBLE_EQ(percentile({5, 1, 4, 2, 3}, 50), 3);
+  EXPECT_DOUBLE_EQ(percentile({1, 2, 3, 4, 5}, 95), 4.8);
+  EXPECT_DOUBLE_EQ(percentile({1, 2, 3, 4, 5}, 0), 1);
+  EXPECT_DOUBLE_EQ(percentile({1, 2, 3, 4, 5}, 100), 5);
+  EXPECT_DOUBLE_EQ(percentile({7}, 99), 7);
+  EXPECT_TRUE(std::isnan(percentile({}, 50)));
+}
+
+TEST(Stats, CdfHasOnePointPerDistinctValue) {
+  auto c = cdf({3, 1, 3, 2});
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0], std::make_pair(1.0, 0.25));
+  EXPECT_EQ(c[1], std::make_pair(2.0, 0.5));
+  EXPECT_EQ(c[2], std::make_pair(3.0, 1.0));
+  EXPECT_TRUE(cdf({}).empty());
+}
+
+std::string refusal_csv(const std::string& text) {
+  std::istringstream in(text);
+  try {
+    read_azure_conv_csv(in, "t.csv");
+  } catch (const TraceError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Readers, CsvRefusesABadLineWithItsNumber) {
+  const std::string h = "TIMESTAMP,ContextTokens,GeneratedTokens\n", ok = "2023-11-16 18:15:46.6805900,374,44\n";
+  EXPECT_THAT(refusal_csv("time,a,b\n"), HasSubstr("t.csv:1:"));
+  EXPECT_THAT(refusal_csv(h + ok + "2023-11-16 18:15:47.1,abc,3\n"), HasSubstr("t.csv:3: token counts"));
+  EXPECT_THAT(refusal_csv(h + ok + ok + "2023-11-16 18:15:48,1\n"), HasSubstr("t.csv:4: expected 3 fields"));
+  EXPECT_THAT(refusal_csv(h + "yesterday,1,2\n"), HasSubstr("t.csv:2: bad TIMESTAMP"));
+  EXPECT_THAT(refusal_csv(h + ok + "2023-11-16 18:15:40.0,1,2\n"), HasSubstr("t.csv:3: TIMESTAMP goes back"));
+  std::istringstream good(h + ok + "2023-11-16 18:15:48.6805900,10,2\n");
+  auto rows = read_azure_conv_csv(good, "t.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NEAR(rows[1].time_s, 2.0, 1e-6);
+  EXPECT_EQ(rows[1].context_tokens, 10);
+}
+
+std::string refusal_jsonl(const std::string& text) {
+  std::istringstream in(text);
+  try {
+    read_trace_jsonl(in, "day.jsonl");
+  } catch (const TraceError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Readers, JsonlRefusesABadLineWithItsNumber) {
+  const std::string ok =
+      R"({"time": 1, "agent": "mail", "class": "background", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8})"
+      "\n";
+  EXPECT_THAT(refusal_jsonl(ok + "{not json\n"), HasSubstr("day.jsonl:2: not valid JSON"));
+  EXPECT_THAT(refusal_jsonl(ok + "\n" + R"({"time": 1, "agent": "a", "class": "urgent", "messages": [], "max_tokens": 8})"),
+              HasSubstr("day.jsonl:3: 'class'"));
+  EXPECT_THAT(refusal_jsonl(R"({"time": -1, "agent": "a", "class": "tool", "messages": [], "max_tokens": 8})"),
+              HasSubstr("day.jsonl:1: 'time'"));
+  EXPECT_THAT(refusal_jsonl(ok + R"({"time": 2, "agent": "a", "class": "tool", "messages": [{"role": "user"}], "max_tokens": 8})"),
+              HasSubstr("day.jsonl:2: each message"));
+  EXPECT_THAT(refusal_jsonl(ok + ok + R"({"time": 2, "agent": "a", "class": "tool", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0})"),
+              HasSubstr("day.jsonl:3: 'max_tokens'"));
+  EXPECT_EQ(refusal_jsonl(ok + ok), "");
+}
+
+TEST(Readers, AGeneratedDayRoundTripsThroughJsonl) {
+  const auto day = generate_day(options(5), chat_rows());
+  std::istringstream in(dump(day));
+  EXPECT_EQ(dump(read_trace_jsonl(in, "day.jsonl")), dump(day));
+}
+
+TEST(Client, RecordedDaysChainEachAgentsWorkAndNotChats) {
+  std::vector<ReplayRequest> day(4);
+  day[0] = {0, "mail", "background", {}, 1};
+  day[1] = {1, "chat", "interactive", {}, 1};
+  day[2] = {2, "mail", "tool", {}, 1};
+  day[3] = {3, "chat", "interactive", {}, 1};
+  auto c = chains_of(day);
+  EXPECT_EQ(c[0], c[2]);
+  EXPECT_NE(c[1], c[3]);
+  EXPECT_NE(c[0], c[1]);
+}
+
+// A short replay (a day in 12 s) against the real daemon on the test model: every request is
+// answered or cut at the end, none fails, chats get their first token, and the report has them.
+TEST(Smoke, ReplaysADayAgainstAgentd) {
+  const char* model = std::getenv("AGENTD_TEST_MODEL");
+  ASSERT_TRUE(model && *model) << "AGENTD_TEST_MODEL";
+  agentd::testing::TempDir dir;
+  WorkloadOptions o = options(11);
+  o.day_minutes = 0.2;
+  o.chat_rate = 0.3;
+  o.max_prompt_chars = 1200;  // stories260K's 512-token vocabulary spends more tokens per character
+  const auto day = generate_day(o, chat_rows());
+  ServerSetup s;
+  s.model = model;
+  s.threads = 1;
+  s.work_dir = dir.path();
+  ServerProcess agentd(ServerKind::agentd_batched, AGENTD_BINARY_PATH, s);
+  DayRun run = run_day(day, {"agentd_batched", "127.0.0.1", agentd.port(), true}, o.day_minutes * 60);
+  SystemSummary sum = summarize("agentd_batched", day, run, agentd.peak_rss_mib());
+  agentd.stop();
+  EXPECT_EQ(sum.failed, 0u) << sum.first_error;
+  EXPECT_GT(sum.requests_done, 0u);
+  EXPECT_GT(sum.chats, 0u);
+  EXPECT_EQ(sum.chat_ttft_ms.size(), sum.chats);
+  EXPECT_GT(sum.prompt_tokens_sent, 0);
+  EXPECT_GT(sum.peak_rss_mib, 0);
+  EXPECT_FALSE(run.waiting.empty());
+  EXPECT_THAT(table({sum}), HasSubstr("agentd_batched"));
+}
+
+}  // namespace
+}  // namespace agentd::bench::replay
