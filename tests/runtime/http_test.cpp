@@ -27,6 +27,7 @@ class HttpTest : public DaemonTest {
     port_ = std::stoi(m[1]);
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_read_timeout(120, 0);
+    client_->set_default_headers({{"X-Agentd-Request", "1"}});  // what a state-changing /api request carries
     return daemon;
   }
 
@@ -381,10 +382,21 @@ TEST_F(HttpTest, CrossSiteRequestsCannotStartAgentsOrCancelTasks) {
   // Reads through a rebound name are refused too: the timeline is private.
   answer = raw("GET /api/tasks HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(status_of(answer), 403) << answer;
+  // A browser says where the request comes from: another site is refused whatever else it sends.
+  const std::string control = "X-Agentd-Request: 1\r\n";
+  for (const char* site : {"cross-site", "same-site"}) {
+    answer = post_with(json_type + control + "Sec-Fetch-Site: " + site + "\r\n", here);
+    EXPECT_EQ(status_of(answer), 403) << site << "\n" << answer;
+  }
+  // Without the control header (or the token) /api changes nothing, even as same-origin JSON.
+  answer = post_with(json_type + "Origin: http://" + here + "\r\nSec-Fetch-Site: same-origin\r\n", here);
+  EXPECT_EQ(status_of(answer), 403) << answer;
+  EXPECT_NE(answer.find("X-Agentd-Request"), std::string::npos) << answer;
   // The same page, same origin, and plain clients pass.
-  answer = post_with(json_type + "Origin: http://localhost:" + std::to_string(port_) + "\r\n", "localhost:" + std::to_string(port_));
+  answer = post_with(json_type + control + "Origin: http://localhost:" + std::to_string(port_) + "\r\nSec-Fetch-Site: same-origin\r\n",
+                     "localhost:" + std::to_string(port_));
   EXPECT_EQ(status_of(answer), 202) << answer;
-  answer = post_with("Content-Type: application/json; charset=utf-8\r\n", here);
+  answer = post_with("Content-Type: application/json; charset=utf-8\r\n" + control, here);
   EXPECT_EQ(status_of(answer), 202) << answer;
   EXPECT_EQ(get("/api/tasks?agent=storyteller").size(), 2u) << "only the two allowed requests queued a task";
   daemon->signal(SIGTERM);
