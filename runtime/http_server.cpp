@@ -243,6 +243,8 @@ bool stream_next(Stream& s, httplib::DataSink& sink) {
     return true;
   }
   engine::Result r = s.generation->wait();
+  if (s.record) s.record(r);  // before [DONE]: a client that then reads history finds the call
+  s.record = nullptr;
   std::string tail;
   if (r.finish == engine::FinishReason::error) {
     tail = "data: " + json_text(error_body({500, r.error, "server_error", "", ""})) + "\n\n";
@@ -265,7 +267,7 @@ void stream_chat(httplib::Response& res, std::shared_ptr<Stream> s) {
         // it is counted (cancelled) like any other call. Both are no-ops if it already ended.
         s->generation->cancel();
         engine::Result r = s->generation->wait();
-        if (s->record) s->record(r);
+        if (s->record) s->record(r);  // the client went away before the end
         s->record = nullptr;
       });
 }

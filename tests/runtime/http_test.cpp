@@ -443,6 +443,44 @@ TEST_F(HttpTest, AnInteractiveChatIsAnsweredWhileBackgroundRequestsFillTheirClas
   for (auto& t : holders) t.join();
 }
 
+TEST_F(HttpTest, V1CallsOfOtherProgramsAreRecordedInHistoryWithTheirLabelClassTokensAndTtft) {
+  auto daemon = start_http();
+  json body = chat("Once upon a time", 8);
+  body["agent"] = "editor";
+  body["priority"] = "tool";
+  post("/v1/chat/completions", body, 200);
+  json streamed = chat("Hello", 4);
+  streamed["stream"] = true;
+  auto res = client_->Post("/v1/chat/completions", streamed.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_NE(res->body.find("[DONE]"), std::string::npos);
+
+  json labelled = get("/api/tasks?agent=v1:editor");
+  ASSERT_EQ(labelled.size(), 1u);
+  EXPECT_EQ(labelled[0]["status"], "finished");
+  EXPECT_EQ(labelled[0]["priority"], "tool");
+  EXPECT_EQ(labelled[0]["input"], "Once upon a time");
+  json task = get("/api/tasks/" + std::to_string(labelled[0]["id"].get<int64_t>()));
+  json call;
+  for (const auto& e : task["events"]) {
+    if (e["kind"] == "llm_call") call = e["data"];
+  }
+  ASSERT_TRUE(call.is_object()) << task.dump();
+  EXPECT_EQ(call["completion_tokens"], 8);
+  EXPECT_EQ(call["label"], "editor");
+  EXPECT_GE(call["ttft_ms"].get<double>(), 0);
+  // The streamed one without a label; both in `agentd tasks` and in /metrics' task counts.
+  // (A stream's call is recorded before its "[DONE]" is sent.)
+  json cli = agentd_json({"tasks", "--agent", "v1", "--json"});
+  ASSERT_EQ(cli.size(), 1u);
+  EXPECT_EQ(cli[0]["priority"], "interactive");
+  auto metrics = client_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("agentd_tasks{status=\"finished\"} 2"), std::string::npos) << metrics->body;
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
 TEST_F(HttpTest, ControlApiRunsFollowsAndCancelsTasksAndMetricsCountThem) {
   auto daemon = start_http({"--max-tokens", "1900", "--ctx", "2048"});
   json queued = post("/api/agents/chat/run", {{"input", "Hello"}, {"priority", "tool"}}, 202);

@@ -106,6 +106,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(90000);  // a hang guard for a loaded CI machine (ASan daemon), never a measure
 });
 
 after(async () => {
