@@ -230,20 +230,28 @@ test("chat streams its answer", async () => {
 });
 
 test("a mail subject and a feed item holding markup are shown as text and run nothing", async () => {
+  const shownAsText = [];
   for (const agent of ["mail", "news"]) {
     let done = [];
-    const id = await run(agent, "");
+    // The run the daemon started at start-up read the hostile mail and feed item (a later run
+    // finds nothing new): the oldest task of the agent.
+    const listed = await api(`/api/tasks?agent=${agent}&limit=1000`);
+    const id = listed.length ? listed.at(-1).id : await run(agent, "");
     const p = await page(`#/tasks/${id}`);
     await p.locator("#task-status .badge", { hasText: /finished|failed/ }).waitFor({ timeout: 60000 });
     done = await api(`/api/tasks/${id}`);
     assert.equal(done.status, "finished", JSON.stringify(done).slice(0, 400));
     const shown = await p.locator("#main").textContent();
     const holds = [done.output || "", ...done.events.map((e) => JSON.stringify(e.data))].some((t) => t.includes("onerror"));
-    if (holds) assert.ok(shown.includes("onerror"), `${agent}: the markup is shown as text`);
+    if (holds) {
+      assert.ok(shown.includes("onerror"), `${agent}: the markup is shown as text`);
+      shownAsText.push(agent);
+    }
     assert.equal(await p.locator("#main img, #main script").count(), 0, `${agent}: no element made from the text`);
     assert.equal(await p.evaluate(() => window.__pwned), undefined, `${agent}: nothing ran`);
     await p.close();
   }
+  assert.ok(shownAsText.length > 0, "the hostile subject or title reached a task's page (else this test proves nothing)");
 });
 
 test("a cross-origin POST and a foreign Host are refused", async () => {
