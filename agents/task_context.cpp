@@ -193,12 +193,35 @@ std::optional<nlohmann::json> TaskContext::recall(const std::string& key) const 
   return services_.memory.get(config_.name, key);
 }
 
+namespace {
+
+// What a dry run shows instead of writing: the text itself up to this many bytes.
+constexpr size_t kDryRunPreviewBytes = 4096;
+
+std::string dry_run_preview(std::string_view text) {
+  return std::string(text.substr(0, kDryRunPreviewBytes)) + (text.size() > kDryRunPreviewBytes ? "…" : "");
+}
+
+}  // namespace
+
+// A dry run writes nothing but its own timeline: each write below is recorded as "would_write"
+// with what it would have written, and the model calls run as usual.
+void TaskContext::would_write(const std::string& what, nlohmann::json data) {
+  data["what"] = what;
+  services_.tasks.add_event(task_.id, "would_write", data);
+}
+
 void TaskContext::remember(const std::string& key, const nlohmann::json& value) {
+  if (task_.dry_run) return would_write("memory", {{"key", key}, {"value", value}});
   services_.memory.set(config_.name, key, value);
   services_.tasks.add_event(task_.id, storage::event::memory_write, {{"key", key}});
 }
 
 int64_t TaskContext::note(const std::string& text) {
+  if (task_.dry_run) {
+    would_write("note", {{"text", dry_run_preview(text)}, {"bytes", text.size()}});
+    return 0;
+  }
   int64_t id = services_.memory.add_note(config_.name, text);
   services_.tasks.add_event(task_.id, storage::event::memory_write, {{"note", id}, {"bytes", text.size()}});
   return id;
@@ -214,6 +237,7 @@ std::vector<storage::Note> TaskContext::recent_notes(int limit) const {
 
 void TaskContext::emit(const std::string& name, const nlohmann::json& data) {
   if (auto problem = emitted_event_problem(name)) throw std::invalid_argument("emit: " + *problem);
+  if (task_.dry_run) return would_write("event", {{"event", config_.name + "." + name}, {"data", data}});
   emitted_.push_back({config_.name + "." + name, data});
   log("emits " + config_.name + "." + name);
 }
@@ -232,12 +256,22 @@ std::vector<std::filesystem::path> TaskContext::list_files(const std::filesystem
 }
 
 std::filesystem::path TaskContext::write_file(const std::filesystem::path& path, std::string_view text) {
+  if (task_.dry_run) {
+    auto target = files_.resolve_write(path);  // refused as it would be (outside the folders)
+    would_write("file", {{"path", target.string()}, {"bytes", text.size()}, {"text", dry_run_preview(text)}});
+    return target;
+  }
   auto written = files_.write_text(path, text);
   services_.tasks.add_event(task_.id, "wrote", {{"path", written.string()}, {"bytes", text.size()}});
   return written;
 }
 
 std::filesystem::path TaskContext::append_file(const std::filesystem::path& path, std::string_view text) {
+  if (task_.dry_run) {
+    auto target = files_.resolve_write(path);
+    would_write("file", {{"path", target.string()}, {"bytes", text.size()}, {"append", true}, {"text", dry_run_preview(text)}});
+    return target;
+  }
   auto written = files_.append_text(path, text);
   services_.tasks.add_event(task_.id, "wrote", {{"path", written.string()}, {"bytes", text.size()}, {"append", true}});
   return written;

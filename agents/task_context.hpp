@@ -18,6 +18,8 @@
 //   activity_since() what every agent finished and noted since a time, read-only (for reports)
 //   log()          a line in the task's timeline
 //   cancelled()    whether the task should stop (timeout, shutdown, cancel)
+//   dry_run()      a dry run: remember, note, emit, write_file and append_file write nothing and
+//                  record "would_write" (what, and the value or text) in the timeline instead
 //
 // Cancellation is cooperative: generate() returns early when the task is cancelled and then
 // throws TaskCancelled, as does check_cancelled(). Agents let it propagate.
@@ -81,6 +83,7 @@ class TaskContext {
   const std::string& input() const { return task_.input; }
   const std::string& trigger() const { return task_.trigger; }
   int attempt() const { return task_.attempt; }
+  bool dry_run() const { return task_.dry_run; }
   const AgentConfig& config() const { return config_; }
   int64_t now_ms() const { return services_.now_ms(); }
 
@@ -127,6 +130,7 @@ class TaskContext {
 
  private:
   engine::Request make_request(const GenerateOptions& options) const;
+  void would_write(const std::string& what, nlohmann::json data);
   void record_call(const engine::Result& result, const engine::RouteInfo& route = {"local", "local", 0});
 
   const AgentConfig& config_;

@@ -33,7 +33,7 @@ struct RunArgs {
 struct SubmitArgs {
   ConfigArgs config;
   std::string agent, input, priority, timeout;
-  bool wait = false, force = false;
+  bool wait = false, force = false, dry_run = false;
 };
 
 // The agent's definition, or a CliError listing the agents there are. With --force, an agent
@@ -192,6 +192,8 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
   submit->add_option("--priority", s->priority, "interactive, tool or background (default: the agent's)")
       ->check(CLI::IsMember({"interactive", "tool", "background"}));
   submit->add_flag("--force", s->force, "Queue even if agents.d has no such agent (it runs once defined)");
+  submit->add_flag("--dry-run", s->dry_run,
+                   "Run the model calls but write no file, memory, note or event: the task's timeline shows what it would write");
   add_config_args(submit, s->config);
   submit->add_flag("--wait,-w", s->wait, "Wait for the task to end and print its output");
   submit->add_option("--timeout", s->timeout, "With --wait: give up waiting after this long (e.g. 5m)");
@@ -205,6 +207,7 @@ void add_daemon_commands(CLI::App& app, CliGlobals& g) {
     task.priority = agent ? agent->priority : scheduler::Priority::tool;
     if (!s->priority.empty()) task.priority = *scheduler::parse_priority(s->priority);
     task.trigger = "cli";
+    task.dry_run = s->dry_run;
     std::optional<int64_t> timeout;
     if (!s->timeout.empty() && !(timeout = parse_duration_ms(s->timeout))) {
       throw CliError("--timeout: '" + s->timeout + "' is not a duration (e.g. 5m)", 2);

@@ -42,9 +42,10 @@ void print_task_table(const std::vector<storage::Task>& tasks) {
 
 void print_task_detail(const storage::Task& t, const std::vector<storage::TaskEvent>& events,
                        const std::vector<storage::Section>& sections) {
-  std::printf("task %lld  %s  agent=%s plugin=%s priority=%s trigger=%s attempt=%d\n",
+  std::printf("task %lld  %s  agent=%s plugin=%s priority=%s trigger=%s attempt=%d%s\n",
               static_cast<long long>(t.id), std::string(storage::to_string(t.status)).c_str(), t.agent.c_str(),
-              t.plugin.c_str(), std::string(scheduler::to_string(t.priority)).c_str(), t.trigger.c_str(), t.attempt);
+              t.plugin.c_str(), std::string(scheduler::to_string(t.priority)).c_str(), t.trigger.c_str(), t.attempt,
+              t.dry_run ? "  (dry run: nothing was written)" : "");
   std::printf("created %s", format_local_time(t.created_at).c_str());
   if (t.started_at) std::printf("  started %s", format_local_time(*t.started_at).c_str());
   if (t.finished_at) std::printf("  ended %s (%s)", format_local_time(*t.finished_at).c_str(), task_duration(t).c_str());

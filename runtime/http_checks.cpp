@@ -80,6 +80,13 @@ std::optional<ApiError> check_browser(const httplib::Request& req) {
       return refused(403, "Origin '" + origin + "' is another site: it may not change anything here", "forbidden_origin");
     }
   }
+  if (req.has_header("Sec-Fetch-Site")) {
+    std::string site = lower(trim(req.get_header_value("Sec-Fetch-Site")));
+    if (site != "same-origin" && site != "none") {
+      return refused(403, "Sec-Fetch-Site '" + site + "': a request from another site may not change anything here",
+                     "forbidden_origin");
+    }
+  }
   std::string type = req.get_header_value("Content-Type");
   if (lower(trim(std::string_view(type).substr(0, type.find(';')))) != "application/json") {
     return refused(415, req.method + " needs Content-Type: application/json" +
@@ -116,8 +123,15 @@ std::optional<ApiError> check_request(const httplib::Request& req, const AccessP
   return std::nullopt;
 }
 
-std::optional<ApiError> check_state_change(const httplib::Request& req) {
-  return is_state_changing(req.method) ? check_browser(req) : std::nullopt;
+std::optional<ApiError> check_state_change(const httplib::Request& req, const AccessPolicy& policy) {
+  if (!is_state_changing(req.method)) return std::nullopt;
+  if (auto e = check_browser(req)) return e;
+  // With a token, check_request has already seen it: the request is not a browser's own doing.
+  if (req.path.starts_with("/api/") && policy.token.empty() && req.get_header_value(kControlHeader) != "1") {
+    return refused(403, req.method + " " + req.path + " needs the header " + kControlHeader + ": 1 (or the bearer token)",
+                   "missing_control_header");
+  }
+  return std::nullopt;
 }
 
 }  // namespace agentd::runtime

@@ -15,6 +15,10 @@
 //    from this server's own origin (Origin, when sent, equals http://<Host>), and every one
 //    must say Content-Type: application/json. An HTML form or a no-cors fetch cannot send that
 //    type, and a cross-origin fetch that does is preflighted, which this server never allows.
+//    A browser's Sec-Fetch-Site, when sent, must be same-origin (or none: typed by the user);
+//  - one under /api/ (start, cancel: the control API) must also carry kControlHeader, or the
+//    token: a second, independent guard, so that no form, image or no-cors request of a page
+//    the user happens to visit can change anything even if one of the checks above had a gap.
 #pragma once
 
 #include <optional>
@@ -35,12 +39,15 @@ struct AccessPolicy {
 };
 
 inline constexpr size_t kMaxHeaders = 100;
+// The header the dashboard and API clients send with a state-changing /api request ("1").
+inline constexpr const char* kControlHeader = "X-Agentd-Request";
 
 // The first check the request fails (header count, framing, token or Host), as the error to
 // answer; nullopt when it passes.
 std::optional<ApiError> check_request(const httplib::Request& req, const AccessPolicy& policy);
-// For a state-changing method: same origin, JSON (415 or 403); nullopt when it passes.
-std::optional<ApiError> check_state_change(const httplib::Request& req);
+// For a state-changing method: same origin, JSON, and under /api/ the control header or the
+// token (415 or 403); nullopt when it passes.
+std::optional<ApiError> check_state_change(const httplib::Request& req, const AccessPolicy& policy);
 
 // Equal contents, in a time that depends on the expected length only (a token compare).
 bool constant_time_equal(std::string_view given, std::string_view expected);

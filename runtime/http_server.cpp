@@ -16,6 +16,7 @@
 #include "runtime/http_workers.hpp"
 #include "runtime/openai_api.hpp"
 #include "runtime/task_json.hpp"
+#include "runtime/web_ui.hpp"
 #include "storage/schema.hpp"
 #include "storage/section_store.hpp"
 #include "storage/task_store.hpp"
@@ -222,6 +223,7 @@ struct Stream {
   int64_t created = 0;
   bool include_usage = false;
   bool started = false;
+  std::function<void(const engine::Result&)> record;  // the call into history, once it ended
 };
 
 bool stream_next(Stream& s, httplib::DataSink& sink) {
@@ -241,6 +243,8 @@ bool stream_next(Stream& s, httplib::DataSink& sink) {
     return true;
   }
   engine::Result r = s.generation->wait();
+  if (s.record) s.record(r);  // before [DONE]: a client that then reads history finds the call
+  s.record = nullptr;
   std::string tail;
   if (r.finish == engine::FinishReason::error) {
     tail = "data: " + json_text(error_body({500, r.error, "server_error", "", ""})) + "\n\n";
@@ -262,7 +266,9 @@ void stream_chat(httplib::Response& res, std::shared_ptr<Stream> s) {
         // The client went away (or the stream ended): stop the generation and wait for its end, so
         // it is counted (cancelled) like any other call. Both are no-ops if it already ended.
         s->generation->cancel();
-        s->generation->wait();
+        engine::Result r = s->generation->wait();
+        if (s->record) s->record(r);  // the client went away before the end
+        s->record = nullptr;
       });
 }
 
@@ -372,6 +378,7 @@ void HttpServer::configure() {
   s.set_keep_alive_timeout(kKeepAliveSeconds);
   s.set_read_timeout(5, 0);  // per read: a client that stops sending mid-request
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    set_security_headers(res);
     auto e = refusal(req);
     if (!e) return httplib::Server::HandlerResponse::Unhandled;
     close_after(req);  // the body, if any, is never read: it must not be taken for a next request
@@ -406,7 +413,7 @@ std::optional<ApiError> HttpServer::refusal(const httplib::Request& req) const {
     return ApiError{405, req.method + " is not a method of " + req.path + " (it takes " + allow + ")", "invalid_request_error",
                     "", "method_not_allowed"};
   }
-  if (auto e = check_state_change(req)) return e;
+  if (auto e = check_state_change(req, access_)) return e;
   const bool chat = req.method == "POST" && req.path == "/v1/chat/completions";
   if (!chat && !clients_.allows(req.remote_addr, false)) {
     return ApiError{429, "this client (" + req.remote_addr + ") already has " + std::to_string(clients_.limit()) +
@@ -455,6 +462,11 @@ void HttpServer::routes() {
   get(R"(/api/tasks/(\d+))", &HttpServer::task);
   post(R"(/api/tasks/(\d+)/cancel)", &HttpServer::cancel_task);
   get(R"(/api/tasks/(\d+)/events)", &HttpServer::task_events);
+  get("/", &HttpServer::web_page);
+  get(R"(/web/([A-Za-z0-9_-]+\.(?:js|css|html|svg|png)))", &HttpServer::web_file);
+  get("/api/events", &HttpServer::live_events);
+  get(R"(/api/agents/([a-z][a-z0-9_-]*))", &HttpServer::agent_detail);
+  get(R"(/api/agents/([a-z][a-z0-9_-]*)/notes)", &HttpServer::agent_notes);
 }
 
 void HttpServer::models(const httplib::Request&, httplib::Response& res) {
@@ -499,9 +511,11 @@ void HttpServer::chat_completions(const httplib::Request& req, httplib::Response
     return send_error(res, {400, e.what(), "invalid_request_error", "messages", ""});
   }
   if (!c.agent.empty()) spdlog::debug("http: chat completion for agent label '{}'", c.agent);
+  auto record = [this, call = c, started = storage::now_ms()](const engine::Result& r) { record_v1_call(call, started, r); };
   if (!c.stream) {
     LiveGenerations::Registration live(generations_, *generation);
     engine::Result r = generation->wait();
+    record(r);
     if (r.finish == engine::FinishReason::error) return send_error(res, {500, r.error, "server_error", "", ""});
     return send_json(res, completion_body(completion_id(), c.model, unix_seconds(), r));
   }
@@ -513,7 +527,39 @@ void HttpServer::chat_completions(const httplib::Request& req, httplib::Response
   stream->model = c.model;
   stream->created = unix_seconds();
   stream->include_usage = c.include_usage;
+  stream->record = record;
   stream_chat(res, stream);
+}
+
+// A /v1 call is history too: one ended task, agent "v1" or "v1:<label>" (never a loaded agent's
+// name, so no dispatcher takes it), with its llm_call event. A database that refuses the write
+// costs the record, never the answer (logged).
+void HttpServer::record_v1_call(const ChatCompletionRequest& c, int64_t started_at, const engine::Result& r) {
+  constexpr size_t kKeptChars = 4000;
+  storage::NewTask task;
+  task.agent = c.agent.empty() ? "v1" : "v1:" + c.agent;
+  task.plugin = "v1";
+  task.priority = c.request.priority;
+  task.trigger = "http /v1";
+  if (!c.request.messages.empty()) task.input = c.request.messages.back().content.substr(0, kKeptChars);
+  else task.input = c.request.prompt.substr(0, kKeptChars);
+  storage::EndedCall call;
+  call.status = r.finish == engine::FinishReason::error ? storage::TaskStatus::failed
+                : r.finish == engine::FinishReason::cancelled ? storage::TaskStatus::cancelled
+                                                              : storage::TaskStatus::finished;
+  if (r.finish == engine::FinishReason::error) call.error = r.error;
+  else call.output = r.text.substr(0, kKeptChars);
+  call.started_at = started_at;
+  call.finished_at = storage::now_ms();
+  call.llm_call = {{"route", "local"},  {"label", c.agent},
+                   {"queue_wait_ms", r.queue_wait_ms}, {"ttft_ms", r.ttft_ms},
+                   {"prompt_tokens", r.prompt_tokens}, {"cached_tokens", r.cached_tokens},
+                   {"completion_tokens", r.completion_tokens}, {"finish", engine::to_string(r.finish)}};
+  try {
+    storage::TaskStore(*storage::open_database(context_.db_path)).record_call(task, call);
+  } catch (const std::exception& e) {
+    spdlog::warn("http: the /v1 call was answered but not recorded in history: {}", e.what());
+  }
 }
 
 void HttpServer::metrics(const httplib::Request&, httplib::Response& res) {
@@ -571,6 +617,10 @@ void HttpServer::run_agent(const httplib::Request& req, httplib::Response& res, 
     if (!body["input"].is_string()) return send_error(res, {400, "'input' must be a string", "invalid_request_error", "input", ""});
     task.input = body["input"];
   }
+  if (body.contains("dry_run")) {
+    if (!body["dry_run"].is_boolean()) return send_error(res, {400, "'dry_run' must be true or false", "invalid_request_error", "dry_run", ""});
+    task.dry_run = body["dry_run"];
+  }
   if (body.contains("priority")) {
     auto p = body["priority"].is_string() ? scheduler::parse_priority(body["priority"].get<std::string>()) : std::nullopt;
     if (!p) return send_error(res, {400, "'priority' must be interactive, tool or background", "invalid_request_error", "priority", ""});
@@ -578,18 +628,25 @@ void HttpServer::run_agent(const httplib::Request& req, httplib::Response& res, 
   }
   int64_t id = storage::TaskStore(*storage::open_database(context_.db_path)).enqueue(task);
   context_.poke();
-  send_json(res, {{"id", id}, {"agent", name}, {"status", "queued"}}, 202);
+  send_json(res, {{"id", id}, {"agent", name}, {"status", "queued"}, {"dry_run", task.dry_run}}, 202);
 }
 
 void HttpServer::tasks(const httplib::Request& req, httplib::Response& res) {
   storage::TaskFilter f;
-  if (req.has_param("agent")) f.agent = req.get_param_value("agent");
-  if (req.has_param("status")) {
+  if (req.has_param("agent") && !req.get_param_value("agent").empty()) f.agent = req.get_param_value("agent");
+  if (req.has_param("status") && !req.get_param_value("status").empty()) {
     f.status = storage::parse_task_status(req.get_param_value("status"));
     if (!f.status) return send_error(res, {400, "unknown status", "invalid_request_error", "status", ""});
   }
   if (auto limit = int_param(req, "limit")) f.limit = static_cast<int>(std::clamp<int64_t>(*limit, 1, 1000));
   f.before_id = int_param(req, "before");
+  f.since_ms = int_param(req, "since");
+  f.until_ms = int_param(req, "until");
+  if (req.has_param("text") && !req.get_param_value("text").empty()) f.text = req.get_param_value("text");
+  if (req.has_param("class") && !req.get_param_value("class").empty()) {
+    f.priority = scheduler::parse_priority(req.get_param_value("class"));
+    if (!f.priority) return send_error(res, {400, "class must be interactive, tool or background", "invalid_request_error", "class", ""});
+  }
   auto db = storage::open_database(context_.db_path, storage::OpenMode::read_only);
   json out = json::array();
   for (const auto& t : storage::TaskStore(*db).list(f)) out.push_back(to_json(t));

@@ -6,18 +6,23 @@
 //   GET  /v1/models             the one model served
 //   GET  /api/status            the daemon's status (as `agentd status --json`)
 //   GET  /api/agents            agents and their state
-//   POST /api/agents/NAME/run   queue a task now ({"input": "..."}); 202 {"id": N}
-//   GET  /api/tasks             ?agent= &status= &limit= &before=
+//   POST /api/agents/NAME/run   queue a task now ({"input": "...", "dry_run": false}); 202 {"id": N}
+//   GET  /api/tasks             ?agent= &status= &class= &since= &until= (ms) &text= &limit= &before=
 //   GET  /api/tasks/ID          one task with its timeline and sections
 //   GET  /api/tasks/ID/events   the task's timeline as server-sent events, live until it ends
 //   POST /api/tasks/ID/cancel
 //   GET  /metrics               Prometheus text format
+//   GET  /  and /web/FILE       the dashboard (runtime/web, embedded; runtime/web_ui)
+//   GET  /api/events            the daemon's live state as server-sent events (the dashboard's one stream)
+//   GET  /api/agents/NAME       one agent: definition as loaded, schedule, memory keys
+//   GET  /api/agents/NAME/notes ?q= full-text search of its notes (recent ones without q)
 //
 // Loopback by default. Listening on any other address requires a bearer token, read from the
 // environment variable named in the config; the daemon refuses to start without it. When a
 // token is set, every request must carry "Authorization: Bearer <token>". Without one, the Host
 // must name this server, and a POST must be JSON from this origin (runtime/http_checks): a web
-// page cannot start agents or cancel tasks.
+// page cannot start agents or cancel tasks; a POST under /api/ also carries X-Agentd-Request: 1.
+// Every answer carries the dashboard's Content-Security-Policy and nosniff (runtime/web_ui).
 // Queues are bounded per class: a chat completion arriving while `max_queued` requests of its
 // class already wait gets 429 with Retry-After, counted both by the engine and by this server
 // (runtime/http_admission), below the number of worker threads (runtime/http_workers), so an
@@ -31,6 +36,9 @@
 // field; ambiguous framing → 400; an oversized body, chunked or not → 413; an unknown model →
 // 404. Every handler and streaming provider runs behind a catch: one bad request (or a stored
 // string that is not UTF-8) never stops the server.
+// Every /v1 chat completion is recorded in history as an ended task of agent "v1" or
+// "v1:<label>" (class, tokens, TTFT, outcome), shown by `agentd tasks`, the dashboard and the
+// task counts of /metrics.
 // Handlers never touch the agent thread's state: they read a status snapshot (StatusBoard),
 // open their own database connections (WAL readers), and submit to the thread-safe engine.
 #pragma once
@@ -155,7 +163,14 @@ class HttpServer {
   void task(const httplib::Request& req, httplib::Response& res);
   void cancel_task(const httplib::Request& req, httplib::Response& res, const std::string& body);
   void task_events(const httplib::Request& req, httplib::Response& res);
+  // The dashboard (runtime/http_dashboard.cpp).
+  void web_page(const httplib::Request& req, httplib::Response& res);
+  void web_file(const httplib::Request& req, httplib::Response& res);
+  void live_events(const httplib::Request& req, httplib::Response& res);
+  void agent_detail(const httplib::Request& req, httplib::Response& res);
+  void agent_notes(const httplib::Request& req, httplib::Response& res);
 
+  void record_v1_call(const ChatCompletionRequest& c, int64_t started_at, const engine::Result& r);
   // The class's ticket, or nullopt after answering 429 (the class, or the client, is full).
   std::optional<HttpGate::Ticket> admit(const httplib::Request& req, scheduler::Priority priority, httplib::Response& res);
 

@@ -51,6 +51,26 @@ void Histogram::observe(double ms) {
   ++count_;
 }
 
+double Histogram::quantile_bound(double q) const {
+  if (count_ == 0) return 0;
+  const auto& b = bounds();
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    cumulative += buckets_[i];
+    if (static_cast<double>(cumulative) >= q * static_cast<double>(count_)) return b[i];
+  }
+  return b.back();
+}
+
+std::array<Metrics::TtftSummary, scheduler::kPriorityClasses> Metrics::ttft_summary() const {
+  std::lock_guard lock(mutex_);
+  std::array<TtftSummary, scheduler::kPriorityClasses> out;
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = {classes_[i].ttft.count(), classes_[i].ttft.quantile_bound(0.5), classes_[i].ttft.quantile_bound(0.95)};
+  }
+  return out;
+}
+
 void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   uint64_t cumulative = 0;
   const auto& b = bounds();

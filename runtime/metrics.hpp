@@ -24,6 +24,10 @@ class Histogram {
   static const std::vector<double>& bounds();
   void observe(double ms);
   void render(std::string& out, const std::string& name, const std::string& labels) const;
+  // The upper bound of the bucket holding the q-quantile (as Prometheus' histogram_quantile
+  // would bound it); 0 with no observation, the largest bound for the +Inf bucket.
+  double quantile_bound(double q) const;
+  uint64_t count() const { return count_; }
 
  private:
   std::array<uint64_t, 16> buckets_{};  // one per bound, plus +Inf
@@ -37,6 +41,12 @@ class Metrics {
   // The whole exposition: our counters, `engine` and `tasks_by_status` as gauges.
   std::string render(const engine::EngineStats& engine, int slots,
                      const std::map<std::string, int64_t>& tasks_by_status) const;
+  // Per class (index(Priority)): calls, and TTFT p50 and p95 bounds in ms (the dashboard).
+  struct TtftSummary {
+    uint64_t calls = 0;
+    double p50_ms = 0, p95_ms = 0;
+  };
+  std::array<TtftSummary, scheduler::kPriorityClasses> ttft_summary() const;
 
  private:
   struct PerClass {

@@ -1,5 +1,7 @@
 #include "runtime/status.hpp"
 
+#include "runtime/agent_json.hpp"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -68,6 +70,7 @@ nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine
       a["plugin"] = e.loaded->config.plugin;
       a["priority"] = scheduler::to_string(e.loaded->config.priority);
       a["description"] = e.loaded->config.description;
+      a["definition"] = config_json(e.loaded->config);  // as loaded (the dashboard's Agents page)
     }
     if (!e.error.empty()) a["error"] = e.error;
     a["running"] = dispatcher.by_group.count(e.name) ? dispatcher.by_group.at(e.name) : 0;

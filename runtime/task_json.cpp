@@ -23,7 +23,8 @@ nlohmann::json to_json(const storage::Task& t) {
           {"attempt", t.attempt},
           {"created_at", t.created_at},
           {"started_at", or_null(t.started_at)},
-          {"finished_at", or_null(t.finished_at)}};
+          {"finished_at", or_null(t.finished_at)},
+          {"dry_run", t.dry_run}};
 }
 
 nlohmann::json to_json(const storage::TaskEvent& e) {

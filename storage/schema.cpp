@@ -127,7 +127,20 @@ CREATE TRIGGER task_counts_update AFTER UPDATE OF status ON tasks WHEN old.statu
 END;
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// The dashboard's Tasks page filters by class and pages newest first (keyset on id): without
+// (priority, id) a rare class (interactive) meant reading the whole table backwards for a page.
+constexpr std::string_view kV4 = R"sql(
+CREATE INDEX tasks_by_priority ON tasks (priority, id);
+)sql";
+
+// A dry run (`agentd submit --dry-run`, "dry_run": true over HTTP) is recorded as one: its task
+// runs its model calls, but what it would write (files, memory, notes, events) is only shown in
+// its timeline.
+constexpr std::string_view kV5 = R"sql(
+ALTER TABLE tasks ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
 
 [[noreturn]] void throw_too_new(const std::filesystem::path& path, int version) {
   throw SchemaTooNewError(path.string() + ": schema version " + std::to_string(version) +

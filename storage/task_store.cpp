@@ -1,5 +1,6 @@
 #include "storage/task_store.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace agentd::storage {
@@ -13,7 +14,7 @@ constexpr std::array<std::string_view, kTaskStatuses> kStatusNames = {"queued", 
 
 constexpr std::string_view kTaskColumns =
     "id, agent, plugin, priority, status, trigger, input, output, error, parent_id, attempt, "
-    "created_at, started_at, finished_at";
+    "created_at, started_at, finished_at, dry_run";
 
 Task read_task(const Statement& s) {
   Task t;
@@ -31,6 +32,7 @@ Task read_task(const Statement& s) {
   t.created_at = s.int64(11);
   t.started_at = s.optional_int64(12);
   t.finished_at = s.optional_int64(13);
+  t.dry_run = s.int64(14) != 0;
   return t;
 }
 
@@ -48,13 +50,31 @@ std::optional<TaskStatus> parse_task_status(std::string_view s) {
 int64_t TaskStore::enqueue(const NewTask& task) {
   Transaction tx(db_);
   int64_t at = now_ms();
-  db_.cached("INSERT INTO tasks (agent, plugin, priority, status, trigger, input, parent_id, created_at) "
-             "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)")
+  db_.cached("INSERT INTO tasks (agent, plugin, priority, status, trigger, input, parent_id, created_at, dry_run) "
+             "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)")
       .bind_all(task.agent, task.plugin, scheduler::to_string(task.priority), task.trigger, task.input,
-                task.parent_id, at)
+                task.parent_id, at, static_cast<int64_t>(task.dry_run))
       .run();
   int64_t id = db_.last_insert_rowid();
-  insert_event(id, at, event::queued, {{"trigger", task.trigger}});
+  nlohmann::json queued = {{"trigger", task.trigger}};
+  if (task.dry_run) queued["dry_run"] = true;
+  insert_event(id, at, event::queued, queued);
+  tx.commit();
+  return id;
+}
+
+int64_t TaskStore::record_call(const NewTask& task, const EndedCall& call) {
+  Transaction tx(db_);
+  const char* status = call.status == TaskStatus::finished ? "finished" : call.status == TaskStatus::cancelled ? "cancelled" : "failed";
+  db_.cached("INSERT INTO tasks (agent, plugin, priority, status, trigger, input, output, error, created_at, started_at, finished_at) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(task.agent, task.plugin, scheduler::to_string(task.priority), status, task.trigger, task.input, call.output,
+                call.error, call.started_at, call.started_at, call.finished_at)
+      .run();
+  int64_t id = db_.last_insert_rowid();
+  insert_event(id, call.started_at, event::started, nlohmann::json::object());
+  insert_event(id, call.finished_at, event::llm_call, call.llm_call);
+  insert_event(id, call.finished_at, status, call.error ? nlohmann::json{{"error", *call.error}} : nlohmann::json::object());
   tx.commit();
   return id;
 }
@@ -203,6 +223,7 @@ std::vector<Task> TaskStore::list(const TaskFilter& f) {
   if (f.until_ms) sql += " AND created_at < :until";
   if (f.before_id) sql += " AND id < :before";
   if (f.finished_since_ms) sql += " AND finished_at >= :finished_since";
+  if (f.priority) sql += " AND priority = :priority";
   if (f.text) sql += " AND (instr(input, :text) OR instr(output, :text) OR instr(error, :text))";
   sql += " ORDER BY id DESC LIMIT :limit";
   auto& s = db_.cached(sql);
@@ -214,6 +235,7 @@ std::vector<Task> TaskStore::list(const TaskFilter& f) {
   if (f.until_ms) s.bind(++i, *f.until_ms);
   if (f.before_id) s.bind(++i, *f.before_id);
   if (f.finished_since_ms) s.bind(++i, *f.finished_since_ms);
+  if (f.priority) s.bind(++i, std::string(scheduler::to_string(*f.priority)));
   if (f.text) s.bind(++i, *f.text);
   s.bind(++i, f.limit);
   std::vector<Task> out;
@@ -227,6 +249,43 @@ std::vector<Task> TaskStore::with_status(TaskStatus status, int limit) {
   f.status = status;
   f.limit = limit;
   return list(f);
+}
+
+std::vector<AgentWindowStats> TaskStore::window_stats(int64_t since_ms) {
+  auto& s = db_.cached(
+      "SELECT agent, status, finished_at - started_at FROM tasks WHERE created_at >= ? ORDER BY agent");
+  s.bind(1, since_ms);
+  std::vector<AgentWindowStats> out;
+  std::vector<double> durations;
+  auto close = [&] {
+    if (out.empty() || durations.empty()) return;
+    std::sort(durations.begin(), durations.end());
+    out.back().p95_duration_ms = durations[std::min(durations.size() - 1, static_cast<size_t>(0.95 * durations.size()))];
+  };
+  while (s.step()) {
+    std::string agent = s.text(0);
+    if (out.empty() || out.back().agent != agent) {
+      close();
+      durations.clear();
+      out.push_back({agent});
+    }
+    AgentWindowStats& a = out.back();
+    ++a.total;
+    std::string status = s.text(1);
+    if (status == "finished") ++a.finished;
+    if (status == "failed" || status == "interrupted") ++a.failed;
+    if (!s.is_null(2)) durations.push_back(static_cast<double>(s.int64(2)));
+  }
+  close();
+  s.reset();
+  return out;
+}
+
+int64_t TaskStore::latest_id() {
+  auto& s = db_.cached("SELECT coalesce(max(id), 0) FROM tasks");
+  int64_t id = s.step() ? s.int64(0) : 0;
+  s.reset();
+  return id;
 }
 
 std::vector<AgentStats> TaskStore::agent_stats() {

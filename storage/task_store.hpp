@@ -49,6 +49,7 @@ struct NewTask {
   std::string trigger = "manual";
   std::string input;
   std::optional<int64_t> parent_id;
+  bool dry_run = false;  // model calls run; files, memory, notes and events are not written
 };
 
 struct Task {
@@ -66,6 +67,7 @@ struct Task {
   int64_t created_at = 0;
   std::optional<int64_t> started_at;
   std::optional<int64_t> finished_at;
+  bool dry_run = false;
 };
 
 struct TaskEvent {
@@ -82,9 +84,17 @@ struct TaskFilter {
   std::optional<int64_t> since_ms;   // created_at >= since
   std::optional<int64_t> until_ms;   // created_at < until
   std::optional<std::string> text;   // substring of input, output or error
+  std::optional<scheduler::Priority> priority;  // the task's class
   std::optional<int64_t> before_id;  // paging: only ids below this
   std::optional<int64_t> finished_since_ms;  // finished_at >= this
   int limit = 20;
+};
+
+// One agent's tasks created in a window (the dashboard's "last 24 h").
+struct AgentWindowStats {
+  std::string agent;
+  int64_t total = 0, finished = 0, failed = 0;  // failed counts failed and interrupted
+  double p95_duration_ms = 0;                    // over the ended tasks that started
 };
 
 struct AgentStats {
@@ -95,12 +105,24 @@ struct AgentStats {
   double mean_duration_ms = 0;  // over finished tasks
 };
 
+// A model call made outside any task (POST /v1/chat/completions by another program), recorded as
+// an ended task so that history shows it beside the agents' own.
+struct EndedCall {
+  TaskStatus status = TaskStatus::finished;  // finished, failed or cancelled
+  std::optional<std::string> output, error;
+  int64_t started_at = 0, finished_at = 0;
+  nlohmann::json llm_call;  // the llm_call event's data (tokens, TTFT, queue wait, finish)
+};
+
 class TaskStore {
  public:
   explicit TaskStore(Database& db) : db_(db) {}
   Database& database() { return db_; }
 
   int64_t enqueue(const NewTask& task);
+  // Inserts a task that has already ended (never queued: no dispatcher can claim it) with its
+  // started, llm_call and end events, in one transaction.
+  int64_t record_call(const NewTask& task, const EndedCall& call);
   // queued -> running. False if the task was not queued (someone else took or cancelled it).
   bool claim(int64_t id);
   // Claims the most urgent queued task (class, then age), if any.
@@ -127,6 +149,10 @@ class TaskStore {
   std::vector<Task> list(const TaskFilter& filter);
   std::vector<Task> with_status(TaskStatus status, int limit = 1000);
   std::vector<AgentStats> agent_stats();
+  // Per agent, the tasks created at or after `since_ms` (a range of tasks_by_created).
+  std::vector<AgentWindowStats> window_stats(int64_t since_ms);
+  // The newest task's id (0 when there is none): a change says "a task was added".
+  int64_t latest_id();
   // Model calls recorded in timelines (llm_call events) by agent, route and local day
   // ("YYYY-MM-DD"), with their estimated cost.
   struct CallStats {

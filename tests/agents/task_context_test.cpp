@@ -327,6 +327,42 @@ TEST_F(TaskContextTest, FileCallsAreConfinedAndRecordedInTheTimeline) {
   EXPECT_EQ(writes[1].data["append"], true);
 }
 
+TEST_F(TaskContextTest, ADryRunCallsTheModelButWritesOnlyWhatItWouldHaveWrittenToItsTimeline) {
+  fs::path out = fs::canonical(dir.path()) / "out";
+  fs::create_directories(out);
+  config.write_folders = {out};
+  storage::NewTask n{.agent = config.name, .plugin = config.plugin, .input = "in", .dry_run = true};
+  int64_t id = tasks.enqueue(n);
+  ASSERT_TRUE(tasks.claim(id));
+  storage::Task task = *tasks.get(id);
+  ASSERT_TRUE(task.dry_run) << "recorded as a dry run";
+  TaskContext ctx(config, task, services(), stop.get_token());
+  answer_with("the answer");
+  EXPECT_EQ(ctx.ask("hi"), "the answer") << "the model call runs";
+
+  ctx.remember("title", "Morning");
+  EXPECT_EQ(ctx.note("the quick brown fox"), 0);
+  ctx.emit("done", {{"n", 1}});
+  EXPECT_EQ(ctx.write_file("r.txt", "result"), out / "r.txt");
+  EXPECT_EQ(ctx.append_file("r.txt", "+more"), out / "r.txt");
+  EXPECT_THROW(ctx.write_file(fs::canonical(dir.path()) / "x.txt", "no"), FileAccessError) << "refused as a real run would be";
+
+  EXPECT_EQ(memory.get("writer", "title"), std::nullopt);
+  EXPECT_THAT(memory.recent_notes("writer"), IsEmpty());
+  EXPECT_THAT(ctx.emitted(), IsEmpty()) << "nothing to publish";
+  EXPECT_FALSE(fs::exists(out / "r.txt"));
+  EXPECT_THAT(events_of(id, storage::event::memory_write), IsEmpty());
+  EXPECT_THAT(events_of(id, "wrote"), IsEmpty());
+  auto would = events_of(id, "would_write");
+  ASSERT_EQ(would.size(), 5u);
+  EXPECT_EQ(would[0].data, (nlohmann::json{{"what", "memory"}, {"key", "title"}, {"value", "Morning"}}));
+  EXPECT_EQ(would[1].data["text"], "the quick brown fox");
+  EXPECT_EQ(would[2].data["event"], "writer.done");
+  EXPECT_EQ(would[3].data, (nlohmann::json{{"what", "file"}, {"path", (out / "r.txt").string()}, {"bytes", 6}, {"text", "result"}}));
+  EXPECT_EQ(would[4].data["append"], true);
+  EXPECT_EQ(events_of(id, storage::event::llm_call).size(), 1u);
+}
+
 TEST_F(TaskContextTest, ActivitySinceSeesEveryAgentsFinishedTasksAndNotes) {
   auto finished = [&](const std::string& agent, const std::string& output, int64_t at) {
     config.name = agent;

@@ -27,6 +27,7 @@ class HttpTest : public DaemonTest {
     port_ = std::stoi(m[1]);
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_read_timeout(120, 0);
+    client_->set_default_headers({{"X-Agentd-Request", "1"}});  // what a state-changing /api request carries
     return daemon;
   }
 
@@ -381,10 +382,21 @@ TEST_F(HttpTest, CrossSiteRequestsCannotStartAgentsOrCancelTasks) {
   // Reads through a rebound name are refused too: the timeline is private.
   answer = raw("GET /api/tasks HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(status_of(answer), 403) << answer;
+  // A browser says where the request comes from: another site is refused whatever else it sends.
+  const std::string control = "X-Agentd-Request: 1\r\n";
+  for (const char* site : {"cross-site", "same-site"}) {
+    answer = post_with(json_type + control + "Sec-Fetch-Site: " + site + "\r\n", here);
+    EXPECT_EQ(status_of(answer), 403) << site << "\n" << answer;
+  }
+  // Without the control header (or the token) /api changes nothing, even as same-origin JSON.
+  answer = post_with(json_type + "Origin: http://" + here + "\r\nSec-Fetch-Site: same-origin\r\n", here);
+  EXPECT_EQ(status_of(answer), 403) << answer;
+  EXPECT_NE(answer.find("X-Agentd-Request"), std::string::npos) << answer;
   // The same page, same origin, and plain clients pass.
-  answer = post_with(json_type + "Origin: http://localhost:" + std::to_string(port_) + "\r\n", "localhost:" + std::to_string(port_));
+  answer = post_with(json_type + control + "Origin: http://localhost:" + std::to_string(port_) + "\r\nSec-Fetch-Site: same-origin\r\n",
+                     "localhost:" + std::to_string(port_));
   EXPECT_EQ(status_of(answer), 202) << answer;
-  answer = post_with("Content-Type: application/json; charset=utf-8\r\n", here);
+  answer = post_with("Content-Type: application/json; charset=utf-8\r\n" + control, here);
   EXPECT_EQ(status_of(answer), 202) << answer;
   EXPECT_EQ(get("/api/tasks?agent=storyteller").size(), 2u) << "only the two allowed requests queued a task";
   daemon->signal(SIGTERM);
@@ -429,6 +441,44 @@ TEST_F(HttpTest, AnInteractiveChatIsAnsweredWhileBackgroundRequestsFillTheirClas
   daemon->signal(SIGTERM);  // don't wait out the long ones
   EXPECT_EQ(exit_code(daemon->wait()), 0);
   for (auto& t : holders) t.join();
+}
+
+TEST_F(HttpTest, V1CallsOfOtherProgramsAreRecordedInHistoryWithTheirLabelClassTokensAndTtft) {
+  auto daemon = start_http();
+  json body = chat("Once upon a time", 8);
+  body["agent"] = "editor";
+  body["priority"] = "tool";
+  post("/v1/chat/completions", body, 200);
+  json streamed = chat("Hello", 4);
+  streamed["stream"] = true;
+  auto res = client_->Post("/v1/chat/completions", streamed.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_NE(res->body.find("[DONE]"), std::string::npos);
+
+  json labelled = get("/api/tasks?agent=v1:editor");
+  ASSERT_EQ(labelled.size(), 1u);
+  EXPECT_EQ(labelled[0]["status"], "finished");
+  EXPECT_EQ(labelled[0]["priority"], "tool");
+  EXPECT_EQ(labelled[0]["input"], "Once upon a time");
+  json task = get("/api/tasks/" + std::to_string(labelled[0]["id"].get<int64_t>()));
+  json call;
+  for (const auto& e : task["events"]) {
+    if (e["kind"] == "llm_call") call = e["data"];
+  }
+  ASSERT_TRUE(call.is_object()) << task.dump();
+  EXPECT_EQ(call["completion_tokens"], 8);
+  EXPECT_EQ(call["label"], "editor");
+  EXPECT_GE(call["ttft_ms"].get<double>(), 0);
+  // The streamed one without a label; both in `agentd tasks` and in /metrics' task counts.
+  // (A stream's call is recorded before its "[DONE]" is sent.)
+  json cli = agentd_json({"tasks", "--agent", "v1", "--json"});
+  ASSERT_EQ(cli.size(), 1u);
+  EXPECT_EQ(cli[0]["priority"], "interactive");
+  auto metrics = client_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("agentd_tasks{status=\"finished\"} 2"), std::string::npos) << metrics->body;
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
 
 TEST_F(HttpTest, ControlApiRunsFollowsAndCancelsTasksAndMetricsCountThem) {

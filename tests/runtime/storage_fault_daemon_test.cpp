@@ -30,7 +30,7 @@ PointSpec spec(Point p) {
     case Point::task_start: return {"task_start", "@1:UPDATE tasks SET status = ?, started_at", "storyteller"};
     case Point::claim_read_back:  // the claimed task read back (TaskStore::get)
       return {"claim_read_back", "@1:SELECT id, agent, plugin, priority, status, trigger, input, output, error, "
-                                 "parent_id, attempt, created_at, started_at, finished_at FROM tasks WHERE id",
+                                 "parent_id, attempt, created_at, started_at, finished_at, dry_run FROM tasks WHERE id",
               "storyteller"};
     case Point::event_append:  // 1: B's `started`, 2: its `llm_call`
       return {"event_append", "@2:INSERT INTO task_events (task_id, at, kind, data) VALUES", "storyteller"};
@@ -72,6 +72,7 @@ class StorageFaultDaemonTest : public DaemonTest, public ::testing::WithParamInt
       throw std::runtime_error("no http line in:\n" + startup_log_);
     }
     http_ = std::make_unique<httplib::Client>("127.0.0.1", std::stoi(m[1]));
+    http_->set_default_headers({{"X-Agentd-Request", "1"}});
     http_->set_read_timeout(60, 0);
     return daemon;
   }

@@ -110,7 +110,7 @@ TEST_F(FaultInjectionTest, AFailedReadBackUndoesTheClaim) {
   TaskStore tasks(*db);
   int64_t id = tasks.enqueue({.agent = "a"});
   arm_fault(parse_fault_plan("ioerr@1:SELECT id, agent, plugin, priority, status, trigger, input, output, error, "
-                             "parent_id, attempt, created_at, started_at, finished_at FROM tasks WHERE id"));
+                             "parent_id, attempt, created_at, started_at, finished_at, dry_run FROM tasks WHERE id"));
   EXPECT_THROW(tasks.claim_next(std::vector<std::string>{"a"}), DatabaseError);
   EXPECT_EQ(tasks.get(id)->status, TaskStatus::queued);
   EXPECT_EQ(scalar(*db, "SELECT count(*) FROM task_events WHERE kind = 'started'"), 0);

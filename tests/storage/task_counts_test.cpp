@@ -101,11 +101,10 @@ TEST_F(TaskCountsTest, AreFilledInWhenAnOlderDatabaseIsMigrated) {
   {
     Database db(db_path());
     migrate(db, 2);
-    TaskStore tasks(db);
+    // Written in version 2's own SQL: today's TaskStore writes columns that version lacks.
     for (int i = 0; i < 10; ++i) {
-      int64_t id = tasks.enqueue({.agent = "mail"});
-      if (i % 2) tasks.claim(id);
-      if (i % 4 == 1) tasks.finish(id, "");
+      const char* status = i % 4 == 1 ? "finished" : i % 2 ? "running" : "queued";
+      db.exec(std::string("INSERT INTO tasks (agent, status, created_at) VALUES ('mail', '") + status + "', 1)");
     }
   }
   auto db = open();
