@@ -4,7 +4,7 @@
 
 namespace agentd::storage {
 
-using scheduler::Priority;
+using core::Priority;
 
 namespace {
 
@@ -20,7 +20,7 @@ Task read_task(const Statement& s) {
   t.id = s.int64(0);
   t.agent = s.text(1);
   t.plugin = s.text(2);
-  t.priority = scheduler::parse_priority(s.text(3)).value_or(Priority::background);
+  t.priority = core::parse_priority(s.text(3)).value_or(Priority::background);
   t.status = parse_task_status(s.text(4)).value_or(TaskStatus::failed);
   t.trigger = s.text(5);
   t.input = s.text(6);
@@ -50,7 +50,7 @@ int64_t TaskStore::enqueue(const NewTask& task) {
   int64_t at = now_ms();
   db_.cached("INSERT INTO tasks (agent, plugin, priority, status, trigger, input, parent_id, created_at) "
              "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)")
-      .bind_all(task.agent, task.plugin, scheduler::to_string(task.priority), task.trigger, task.input,
+      .bind_all(task.agent, task.plugin, core::to_string(task.priority), task.trigger, task.input,
                 task.parent_id, at)
       .run();
   int64_t id = db_.last_insert_rowid();
@@ -270,11 +270,11 @@ std::array<int64_t, kTaskStatuses> TaskStore::count_by_status() {
   return counts;
 }
 
-std::array<int64_t, scheduler::kPriorityClasses> TaskStore::queued_by_priority() {
-  std::array<int64_t, scheduler::kPriorityClasses> counts{};
+std::array<int64_t, core::kPriorityClasses> TaskStore::queued_by_priority() {
+  std::array<int64_t, core::kPriorityClasses> counts{};
   auto& q = db_.cached("SELECT priority, COUNT(*) FROM tasks WHERE status = 'queued' GROUP BY priority");
   while (q.step()) {
-    if (auto p = scheduler::parse_priority(q.text(0))) counts[static_cast<size_t>(scheduler::index(*p))] = q.int64(1);
+    if (auto p = core::parse_priority(q.text(0))) counts[static_cast<size_t>(core::index(*p))] = q.int64(1);
   }
   q.reset();
   return counts;
