@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "engine/sse_stream.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/lock_file.hpp"
 #include "runtime/status.hpp"
@@ -44,7 +45,8 @@ void print_help() {
 
 // Streams one answer to stdout; returns its text, or throws CliError.
 std::string ask(httplib::Client& client, const std::string& url, const json& body, const std::string& token) {
-  std::string buffer, answer, error_body;
+  std::string answer, error_body;
+  engine::SseEvents events;
   int status = 0;
   httplib::Request req;
   req.method = "POST";
@@ -61,31 +63,21 @@ std::string ask(httplib::Client& client, const std::string& url, const json& bod
       error_body.append(data, n);
       return true;
     }
-    buffer.append(data, n);
-    for (size_t end; (end = buffer.find("\n\n")) != std::string::npos;) {
-      std::string event = buffer.substr(0, end);
-      buffer.erase(0, end + 2);
-      if (!event.starts_with("data: ") || event == "data: [DONE]") continue;
-      json chunk = json::parse(event.substr(6), nullptr, false);
-      if (!chunk.is_object() || !chunk.contains("choices") || chunk["choices"].empty()) continue;
-      const json& delta = chunk["choices"][0]["delta"];
-      if (delta.contains("content") && delta["content"].is_string()) {
-        std::string piece = delta["content"];
-        answer += piece;
-        std::fputs(piece.c_str(), stdout);
+    return events.feed(data, n, [&](const std::string& event_data) {
+      if (auto piece = engine::chunk_content(json::parse(event_data, nullptr, false))) {
+        answer += *piece;
+        std::fputs(piece->c_str(), stdout);
         std::fflush(stdout);
       }
-    }
-    return true;
+      return true;  // "[DONE]" is not JSON: no content; the server then ends the response
+    });
   };
   auto result = client.send(req);
   if (!result) {
     throw CliError("cannot reach the daemon at " + url + " (" + httplib::to_string(result.error()) + "); is `agentd run` up?");
   }
   if (status != 200) {
-    json e = json::parse(error_body, nullptr, false);
-    throw CliError("the daemon answered " + std::to_string(status) + ": " +
-                   (e.is_object() && e.contains("error") ? e["error"].value("message", error_body) : error_body));
+    throw CliError("the daemon answered " + std::to_string(status) + ": " + engine::error_message(error_body));
   }
   std::printf("\n");
   return answer;
