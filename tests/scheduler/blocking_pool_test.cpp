@@ -2,6 +2,7 @@
 // or whose deadline passes stops waiting at once and the job is told through its token; the
 // pool's size bounds how many jobs run; shutdown stops running jobs and cancels queued ones.
 // Jobs that must block wait on their own stop token, so nothing sleeps.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -58,13 +59,17 @@ TEST(BlockingPool, ACancelledCallerStopsWaitingAndTheJobIsToldToStop) {
 
 TEST(BlockingPool, APassedDeadlineEndsTheWaitAndStopsTheJob) {
   BlockingPool pool(1);
-  std::promise<void> job_saw_stop;
-  auto job = [&job_saw_stop](std::stop_token stop) {
+  std::atomic<bool> started{false}, saw_stop{false};
+  auto job = [&](std::stop_token stop) {
+    started = true;
     until_stopped(stop);
-    job_saw_stop.set_value();
+    saw_stop = true;
   };
   EXPECT_EQ(pool.run(job, {}, Clock::now()), BlockingStatus::timeout);
-  job_saw_stop.get_future().wait();
+  // The pool's one thread takes the next job only after that one ended: it was either never
+  // started (stopped while queued) or stopped while it ran.
+  EXPECT_EQ(pool.run([](std::stop_token) {}, {}, kNoDeadline), BlockingStatus::done);
+  EXPECT_EQ(started.load(), saw_stop.load());
 }
 
 TEST(BlockingPool, AFiberWaitsWithoutBlockingItsThread) {
