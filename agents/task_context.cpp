@@ -3,13 +3,32 @@
 #include <spdlog/spdlog.h>
 
 #include "agents/event_name.hpp"
+#include "storage/memory_store.hpp"
 #include "storage/section_store.hpp"
+#include "storage/task_store.hpp"
 
 namespace agentd::agents {
 
-TaskContext::TaskContext(const AgentConfig& config, storage::Task task, TaskServices services, std::stop_token stop)
+namespace {
+
+Note agent_note(const storage::Note& n) { return {n.id, n.agent, n.at, n.text}; }
+
+std::vector<Note> agent_notes(const std::vector<storage::Note>& stored) {
+  std::vector<Note> notes;
+  notes.reserve(stored.size());
+  for (const storage::Note& n : stored) notes.push_back(agent_note(n));
+  return notes;
+}
+
+FinishedTask finished_task(const storage::Task& t) {
+  return {t.id, t.agent, t.plugin, t.trigger, t.output, t.finished_at};
+}
+
+}  // namespace
+
+TaskContext::TaskContext(const AgentConfig& config, const storage::Task& task, TaskServices services, std::stop_token stop)
     : config_(config),
-      task_(std::move(task)),
+      task_{task.id, task.input, task.trigger, task.attempt, task.priority},
       services_(std::move(services)),
       stop_(std::move(stop)),
       files_(config.read_folders, config.write_folders, config.limits.max_input_bytes) {}
@@ -227,12 +246,12 @@ int64_t TaskContext::note(const std::string& text) {
   return id;
 }
 
-std::vector<storage::Note> TaskContext::search_notes(const std::string& query, int limit) const {
-  return services_.memory.search_notes(config_.name, query, limit);
+std::vector<Note> TaskContext::search_notes(const std::string& query, int limit) const {
+  return agent_notes(services_.memory.search_notes(config_.name, query, limit));
 }
 
-std::vector<storage::Note> TaskContext::recent_notes(int limit) const {
-  return services_.memory.recent_notes(config_.name, limit);
+std::vector<Note> TaskContext::recent_notes(int limit) const {
+  return agent_notes(services_.memory.recent_notes(config_.name, limit));
 }
 
 void TaskContext::emit(const std::string& name, const nlohmann::json& data) {
@@ -282,7 +301,37 @@ TaskContext::Activity TaskContext::activity_since(int64_t since_ms, int limit) c
   f.status = storage::TaskStatus::finished;
   f.finished_since_ms = since_ms;
   f.limit = limit;
-  return {services_.tasks.list(f), services_.memory.notes_since(since_ms)};
+  Activity activity;
+  for (const storage::Task& t : services_.tasks.list(f)) activity.tasks.push_back(finished_task(t));
+  activity.notes = agent_notes(services_.memory.notes_since(since_ms));
+  return activity;
+}
+
+std::string TaskContext::call_blocking(const std::string& what, std::chrono::milliseconds limit,
+                                       std::function<std::string(std::stop_token)> work) {
+  check_cancelled();
+  if (!services_.blocking) throw std::logic_error("call_blocking(" + what + "): this task has no blocking-call pool");
+  auto result = std::make_shared<std::string>();  // shared: the job may outlive this call
+  auto job = [result, work = std::move(work)](std::stop_token stop) { *result = work(std::move(stop)); };
+  const auto started = std::chrono::steady_clock::now();
+  auto record = [&](std::string_view outcome, const std::string& error) {
+    nlohmann::json data = {{"what", what}, {"outcome", outcome},
+                           {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()}};
+    if (!error.empty()) data["error"] = error;
+    services_.tasks.add_event(task_.id, "blocking_call", data);
+  };
+  scheduler::BlockingStatus status;
+  try {
+    status = services_.blocking->run(std::move(job), stop_, started + limit);
+  } catch (const std::exception& e) {
+    record("error", e.what());
+    throw;
+  }
+  const std::string timeout_error = what + ": gave up after " + std::to_string(limit.count()) + " ms";
+  record(scheduler::to_string(status), status == scheduler::BlockingStatus::timeout ? timeout_error : "");
+  if (status == scheduler::BlockingStatus::cancelled) throw TaskCancelled();
+  if (status == scheduler::BlockingStatus::timeout) throw BlockingTimeout(timeout_error);
+  return std::move(*result);
 }
 
 void TaskContext::log(const std::string& message, nlohmann::json data) {

@@ -16,6 +16,9 @@
 //                  the agent's files, confined to its folders (FileAccess) and recorded in the
 //                  timeline ("read" / "wrote" with path and bytes); files() for path checks only
 //   activity_since() what every agent finished and noted since a time, read-only (for reports)
+//   call_blocking() a call that blocks its thread (a network transfer), run on the runtime's
+//                  pool of blocking-call threads while the task's fiber waits: cancelled with
+//                  the task, bounded in time, recorded in the timeline ("blocking_call")
 //   log()          a line in the task's timeline
 //   cancelled()    whether the task should stop (timeout, shutdown, cancel)
 //   dry_run()      a dry run: remember, note, emit, write_file and append_file write nothing and
@@ -25,6 +28,7 @@
 // throws TaskCancelled, as does check_cancelled(). Agents let it propagate.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -35,19 +39,33 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agents/activity.hpp"
 #include "agents/agent_config.hpp"
 #include "agents/file_access.hpp"
 #include "engine/engine.hpp"
 #include "engine/router.hpp"
 #include "engine/sectional.hpp"
-#include "storage/memory_store.hpp"
-#include "storage/task_store.hpp"
+#include "scheduler/blocking_pool.hpp"
+
+// Storage is named, never included: plugins see this header and must not see storage's
+// (agentd_agent_api links storage privately).
+namespace agentd::storage {
+struct Task;
+class TaskStore;
+class MemoryStore;
+}  // namespace agentd::storage
 
 namespace agentd::agents {
 
 class TaskCancelled : public std::runtime_error {
  public:
   TaskCancelled() : std::runtime_error("cancelled") {}
+};
+
+// call_blocking() gave up waiting: the limit passed first.
+class BlockingTimeout : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // What the runtime lends a task. References outlive the task.
@@ -59,6 +77,8 @@ struct TaskServices {
   std::function<int64_t()> now_ms;
   // Routes by the agent's "route" and "complexity" (local / cloud / auto); null = local only.
   engine::Router* router = nullptr;
+  // Threads for call_blocking(), shared by every task; null = call_blocking() is refused.
+  scheduler::BlockingPool* blocking = nullptr;
 };
 
 struct GenerateOptions {
@@ -76,7 +96,7 @@ struct GenerateOptions {
 
 class TaskContext {
  public:
-  TaskContext(const AgentConfig& config, storage::Task task, TaskServices services, std::stop_token stop);
+  TaskContext(const AgentConfig& config, const storage::Task& task, TaskServices services, std::stop_token stop);
 
   int64_t task_id() const { return task_.id; }
   const std::string& agent() const { return config_.name; }
@@ -99,8 +119,8 @@ class TaskContext {
   std::optional<nlohmann::json> recall(const std::string& key) const;
   void remember(const std::string& key, const nlohmann::json& value);
   int64_t note(const std::string& text);
-  std::vector<storage::Note> search_notes(const std::string& query, int limit = 5) const;
-  std::vector<storage::Note> recent_notes(int limit = 5) const;
+  std::vector<Note> search_notes(const std::string& query, int limit = 5) const;
+  std::vector<Note> recent_notes(int limit = 5) const;
 
   void emit(const std::string& name, const nlohmann::json& data = nlohmann::json::object());
   struct Event {
@@ -118,10 +138,20 @@ class TaskContext {
   // Finished tasks (every agent, newest first, at most `limit`) and every agent's notes (oldest
   // first) since `since_ms`. Read-only; the one window an agent has on the others' results.
   struct Activity {
-    std::vector<storage::Task> tasks;
-    std::vector<storage::Note> notes;
+    std::vector<FinishedTask> tasks;
+    std::vector<Note> notes;
   };
   Activity activity_since(int64_t since_ms, int limit = 200) const;
+
+  // Runs `work` on the runtime's blocking-call pool (scheduler/blocking_pool) while this fiber
+  // waits, so the agent thread goes on with other tasks and the pool's size bounds how many
+  // such calls run at once. `work` gets a token that is stopped when the task is cancelled or
+  // `limit` passes, and should return soon after; it may outlive this call, so it must own
+  // what it uses (capture by value). Recorded as a "blocking_call" event {what, outcome, ms,
+  // error}. Returns what `work` returned; throws TaskCancelled, BlockingTimeout (naming `what`
+  // and the limit), or what `work` threw.
+  std::string call_blocking(const std::string& what, std::chrono::milliseconds limit,
+                            std::function<std::string(std::stop_token)> work);
   void log(const std::string& message, nlohmann::json data = nlohmann::json::object());
 
   bool cancelled() const { return stop_.stop_requested(); }
@@ -133,8 +163,17 @@ class TaskContext {
   void would_write(const std::string& what, nlohmann::json data);
   void record_call(const engine::Result& result, const engine::RouteInfo& route = {"local", "local", 0});
 
+  // The parts of the task's row an agent reads.
+  struct TaskInfo {
+    int64_t id = 0;
+    std::string input;
+    std::string trigger;
+    int attempt = 1;
+    scheduler::Priority priority = scheduler::Priority::background;
+  };
+
   const AgentConfig& config_;
-  storage::Task task_;
+  TaskInfo task_;
   TaskServices services_;
   std::stop_token stop_;
   FileAccess files_;

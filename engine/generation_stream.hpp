@@ -2,8 +2,8 @@
 // the inference thread. All of that cross-thread state, and its locking, lives here.
 //
 // The inference thread only appends (push / mark_* / finish) and never waits for the reader: the
-// piece queue is unbounded. Readers block fiber-aware (boost::fibers primitives; on a plain thread
-// they block the thread).
+// piece queue is unbounded. Readers block fiber-aware (a fibers condition_variable_any; on a plain
+// thread they block the thread).
 //
 // LlamaGeneration is the Generation handed to callers; it adds the decode-step marks that tests
 // and `agentd status` use to reason in engine steps rather than in seconds.
@@ -17,8 +17,9 @@
 #include <stop_token>
 #include <string>
 
+#include <mutex>
+
 #include <boost/fiber/condition_variable.hpp>
-#include <boost/fiber/mutex.hpp>
 
 #include "engine/engine.hpp"
 
@@ -59,10 +60,15 @@ class GenerationStream {
               int64_t step);
 
  private:
-  using Lock = std::unique_lock<boost::fibers::mutex>;
+  using Lock = std::unique_lock<std::mutex>;
 
-  mutable boost::fibers::mutex mutex_;
-  boost::fibers::condition_variable changed_;  // a piece arrived or the generation ended
+  // The scheduler's choice of lock (scheduler/README.md, "Locking design"): the reader may be a
+  // fiber or a plain thread (an HTTP worker) and the writer is the inference thread, so a
+  // std::mutex held for a few assignments and never across a fiber switch, with a fiber-aware
+  // condition_variable_any to wait on. boost::fibers::mutex convoyed under plain-thread
+  // contention and is invisible to TSan.
+  mutable std::mutex mutex_;
+  boost::fibers::condition_variable_any changed_;  // a piece arrived or the generation ended
   // Guarded by mutex_:
   std::deque<std::string> unread_;
   Result result_;  // result_.text grows with every piece

@@ -12,7 +12,7 @@ namespace {
 
 using scheduler::AcquireStatus;
 using scheduler::Priority;
-using Lock = std::unique_lock<boost::fibers::mutex>;
+using Lock = std::unique_lock<std::mutex>;
 
 // Rank for admission order inside the batch and for choosing whom to pause: class first, then
 // the earlier admission.

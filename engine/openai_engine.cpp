@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/generation_stream.hpp"
+#include "engine/sse_stream.hpp"
 
 namespace agentd::engine {
 
@@ -85,7 +86,8 @@ class Worker {
     client.set_connection_timeout(options_.connect_timeout);
     client.set_read_timeout(options_.read_timeout);
     if (!key_.empty()) client.set_bearer_token_auth(key_);
-    std::string buffer, error_body;
+    std::string error_body;
+    SseEvents events;
     httplib::Request req;
     req.method = "POST";
     req.path = path_;
@@ -104,24 +106,14 @@ class Worker {
         error_body.append(data, n);
         return error_body.size() < 65536;
       }
-      buffer.append(data, n);
-      for (size_t end; (end = buffer.find("\n\n")) != std::string::npos;) {
-        std::string event = buffer.substr(0, end);
-        buffer.erase(0, end + 2);
-        if (!on_event(event, a)) return false;
-      }
-      return true;
+      return events.feed(data, n, [&](const std::string& event_data) { return on_data(event_data, a); });
     };
     auto result = client.send(req);
     if (finished_) return a;
     if (!result && !a.connected) {
       a.error = "cannot reach " + origin_ + ": " + httplib::to_string(result.error());
     } else if (a.status != 200) {
-      json e = json::parse(error_body, nullptr, false);
-      std::string message = e.is_object() && e.contains("error") && e["error"].is_object()
-                                ? e["error"].value("message", error_body)
-                                : error_body.substr(0, 300);
-      a.error = origin_ + " answered " + std::to_string(a.status) + ": " + message;
+      a.error = origin_ + " answered " + std::to_string(a.status) + ": " + error_message(error_body);
     } else if (!finished_) {
       if (stream_->cancel_requested()) end(FinishReason::cancelled, "");
       else if (deadline_ && Clock::now() > *deadline_) end(FinishReason::deadline, "");
@@ -130,14 +122,8 @@ class Worker {
     return a;
   }
 
-  // One server-sent event; false stops the transfer.
-  bool on_event(const std::string& event, Attempt& a) {
-    std::string data;
-    std::istringstream lines(event);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.starts_with("data:")) data += line.substr(line.size() > 5 && line[5] == ' ' ? 6 : 5);
-    }
-    if (data.empty()) return true;
+  // The data of one server-sent event; false stops the transfer.
+  bool on_data(const std::string& data, Attempt& a) {
     if (data == "[DONE]") {
       end(finish_, "");
       return false;
@@ -155,8 +141,8 @@ class Worker {
     }
     if (chunk.contains("choices") && chunk["choices"].is_array() && !chunk["choices"].empty()) {
       const json& choice = chunk["choices"][0];
-      if (choice.contains("delta") && choice["delta"].contains("content") && choice["delta"]["content"].is_string()) {
-        std::string piece = choice["delta"]["content"];
+      if (std::optional<std::string> content = chunk_content(chunk)) {
+        std::string piece = std::move(*content);
         if (!piece.empty()) {
           if (!a.got_tokens) {
             stream_->mark_admitted(0);

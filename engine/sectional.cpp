@@ -6,22 +6,16 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/text.hpp"
 #include "engine/repetition.hpp"
 
 namespace agentd::engine {
 
 namespace {
 
-std::string trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
 // "- a", "* a", "1. a", "2) a", "## a" -> "a".
 std::string strip_marker(std::string line) {
-  line = trim(line);
+  line = core::trim(line);
   size_t i = 0;
   while (i < line.size() && (line[i] == '-' || line[i] == '*' || line[i] == '#' || line[i] == ' ')) ++i;
   size_t digits = i;
@@ -29,7 +23,7 @@ std::string strip_marker(std::string line) {
   if (digits > i && digits < line.size() && (line[digits] == '.' || line[digits] == ')' || line[digits] == ':')) {
     i = digits + 1;
   }
-  return trim(line.substr(i));
+  return core::trim(line.substr(i));
 }
 
 std::string outline_grammar(int count) {
@@ -94,7 +88,7 @@ std::string trim_to_sentence(const std::string& text) {
     while (end < text.size() && (text[end] == '"' || text[end] == '\'' || text[end] == ')' || text[end] == ']')) ++end;
     if (end == text.size() || std::isspace(static_cast<unsigned char>(text[end]))) best = end - 1;
   }
-  return best == std::string::npos ? text : trim(text.substr(0, best + 1));
+  return best == std::string::npos ? text : core::trim(text.substr(0, best + 1));
 }
 
 SectionalGenerator::SectionalGenerator(Engine& engine, LongFormOptions options)
@@ -159,7 +153,7 @@ SectionText SectionalGenerator::write_section(const std::string& brief, const st
     r.sampling.repeat_penalty += options_.repeat_penalty_step * static_cast<float>(attempt - 1);
     r.max_tokens = options_.max_tokens;
     Result result = call(r, journal, stop);
-    std::string text = result.finish == FinishReason::length ? trim_to_sentence(result.text) : trim(result.text);
+    std::string text = result.finish == FinishReason::length ? trim_to_sentence(result.text) : core::trim(result.text);
     double distinct = novel_ngram_ratio(text, so_far, 4);
     bool accepted = distinct >= options_.min_distinct4;
     attempts = attempt;

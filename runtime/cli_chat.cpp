@@ -9,7 +9,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "runtime/chat_stream_reader.hpp"
+#include "engine/sse_stream.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/lock_file.hpp"
 #include "runtime/status.hpp"
@@ -46,6 +46,7 @@ void print_help() {
 // Streams one answer to stdout; returns its text, or throws CliError.
 std::string ask(httplib::Client& client, const std::string& url, const json& body, const std::string& token) {
   std::string answer, error_body;
+  engine::SseEvents events;
   int status = 0;
   httplib::Request req;
   req.method = "POST";
@@ -57,29 +58,26 @@ std::string ask(httplib::Client& client, const std::string& url, const json& bod
     status = res.status;
     return true;
   };
-  ChatStreamReader reader([&](const json& chunk) {
-    std::string piece = ChatStreamReader::delta_content(chunk);
-    if (piece.empty()) return;
-    answer += piece;
-    std::fputs(piece.c_str(), stdout);
-    std::fflush(stdout);
-  });
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
     if (status != 200) {
       error_body.append(data, n);
       return true;
     }
-    reader.feed(data, n);
-    return true;
+    return events.feed(data, n, [&](const std::string& event_data) {
+      if (auto piece = engine::chunk_content(json::parse(event_data, nullptr, false))) {
+        answer += *piece;
+        std::fputs(piece->c_str(), stdout);
+        std::fflush(stdout);
+      }
+      return true;  // "[DONE]" is not JSON: no content; the server then ends the response
+    });
   };
   auto result = client.send(req);
   if (!result) {
     throw CliError("cannot reach the daemon at " + url + " (" + httplib::to_string(result.error()) + "); is `agentd run` up?");
   }
   if (status != 200) {
-    json e = json::parse(error_body, nullptr, false);
-    throw CliError("the daemon answered " + std::to_string(status) + ": " +
-                   (e.is_object() && e.contains("error") ? e["error"].value("message", error_body) : error_body));
+    throw CliError("the daemon answered " + std::to_string(status) + ": " + engine::error_message(error_body));
   }
   std::printf("\n");
   return answer;

@@ -5,6 +5,7 @@
 #include "runtime/cli.hpp"
 #include "runtime/task_json.hpp"
 #include "runtime/time_spec.hpp"
+#include "scheduler/priority.hpp"
 #include "storage/schema.hpp"
 
 namespace agentd::runtime {

@@ -17,7 +17,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
+// HTTP's optional white space (RFC 9110 OWS: spaces and tabs only), not core::trim's.
+std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
@@ -45,7 +46,7 @@ std::optional<ApiError> check_framing(const httplib::Request& req) {
   if (lengths > 0) {
     return refused(400, "both Content-Length and Transfer-Encoding: the request's end is ambiguous", "ambiguous_framing");
   }
-  if (req.get_header_value_count("Transfer-Encoding") > 1 || lower(trim(req.get_header_value("Transfer-Encoding"))) != "chunked") {
+  if (req.get_header_value_count("Transfer-Encoding") > 1 || lower(trim_ows(req.get_header_value("Transfer-Encoding"))) != "chunked") {
     return refused(400, "Transfer-Encoding '" + req.get_header_value("Transfer-Encoding") + "': only chunked is accepted",
                    "ambiguous_framing");
   }
@@ -88,7 +89,7 @@ std::optional<ApiError> check_browser(const httplib::Request& req) {
     }
   }
   std::string type = req.get_header_value("Content-Type");
-  if (lower(trim(std::string_view(type).substr(0, type.find(';')))) != "application/json") {
+  if (lower(trim_ows(std::string_view(type).substr(0, type.find(';')))) != "application/json") {
     return refused(415, req.method + " needs Content-Type: application/json" +
                             (type.empty() ? std::string(" (none given)") : " (not '" + type + "')"),
                    "unsupported_media_type");

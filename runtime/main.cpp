@@ -1,5 +1,5 @@
-// agentd: the command line and (later) the daemon. Wiring only: each command group lives in its
-// own file and registers itself here.
+// agentd: the command line, the daemon (`agentd run`) among its commands. Wiring only: each
+// command group lives in its own file (cli_*.cpp) and registers itself here.
 #include <cstdio>
 
 #include "runtime/cli.hpp"

@@ -12,7 +12,8 @@ std::string number(double v) {
   return buf;
 }
 
-// Records the result when the caller waits for it (or when the generation is dropped).
+// Records the result the first time the caller waits for it. A generation dropped without a
+// wait() is not counted (every caller in the daemon waits, streaming ones after the last piece).
 class MeteredGeneration : public engine::Generation {
  public:
   MeteredGeneration(std::unique_ptr<engine::Generation> inner, scheduler::Priority priority, Metrics& metrics)

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "scheduler/priority.hpp"
 #include "storage/database.hpp"
 #include "storage/schedule_store.hpp"
 #include "storage/task_store.hpp"

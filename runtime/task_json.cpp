@@ -1,5 +1,7 @@
 #include "runtime/task_json.hpp"
 
+#include "scheduler/priority.hpp"
+
 namespace agentd::runtime {
 
 namespace {

@@ -22,6 +22,7 @@
 #include "engine/engine.hpp"
 #include "engine/router.hpp"
 #include "runtime/agent_catalog.hpp"
+#include "scheduler/blocking_pool.hpp"
 #include "scheduler/dispatcher.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/task_store.hpp"
@@ -56,6 +57,10 @@ class TaskRunner {
   std::atomic<bool> shutting_down_{false};
   std::set<int64_t> timed_out_;
   std::set<int64_t> running_;
+  // Threads for the agents' blocking calls (TaskContext::call_blocking: feed fetches): at most
+  // this many run at once, the rest queue. Last, so it stops and joins first.
+  scheduler::BlockingPool blocking_{kBlockingThreads};
+  static constexpr std::size_t kBlockingThreads = 4;
 };
 
 }  // namespace agentd::runtime

@@ -1,48 +1,57 @@
 #include "runtime/time_spec.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <sstream>
+
+#include <date/date.h>
+
+#include "core/time_text.hpp"
 
 namespace agentd::runtime {
 
+namespace {
+
+// The local date-time `text` names, read by date::parse: "YYYY-MM-DD" or
+// "YYYY-MM-DD[T ]HH:MM[:SS]", all of it; nullopt for anything else or a date that does not exist.
+std::optional<date::local_seconds> parse_local(std::string_view text) {
+  static constexpr const char* kFormats[] = {"%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+                                             "%Y-%m-%d %H:%M:%S"};
+  for (const char* format : kFormats) {
+    std::istringstream in{std::string(text)};
+    date::local_seconds t;
+    in >> date::parse(format, t);
+    if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return t;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<int64_t> parse_time_spec(std::string_view text, int64_t now_ms) {
   if (auto d = parse_duration_ms(text)) return now_ms - *d;
+  auto local = parse_local(text);
+  if (!local) return std::nullopt;
+  // The process's zone (TZ, /etc/localtime) decides the instant, as it does for every time the
+  // CLI prints (format_local_time): mktime, with DST left for it to determine.
+  const auto day = std::chrono::floor<date::days>(*local);
+  const date::year_month_day ymd{day};
+  const date::hh_mm_ss<std::chrono::seconds> hms{*local - day};
   std::tm tm{};
-  int consumed = 0;
-  std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &consumed) != 3) {
-    return std::nullopt;
-  }
-  if (static_cast<size_t>(consumed) < s.size()) {
-    char sep = s[static_cast<size_t>(consumed)];
-    int more = 0;
-    int fields = std::sscanf(s.c_str() + consumed + 1, "%2d:%2d%n:%2d%n", &tm.tm_hour, &tm.tm_min, &more,
-                             &tm.tm_sec, &more);
-    if ((sep != 'T' && sep != ' ') || fields < 2 ||
-        static_cast<size_t>(consumed + 1 + more) != s.size()) {
-      return std::nullopt;
-    }
-  }
-  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
+  tm.tm_year = int(ymd.year()) - 1900;
+  tm.tm_mon = int(unsigned(ymd.month())) - 1;
+  tm.tm_mday = int(unsigned(ymd.day()));
+  tm.tm_hour = int(hms.hours().count());
+  tm.tm_min = int(hms.minutes().count());
+  tm.tm_sec = int(hms.seconds().count());
   tm.tm_isdst = -1;
   std::time_t t = std::mktime(&tm);
   if (t == -1) return std::nullopt;
   return static_cast<int64_t>(t) * 1000;
 }
 
-std::string format_local_time(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string format_local_time(int64_t ms) { return core::format_time(ms, "%Y-%m-%d %H:%M:%S", core::TimeBase::local); }
 
 std::string format_duration(int64_t ms) {
   char buf[32];

@@ -15,7 +15,8 @@ namespace agentd::runtime {
 using scheduler::parse_duration_ms;
 
 // A point in time: a duration means that long before `now_ms`; otherwise a local date
-// "YYYY-MM-DD" or date-time "YYYY-MM-DD[T ]HH:MM[:SS]". nullopt if neither.
+// "YYYY-MM-DD" or date-time "YYYY-MM-DD[T ]HH:MM[:SS]" (date::parse; a date that does not
+// exist, such as 2026-02-30, is refused). nullopt if neither.
 std::optional<int64_t> parse_time_spec(std::string_view text, int64_t now_ms);
 
 // "2026-11-21 20:40:12" in local time.

@@ -4,30 +4,19 @@
 #include <set>
 #include <vector>
 
+#include <glib.h>
 #include <nlohmann/json.hpp>
 
 namespace agentd::scheduler {
 
 namespace {
 
-// The length of the well-formed UTF-8 sequence at `text[i]`, or 0 (RFC 3629, table 3-7 of the
-// Unicode standard: no overlong forms, no surrogates, nothing past U+10FFFF).
-size_t utf8_sequence_length(std::string_view text, size_t i) {
-  auto byte = [&](size_t k) { return k < text.size() ? static_cast<unsigned char>(text[k]) : 0u; };
-  unsigned b0 = byte(i);
-  if (b0 < 0x80) return 1;
-  auto tail = [&](size_t k) { return (byte(k) & 0xC0u) == 0x80u; };
-  unsigned b1 = byte(i + 1);
-  if (b0 >= 0xC2 && b0 <= 0xDF) return tail(i + 1) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    bool second_ok = b0 == 0xE0 ? (b1 >= 0xA0 && b1 <= 0xBF) : b0 == 0xED ? (b1 >= 0x80 && b1 <= 0x9F) : tail(i + 1);
-    return second_ok && tail(i + 2) ? 3 : 0;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    bool second_ok = b0 == 0xF0 ? (b1 >= 0x90 && b1 <= 0xBF) : b0 == 0xF4 ? (b1 >= 0x80 && b1 <= 0x8F) : tail(i + 1);
-    return second_ok && tail(i + 2) && tail(i + 3) ? 4 : 0;
-  }
-  return 0;
+// The length of the longest valid UTF-8 prefix of `text`. GLib's validator (strict: no overlong
+// forms, no surrogates, nothing past U+10FFFF; a NUL byte also ends the valid prefix).
+size_t valid_utf8_prefix(std::string_view text) {
+  const gchar* end = nullptr;
+  g_utf8_validate_len(text.data(), static_cast<gsize>(text.size()), &end);
+  return static_cast<size_t>(end - text.data());
 }
 
 // "line 3, column 70" of byte `offset` (columns in bytes, from 1).
@@ -65,28 +54,22 @@ size_t skip_token(std::string_view text, size_t i) {
 }  // namespace
 
 std::optional<size_t> first_invalid_utf8(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    size_t n = utf8_sequence_length(text, i);
-    if (n == 0) return i;
-    i += n;
-  }
-  return std::nullopt;
+  size_t valid = valid_utf8_prefix(text);
+  if (valid == text.size()) return std::nullopt;
+  return valid;
 }
 
 std::string escape_invalid_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    size_t n = utf8_sequence_length(text, i);
-    if (n == 0) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned char>(text[i]));
-      out += hex;
-      ++i;
-    } else {
-      out.append(text.substr(i, n));
-      i += n;
-    }
+  while (!text.empty()) {
+    size_t valid = valid_utf8_prefix(text);
+    out.append(text.substr(0, valid));
+    if (valid == text.size()) break;
+    char hex[5];
+    std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned char>(text[valid]));
+    out += hex;
+    text.remove_prefix(valid + 1);
   }
   return out;
 }

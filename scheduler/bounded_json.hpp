@@ -43,7 +43,8 @@ std::optional<std::string> json_bounds_problem(std::string_view text, const Json
 nlohmann::json parse_bounded_json(std::string_view text, const JsonBounds& bounds = {}, bool allow_comments = false);
 
 // The byte offset of the first byte of `text` that is not part of a well-formed UTF-8 sequence
-// (overlong forms, surrogates and values past U+10FFFF included), or nullopt.
+// (overlong forms, surrogates and values past U+10FFFF included; a NUL byte too), or nullopt.
+// Checked by GLib (g_utf8_validate_len).
 std::optional<size_t> first_invalid_utf8(std::string_view text);
 
 // `text` with every byte that is not valid UTF-8 written as \xNN, for messages and logs: a file

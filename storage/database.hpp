@@ -2,7 +2,7 @@
 // statements, and transactions. Errors are typed and carry the SQL and the database path.
 //
 // One Database per thread: a connection is not shared between threads. The daemon holds the one
-// writer; readers (the CLI, the dashboard) open their own connections and, thanks to WAL, never
+// writer; readers (the CLI, the HTTP API's handlers) open their own connections and, thanks to WAL, never
 // wait for the writer.
 #pragma once
 

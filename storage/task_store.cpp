@@ -5,7 +5,7 @@
 
 namespace agentd::storage {
 
-using scheduler::Priority;
+using core::Priority;
 
 namespace {
 
@@ -21,7 +21,7 @@ Task read_task(const Statement& s) {
   t.id = s.int64(0);
   t.agent = s.text(1);
   t.plugin = s.text(2);
-  t.priority = scheduler::parse_priority(s.text(3)).value_or(Priority::background);
+  t.priority = core::parse_priority(s.text(3)).value_or(Priority::background);
   t.status = parse_task_status(s.text(4)).value_or(TaskStatus::failed);
   t.trigger = s.text(5);
   t.input = s.text(6);
@@ -52,7 +52,7 @@ int64_t TaskStore::enqueue(const NewTask& task) {
   int64_t at = now_ms();
   db_.cached("INSERT INTO tasks (agent, plugin, priority, status, trigger, input, parent_id, created_at, dry_run) "
              "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)")
-      .bind_all(task.agent, task.plugin, scheduler::to_string(task.priority), task.trigger, task.input,
+      .bind_all(task.agent, task.plugin, core::to_string(task.priority), task.trigger, task.input,
                 task.parent_id, at, static_cast<int64_t>(task.dry_run))
       .run();
   int64_t id = db_.last_insert_rowid();
@@ -68,7 +68,7 @@ int64_t TaskStore::record_call(const NewTask& task, const EndedCall& call) {
   const char* status = call.status == TaskStatus::finished ? "finished" : call.status == TaskStatus::cancelled ? "cancelled" : "failed";
   db_.cached("INSERT INTO tasks (agent, plugin, priority, status, trigger, input, output, error, created_at, started_at, finished_at) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(task.agent, task.plugin, scheduler::to_string(task.priority), status, task.trigger, task.input, call.output,
+      .bind_all(task.agent, task.plugin, core::to_string(task.priority), status, task.trigger, task.input, call.output,
                 call.error, call.started_at, call.started_at, call.finished_at)
       .run();
   int64_t id = db_.last_insert_rowid();
@@ -235,7 +235,7 @@ std::vector<Task> TaskStore::list(const TaskFilter& f) {
   if (f.until_ms) s.bind(++i, *f.until_ms);
   if (f.before_id) s.bind(++i, *f.before_id);
   if (f.finished_since_ms) s.bind(++i, *f.finished_since_ms);
-  if (f.priority) s.bind(++i, std::string(scheduler::to_string(*f.priority)));
+  if (f.priority) s.bind(++i, std::string(core::to_string(*f.priority)));
   if (f.text) s.bind(++i, *f.text);
   s.bind(++i, f.limit);
   std::vector<Task> out;
@@ -329,11 +329,11 @@ std::array<int64_t, kTaskStatuses> TaskStore::count_by_status() {
   return counts;
 }
 
-std::array<int64_t, scheduler::kPriorityClasses> TaskStore::queued_by_priority() {
-  std::array<int64_t, scheduler::kPriorityClasses> counts{};
+std::array<int64_t, core::kPriorityClasses> TaskStore::queued_by_priority() {
+  std::array<int64_t, core::kPriorityClasses> counts{};
   auto& q = db_.cached("SELECT priority, COUNT(*) FROM tasks WHERE status = 'queued' GROUP BY priority");
   while (q.step()) {
-    if (auto p = scheduler::parse_priority(q.text(0))) counts[static_cast<size_t>(scheduler::index(*p))] = q.int64(1);
+    if (auto p = core::parse_priority(q.text(0))) counts[static_cast<size_t>(core::index(*p))] = q.int64(1);
   }
   q.reset();
   return counts;

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scheduler/priority.hpp"
+#include "core/priority.hpp"
 #include "storage/database.hpp"
 
 namespace agentd::storage {
@@ -45,7 +45,7 @@ inline constexpr std::string_view resumed = "resumed";
 struct NewTask {
   std::string agent;
   std::string plugin;
-  scheduler::Priority priority = scheduler::Priority::background;
+  core::Priority priority = core::Priority::background;
   std::string trigger = "manual";
   std::string input;
   std::optional<int64_t> parent_id;
@@ -56,7 +56,7 @@ struct Task {
   int64_t id = 0;
   std::string agent;
   std::string plugin;
-  scheduler::Priority priority = scheduler::Priority::background;
+  core::Priority priority = core::Priority::background;
   TaskStatus status = TaskStatus::queued;
   std::string trigger;
   std::string input;
@@ -84,7 +84,7 @@ struct TaskFilter {
   std::optional<int64_t> since_ms;   // created_at >= since
   std::optional<int64_t> until_ms;   // created_at < until
   std::optional<std::string> text;   // substring of input, output or error
-  std::optional<scheduler::Priority> priority;  // the task's class
+  std::optional<core::Priority> priority;  // the task's class
   std::optional<int64_t> before_id;  // paging: only ids below this
   std::optional<int64_t> finished_since_ms;  // finished_at >= this
   int limit = 20;
@@ -164,8 +164,8 @@ class TaskStore {
   // Tasks per status, indexed by TaskStatus: the counts the schema's triggers keep up to date in
   // every transaction that changes a task (six rows read; the tasks table is not scanned).
   std::array<int64_t, kTaskStatuses> count_by_status();
-  // Queued tasks per priority class, indexed by scheduler::index(Priority).
-  std::array<int64_t, scheduler::kPriorityClasses> queued_by_priority();
+  // Queued tasks per priority class, indexed by core::index(Priority).
+  std::array<int64_t, core::kPriorityClasses> queued_by_priority();
 
  private:
   // Moves `id` from any of `from` to `to` and records `kind`; false if it was in no such state.

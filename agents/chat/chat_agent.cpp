@@ -62,19 +62,19 @@ std::string ChatAgent::save_note(TaskContext& ctx, const std::string& text) cons
 // The history goes first, exactly as it was sent last time, and this turn's notes come after it,
 // next to the new message: the engine reuses the cached prefix of the conversation up to there.
 Turn ChatAgent::answer(TaskContext& ctx, const ChatRequest& request, const Conversation& history) const {
-  std::vector<storage::Note> notes;
+  std::vector<Note> notes;
   if (std::string query = recall_query(request.message); recall_notes_ > 0 && !query.empty()) {
     notes = ctx.search_notes(query, recall_notes_);
   }
   nlohmann::json ids = nlohmann::json::array();
-  for (const storage::Note& n : notes) ids.push_back(n.id);
+  for (const Note& n : notes) ids.push_back(n.id);
   ctx.log("recalled " + std::to_string(notes.size()) + " note(s), " + std::to_string(history.turns().size()) +
               " turn(s) of history",
           {{"session", request.session}, {"notes", ids}});
-  std::erase_if(notes, [&](const storage::Note& n) { return history.shows_note(n.id); });  // already in the history
+  std::erase_if(notes, [&](const Note& n) { return history.shows_note(n.id); });  // already in the history
 
   Turn turn{request.message, "", 0, notes_context(notes), {}};
-  for (const storage::Note& n : notes) turn.note_ids.push_back(n.id);
+  for (const Note& n : notes) turn.note_ids.push_back(n.id);
   GenerateOptions options;
   options.messages = history.messages();
   if (!turn.notes.empty()) options.messages.push_back({"system", turn.notes});
@@ -105,9 +105,9 @@ std::string ChatAgent::status(TaskContext& ctx) const {
     out += (i ? ", " : " ") + name + " " + std::to_string(turns) + " turn(s)";
   }
   out += index.names.empty() ? "\n" : ")\n";
-  std::vector<storage::Note> notes = ctx.recent_notes(5);
+  std::vector<Note> notes = ctx.recent_notes(5);
   out += "\nRecent notes" + std::string(notes.empty() ? ": none yet (say \"remember that ...\")\n" : ":\n");
-  for (const storage::Note& n : notes) out += "- " + n.text + "\n";
+  for (const Note& n : notes) out += "- " + n.text + "\n";
   return out;
 }
 

@@ -8,17 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
+
 namespace agentd::agents {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  const char* space = " \t\r\n";
-  size_t begin = s.find_first_not_of(space);
-  if (begin == std::string_view::npos) return {};
-  size_t end = s.find_last_not_of(space);
-  return s.substr(begin, end - begin + 1);
-}
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
@@ -53,7 +47,7 @@ bool valid_session_name(std::string_view name) {
 ChatRequest parse_chat_request(const std::string& input, size_t max_chars) {
   ChatRequest r;
   r.message = input;
-  if (trim(input).starts_with('{')) {
+  if (core::trim_view(input).starts_with('{')) {
     nlohmann::json j = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
     if (j.is_object() && j.contains("message")) r = from_json_object(j);
   }
@@ -61,7 +55,7 @@ ChatRequest parse_chat_request(const std::string& input, size_t max_chars) {
     throw std::invalid_argument("chat request: session \"" + r.session.substr(0, 80) +
                                 "\" is not a session name (1-64 letters, digits, _ . -)");
   }
-  r.message = std::string(trim(r.message));
+  r.message = std::string(core::trim_view(r.message));
   if (r.message.size() > max_chars) {
     throw std::invalid_argument("chat request: the message is " + std::to_string(r.message.size()) +
                                 " characters; the limit is " + std::to_string(max_chars));
@@ -70,8 +64,8 @@ ChatRequest parse_chat_request(const std::string& input, size_t max_chars) {
 }
 
 std::optional<std::string> note_request(std::string_view message) {
-  std::string_view m = trim(message);
-  if (starts_with_nocase(m, "please ")) m = trim(m.substr(7));
+  std::string_view m = core::trim_view(message);
+  if (starts_with_nocase(m, "please ")) m = core::trim_view(m.substr(7));
   static constexpr std::array<std::string_view, 5> kOpenings = {"remember that ", "remember:", "note that ", "note:",
                                                                 "/note"};
   for (std::string_view opening : kOpenings) {
@@ -79,7 +73,7 @@ std::optional<std::string> note_request(std::string_view message) {
     std::string_view rest = m.substr(opening.size());
     // "/note" must be the whole word: "/notebook" is not a note request.
     if (opening == "/note" && !rest.empty() && !std::isspace(static_cast<unsigned char>(rest.front()))) continue;
-    return std::string(trim(rest));
+    return std::string(core::trim_view(rest));
   }
   return std::nullopt;
 }

@@ -79,10 +79,10 @@ bool Conversation::shows_note(int64_t id) const {
   });
 }
 
-std::string notes_context(const std::vector<storage::Note>& notes) {
+std::string notes_context(const std::vector<Note>& notes) {
   if (notes.empty()) return "";
   std::string text = "Notes the user asked you to remember (use them if they are relevant):";
-  for (const storage::Note& n : notes) text += "\n- " + n.text;
+  for (const Note& n : notes) text += "\n- " + n.text;
   return text;
 }
 

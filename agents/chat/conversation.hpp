@@ -20,8 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agents/activity.hpp"
 #include "engine/engine.hpp"
-#include "storage/memory_store.hpp"
 
 namespace agentd::agents {
 
@@ -61,7 +61,7 @@ class Conversation {
 };
 
 // The system-context text for recalled notes ("" when there are none).
-std::string notes_context(const std::vector<storage::Note>& notes);
+std::string notes_context(const std::vector<Note>& notes);
 
 // Session index: names, most recently used last. touch() moves (or adds) `name` to the end and
 // returns the names dropped past `max_sessions`.

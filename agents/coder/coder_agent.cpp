@@ -7,6 +7,7 @@
 #include "agents/coder/file_proposal.hpp"
 #include "agents/coder/output_path.hpp"
 #include "agents/common/plain_text.hpp"
+#include "agents/common/task_input.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/task_context.hpp"
 
@@ -124,17 +125,7 @@ CoderAgent::CoderAgent(const AgentConfig& config) : extensions_(coder::default_e
 }
 
 std::string CoderAgent::task_text(const TaskContext& ctx) const {
-  std::string task = text::trim(ctx.input());
-  if (task.empty()) task = text::trim(task_);
-  if (task.empty()) {
-    throw std::runtime_error("no task: give the task an input (agentd submit " + ctx.agent() +
-                             " --input \"...\") or set settings.task");
-  }
-  if (task.size() > kMaxTaskBytes) {
-    throw std::runtime_error("the task description is " + std::to_string(task.size()) + " bytes; at most " +
-                             std::to_string(kMaxTaskBytes));
-  }
-  return task;
+  return agents::task_text(ctx, task_, {"task", "the task description", "task", kMaxTaskBytes});
 }
 
 std::string CoderAgent::run(TaskContext& ctx) {

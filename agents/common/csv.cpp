@@ -108,6 +108,11 @@ std::optional<size_t> CsvTable::column(std::string_view name) const {
   return std::nullopt;
 }
 
+std::string CsvTable::width_problem(const CsvRecord& record) const {
+  if (record.fields.size() == header.size()) return "";
+  return std::to_string(record.fields.size()) + " fields, the header has " + std::to_string(header.size());
+}
+
 CsvTable parse_csv(std::string_view text, const CsvLimits& limits) {
   CsvScanner scanner(text, limits);
   CsvTable table;

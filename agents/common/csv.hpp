@@ -49,6 +49,8 @@ struct CsvTable {
   // The position of the header column named `name` (ASCII case-insensitive, surrounding spaces
   // ignored), if any.
   std::optional<size_t> column(std::string_view name) const;
+  // "N fields, the header has M" when `record` is not as wide as the header; "" when it is.
+  std::string width_problem(const CsvRecord& record) const;
 };
 
 // Throws CsvError (syntax, caps, or an empty text with no header).

@@ -6,12 +6,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace agentd::agents::text {
 
-// `s` without leading and trailing whitespace (ASCII spaces, tabs, newlines).
-std::string trim(std::string_view s);
-// The same, as a view into `s` (no copy): `s` must outlive it, so never pass a temporary string.
-std::string_view trim_view(std::string_view s);
+// trim(s): `s` without leading and trailing whitespace (core/text). trim_view(s): the same as a
+// view into `s` (no copy): `s` must outlive it, so never pass a temporary string.
+using core::trim;
+using core::trim_view;
 
 // At most `max_bytes` bytes of `s`, cut before a UTF-8 character that would not fit (a
 // continuation byte is never left dangling). Unchanged if it fits.

@@ -119,20 +119,13 @@ void log_row_problems(TaskContext& ctx, const std::filesystem::path& file,
 
 PriceSeries read_price_series(std::string symbol, std::string_view csv_text, const CsvLimits& limits) {
   CsvTable table = parse_csv(csv_text, limits);
-  std::array<size_t, 6> at{};
-  for (size_t i = 0; i < kColumns.size(); ++i) {
-    auto column = table.column(kColumns[i]);
-    if (!column) throw PriceDataError(std::string("no '") + kColumns[i] + "' column in the header");
-    at[i] = *column;
-  }
+  const std::array<size_t, 6> at = required_columns(table, kColumns);
   PriceSeries series;
   series.symbol = std::move(symbol);
   for (const CsvRecord& record : table.records) {
-    std::string why;
+    std::string why = table.width_problem(record);
     std::optional<PriceBar> bar;
-    if (record.fields.size() != table.header.size()) {
-      why = std::to_string(record.fields.size()) + " fields, the header has " + std::to_string(table.header.size());
-    } else if ((bar = bar_of(record.fields, at, why)) && !series.bars.empty() && bar->day <= series.bars.back().day) {
+    if (why.empty() && (bar = bar_of(record.fields, at, why)) && !series.bars.empty() && bar->day <= series.bars.back().day) {
       why = "date " + iso_date(bar->day) + " is not after " + iso_date(series.bars.back().day) + " (line " +
             std::to_string(series.bars.back().line) + ")";
       bar.reset();

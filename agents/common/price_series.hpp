@@ -9,6 +9,7 @@
 // that cannot be read as CSV, or lacks a column, throws.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -27,6 +28,19 @@ class PriceDataError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The positions of `names` in `table`'s header (CsvTable::column), in order. Throws
+// PriceDataError "no '<name>' column in the header" for the first one missing.
+template <size_t N>
+std::array<size_t, N> required_columns(const CsvTable& table, const std::array<const char*, N>& names) {
+  std::array<size_t, N> at{};
+  for (size_t i = 0; i < N; ++i) {
+    auto column = table.column(names[i]);
+    if (!column) throw PriceDataError(std::string("no '") + names[i] + "' column in the header");
+    at[i] = *column;
+  }
+  return at;
+}
 
 struct PriceBar {
   std::chrono::sys_days day;

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
+
+#include "core/time_text.hpp"
 
 namespace agentd::agents {
 
@@ -47,13 +48,6 @@ std::string markdown_cell(std::string_view text) {
   return out;
 }
 
-std::string local_date(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
+std::string local_date(int64_t ms) { return core::format_time(ms, "%Y-%m-%d", core::TimeBase::local); }
 
 }  // namespace agentd::agents

@@ -9,17 +9,17 @@ namespace agentd::agents {
 namespace {
 
 struct Gathered {
-  std::vector<const storage::Task*> tasks;  // newest first
-  std::vector<const storage::Note*> notes;  // newest first
+  std::vector<const FinishedTask*> tasks;  // newest first
+  std::vector<const Note*> notes;  // newest first
 };
 
-std::string task_item(const storage::Task& t, const DigestLimits& limits, const TimeZone& zone) {
+std::string task_item(const FinishedTask& t, const DigestLimits& limits, const TimeZone& zone) {
   std::string when = t.finished_at ? zone.format(*t.finished_at, "%a %H:%M") : "?";
   std::string output = t.output && !t.output->empty() ? one_line_excerpt(*t.output, limits.max_item_chars) : "(no output)";
   return "Task " + std::to_string(t.id) + " · " + when + " · " + one_line_excerpt(t.trigger, 60) + ": " + output;
 }
 
-std::string note_item(const storage::Note& n, const DigestLimits& limits, const TimeZone& zone) {
+std::string note_item(const Note& n, const DigestLimits& limits, const TimeZone& zone) {
   return "Note · " + zone.format(n.at, "%a %H:%M") + ": " + one_line_excerpt(n.text, limits.max_item_chars);
 }
 
@@ -43,10 +43,10 @@ AgentSection make_section(const std::string& agent, const Gathered& g, const Dig
 
 }  // namespace
 
-DigestMaterial group_activity(const std::vector<storage::Task>& tasks, const std::vector<storage::Note>& notes,
+DigestMaterial group_activity(const std::vector<FinishedTask>& tasks, const std::vector<Note>& notes,
                               const std::string& self, const DigestLimits& limits, const TimeZone& zone) {
   std::map<std::string, Gathered> by_agent;
-  for (const storage::Task& t : tasks) {
+  for (const FinishedTask& t : tasks) {
     if (t.agent == self || t.plugin == "digest") continue;
     by_agent[t.agent].tasks.push_back(&t);
   }

@@ -14,8 +14,7 @@
 #include <vector>
 
 #include "agents/common/time_zone.hpp"
-#include "storage/memory_store.hpp"
-#include "storage/task_store.hpp"
+#include "agents/activity.hpp"
 
 namespace agentd::agents {
 
@@ -41,7 +40,7 @@ struct DigestMaterial {
 };
 
 // `tasks` as TaskStore lists them (newest first), `notes` as MemoryStore::notes_since (oldest first).
-DigestMaterial group_activity(const std::vector<storage::Task>& tasks, const std::vector<storage::Note>& notes,
+DigestMaterial group_activity(const std::vector<FinishedTask>& tasks, const std::vector<Note>& notes,
                               const std::string& self, const DigestLimits& limits, const TimeZone& zone);
 
 // The section's items as Markdown list lines.

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "agents/common/plain_text.hpp"
+#include "agents/common/task_input.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/drafter/draft_document.hpp"
 #include "agents/task_context.hpp"
@@ -57,17 +58,7 @@ DrafterAgent::DrafterAgent(const AgentConfig& config) {
 }
 
 std::string DrafterAgent::brief_of(const TaskContext& ctx) const {
-  std::string brief = text::trim(ctx.input());
-  if (brief.empty()) brief = text::trim(brief_);
-  if (brief.empty()) {
-    throw std::runtime_error("no brief: give the task an input (agentd submit " + ctx.agent() +
-                             " --input \"...\") or set settings.brief");
-  }
-  if (brief.size() > kMaxBriefBytes) {
-    throw std::runtime_error("the brief is " + std::to_string(brief.size()) + " bytes; at most " +
-                             std::to_string(kMaxBriefBytes));
-  }
-  return brief;
+  return task_text(ctx, brief_, {"brief", "the brief", "brief", kMaxBriefBytes});
 }
 
 std::string DrafterAgent::run(TaskContext& ctx) {

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/text.hpp"
+
 namespace agentd::agents::evaluation {
 
 namespace {
@@ -12,18 +14,12 @@ std::string two_decimals(double x) {
   return buf;
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
-}
-
 std::string flagged_entry(size_t number, const ClaimResult& r, const std::vector<std::string>& facts) {
   std::string out = std::to_string(number) + ". **" + to_string(r.final_verdict) + "**: " + r.claim + "\n";
   if (r.model.fact >= 0 && static_cast<size_t>(r.model.fact) < facts.size()) {
     out += "   - fact " + std::to_string(r.model.fact) + ": " + facts[static_cast<size_t>(r.model.fact)] + "\n";
   }
-  if (!r.unknown_numbers.empty()) out += "   - numbers in no fact: " + joined(r.unknown_numbers) + "\n";
+  if (!r.unknown_numbers.empty()) out += "   - numbers in no fact: " + core::joined(r.unknown_numbers, ", ") + "\n";
   if (r.final_verdict != r.model.verdict) {
     out += "   - the model said " + std::string(to_string(r.model.verdict)) + "; a number overrides it\n";
   }

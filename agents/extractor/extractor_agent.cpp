@@ -8,6 +8,7 @@
 #include "agents/extractor/receipt_schema.hpp"
 #include "agents/extractor/schema_validator.hpp"
 #include "agents/task_context.hpp"
+#include "core/text.hpp"
 
 namespace agentd::agents {
 
@@ -26,12 +27,6 @@ std::string generic_instruction(const json& schema) {
   return "Extract the data of the document below as JSON" + (members.empty() ? std::string(".") : " with: " + members + ".");
 }
 
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
-  return out;
-}
-
 std::string clipped(std::string text) {
   if (text.size() > kShownChars) text = text.substr(0, kShownChars - 3) + "...";
   return text;
@@ -43,7 +38,7 @@ std::string answer_problem(const engine::Result& answer, const json& schema, jso
   if (value.is_discarded()) {
     return answer.finish == engine::FinishReason::length ? "not JSON: the answer was cut at max_tokens" : "not JSON";
   }
-  return joined(validate_json(value, schema));
+  return core::joined(validate_json(value, schema), "; ");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "agents/mail/mail_label.hpp"
 #include "agents/mail/reply_draft.hpp"
 #include "agents/task_context.hpp"
+#include "core/time_text.hpp"
 
 namespace agentd::agents {
 
@@ -20,15 +21,6 @@ namespace {
 
 const std::string kSeenKey = "seen";              // message identities
 const std::string kSeenFilesKey = "seen_files";  // Maildir unique names already read
-
-std::string utc_date(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
 
 // A Maildir file's unique name: its name without the ":2,FLAGS" info, which changes when the
 // message moves from new/ to cur/ or is flagged.
@@ -242,7 +234,7 @@ std::string MailAgent::run(TaskContext& ctx) {
   if (mail.nothing_usable()) throw std::runtime_error(mail.failure());
   std::string report = mail.report();
   if (!mail.entries().empty() || !mail.skipped().empty()) {
-    std::string name = "triage/" + utc_date(ctx.now_ms()) + "-task" + std::to_string(ctx.task_id()) + ".md";
+    std::string name = "triage/" + core::format_time(ctx.now_ms(), "%Y-%m-%d", core::TimeBase::utc) + "-task" + std::to_string(ctx.task_id()) + ".md";
     ctx.write_file(name, report);
   }
   return report;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agents/common/report_format.hpp"
+#include "core/text.hpp"
 
 namespace agentd::agents {
 
@@ -22,19 +23,13 @@ std::vector<std::string> short_signals(const SymbolScan& s) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& parts, const char* separator) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : separator) + p;
-  return out;
-}
-
 }  // namespace
 
 std::string scan_table(const std::vector<SymbolScan>& scans) {
   std::string t = "| Symbol | Last session | Close | 1d | 5d | 20d | SMA 20 | SMA 50 | Signals |\n"
                   "|---|---|---:|---:|---:|---:|---:|---:|---|\n";
   for (const SymbolScan& s : scans) {
-    std::string signals = joined(short_signals(s), ", ");
+    std::string signals = core::joined(short_signals(s), ", ");
     t += "| " + markdown_cell(s.symbol) + " | " + iso_date(s.last_day) + " | " + price(s.close) + " | " +
          or_na(s.return_1, pct) + " | " + or_na(s.return_5, pct) + " | " + or_na(s.return_20, pct) + " | " +
          or_na(s.sma_20, price) + " | " + or_na(s.sma_50, price) + " | " + (signals.empty() ? "-" : signals) + " |\n";
@@ -72,7 +67,7 @@ std::string summary_line(const std::string& date, const std::vector<SymbolScan>&
     if (!worst || *s.return_5 < *worst->return_5) worst = &s;
   }
   std::string line = "Market scan " + date + ": " + std::to_string(scans.size()) + (scans.size() == 1 ? " symbol" : " symbols") +
-                     "; signals: " + (signals.empty() ? "none" : joined(signals, ", "));
+                     "; signals: " + (signals.empty() ? "none" : core::joined(signals, ", "));
   if (best) {
     line += "; best 5d " + best->symbol + " " + pct(*best->return_5) + ", worst 5d " + worst->symbol + " " + pct(*worst->return_5);
   }

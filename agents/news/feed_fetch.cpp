@@ -2,12 +2,6 @@
 
 #include <httplib.h>
 
-#include <boost/fiber/future.hpp>
-
-#include <atomic>
-#include <memory>
-#include <thread>
-
 namespace agentd::agents {
 
 namespace {
@@ -26,12 +20,11 @@ UrlParts split_url(const std::string& url) {
   return {url.substr(0, path_start), url.substr(path_start)};
 }
 
-// What the fetching thread and the waiting fiber share; the thread may outlive the wait.
+// One fetch, redirects included.
 struct Transfer {
-  std::string url;
-  FetchLimits limits;
-  std::atomic<bool> abandoned{false};
-  boost::fibers::promise<std::string> result;
+  const std::string& url;
+  const FetchLimits& limits;
+  std::stop_token stop;
 };
 
 constexpr int kMaxRedirects = 5;
@@ -72,7 +65,7 @@ std::string fetch_once(const Transfer& t, const std::string& url, Clock::time_po
     return true;
   };
   auto on_data = [&](const char* data, size_t length) {
-    if (t.abandoned) {
+    if (t.stop.stop_requested()) {
       refused = "cancelled";
       return false;
     }
@@ -95,22 +88,15 @@ std::string fetch_once(const Transfer& t, const std::string& url, Clock::time_po
   return body;
 }
 
-void run_transfer(const std::shared_ptr<Transfer>& t) {
-  try {
-    const Clock::time_point deadline = Clock::now() + t->limits.timeout;  // every hop together
-    std::string url = t->url;
-    for (int hop = 0;; ++hop) {
-      std::string location;
-      std::string body = fetch_once(*t, url, deadline, location);
-      if (location.empty()) {
-        t->result.set_value(std::move(body));
-        return;
-      }
-      if (hop == kMaxRedirects) throw FetchError(t->url + ": more than " + std::to_string(kMaxRedirects) + " redirects");
-      url = redirect_target(url, location);
-    }
-  } catch (...) {
-    t->result.set_exception(std::current_exception());
+std::string run_transfer(const Transfer& t) {
+  const Clock::time_point deadline = Clock::now() + t.limits.timeout;  // every hop together
+  std::string url = t.url;
+  for (int hop = 0;; ++hop) {
+    std::string location;
+    std::string body = fetch_once(t, url, deadline, location);
+    if (location.empty()) return body;
+    if (hop == kMaxRedirects) throw FetchError(t.url + ": more than " + std::to_string(kMaxRedirects) + " redirects");
+    url = redirect_target(url, location);
   }
 }
 
@@ -134,20 +120,9 @@ std::string url_problem(const std::string& url) {
   return "";
 }
 
-std::string fetch_url(const std::string& url, const FetchLimits& limits, const std::function<bool()>& cancelled) {
+std::string fetch_url(const std::string& url, const FetchLimits& limits, std::stop_token stop) {
   if (std::string problem = url_problem(url); !problem.empty()) throw FetchError(url + ": " + problem);
-  auto transfer = std::make_shared<Transfer>();
-  transfer->url = url;
-  transfer->limits = limits;
-  boost::fibers::future<std::string> result = transfer->result.get_future();
-  std::thread([transfer] { run_transfer(transfer); }).detach();
-  while (result.wait_for(std::chrono::milliseconds(100)) != boost::fibers::future_status::ready) {
-    if (cancelled()) {
-      transfer->abandoned = true;
-      throw FetchError(url + ": cancelled");
-    }
-  }
-  return result.get();
+  return run_transfer(Transfer{url, limits, std::move(stop)});
 }
 
 }  // namespace agentd::agents

@@ -1,7 +1,8 @@
-// Fetching a feed over HTTP(S) with cpp-httplib's client, without blocking the agent thread.
+// Fetching a feed over HTTP(S) with cpp-httplib's client.
 //
-// The request runs on a thread of its own; the calling fiber waits on a fiber future, so the
-// other agents go on meanwhile. Bounds: `timeout` for connecting, for each read, and for the
+// fetch_url() blocks its thread: the news agent runs it through TaskContext::call_blocking (the
+// runtime's blocking-call pool, cancelled with the task, recorded in its timeline), never on the
+// agent thread and never on a thread of its own. Bounds: `timeout` for connecting, for each read, and for the
 // whole transfer; at most `max_bytes` of body (a larger one is refused, not truncated);
 // at most 5 redirects, each only to an https:// URL (never a downgrade to http); only status 200
 // accepted. https:// works when the linked cpp-httplib was
@@ -10,8 +11,8 @@
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 
 namespace agentd::agents {
@@ -31,9 +32,9 @@ bool https_supported();
 // Whether `url` is http:// or https:// (when supported) with a host; the reason if not.
 std::string url_problem(const std::string& url);
 
-// The body of `url`. Throws FetchError naming the URL and the reason. `cancelled` is polled
-// while waiting; when it turns true the wait ends with FetchError("cancelled") and the transfer
-// is abandoned (its thread ends at the next read or timeout).
-std::string fetch_url(const std::string& url, const FetchLimits& limits, const std::function<bool()>& cancelled);
+// The body of `url`. Throws FetchError naming the URL and the reason. A stop requested on `stop`
+// ends the transfer at its next read (FetchError "cancelled"); connecting is bounded by the
+// timeout.
+std::string fetch_url(const std::string& url, const FetchLimits& limits, std::stop_token stop = {});
 
 }  // namespace agentd::agents

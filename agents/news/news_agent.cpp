@@ -145,10 +145,15 @@ std::vector<NewsAgent::Source> NewsAgent::read_feeds(TaskContext& ctx) const {
     ctx.check_cancelled();
     ++attempted;
     try {
-      std::string body = fetch_url(url, fetch_, [&] { return ctx.cancelled(); });
+      // On the runtime's blocking-call pool: the fetch blocks a thread, never the agent thread.
+      // The pool stops waiting at the transfer's own bound plus a second for connecting.
+      std::string body = ctx.call_blocking("fetch " + url, fetch_.timeout + std::chrono::seconds(1),
+                                           [url, limits = fetch_](std::stop_token stop) { return fetch_url(url, limits, stop); });
       ctx.log("fetched " + url, {{"url", url}, {"bytes", body.size()}});
       add(url, url, body);
-    } catch (const std::exception& e) {  // FetchError, FeedError
+    } catch (const TaskCancelled&) {
+      throw;
+    } catch (const std::exception& e) {  // FetchError, FeedError, BlockingTimeout
       ctx.check_cancelled();
       ctx.log("feed skipped", {{"file", url}, {"error", e.what()}});
     }

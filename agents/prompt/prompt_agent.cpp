@@ -1,11 +1,10 @@
 #include "agents/prompt/prompt_agent.hpp"
 
-#include <ctime>
-
 #include "agents/config_reader.hpp"
 #include "agents/event_name.hpp"
 #include "agents/file_access.hpp"
 #include "agents/task_context.hpp"
+#include "core/time_text.hpp"
 #include "engine/json_schema_grammar.hpp"
 
 namespace agentd::agents {
@@ -23,14 +22,7 @@ PromptTemplate checked_template(const AgentConfig& config, const std::string& te
   }
 }
 
-std::string local_time(int64_t ms, const char* format) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
+std::string local_time(int64_t ms, const char* format) { return core::format_time(ms, format, core::TimeBase::local); }
 
 std::string as_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 

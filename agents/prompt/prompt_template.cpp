@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <map>
 
+#include "core/text.hpp"
+
 namespace agentd::agents {
 
 namespace {
-
-std::string trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
 
 PromptTemplate::Part parse_placeholder(const std::string& inner) {
   using Kind = PromptTemplate::Kind;
@@ -22,7 +17,7 @@ PromptTemplate::Part parse_placeholder(const std::string& inner) {
   if (auto it = plain.find(inner); it != plain.end()) return {it->second, ""};
   auto with_arg = [&](const std::string& prefix, Kind kind) -> std::optional<PromptTemplate::Part> {
     if (!inner.starts_with(prefix)) return std::nullopt;
-    std::string arg = trim(inner.substr(prefix.size()));
+    std::string arg = core::trim(inner.substr(prefix.size()));
     if (arg.empty()) throw std::invalid_argument("{{" + inner + "}}: missing the name after '" + prefix + "'");
     return PromptTemplate::Part{kind, arg};
   };
@@ -49,9 +44,9 @@ PromptTemplate::PromptTemplate(const std::string& text, const std::vector<Kind>&
     if (close == std::string::npos) {
       throw std::invalid_argument("'{{' at offset " + std::to_string(open) + " is never closed with '}}'");
     }
-    Part part = parse_placeholder(trim(text.substr(open + 2, close - open - 2)));
+    Part part = parse_placeholder(core::trim(text.substr(open + 2, close - open - 2)));
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), part.kind) == allowed.end()) {
-      throw std::invalid_argument("{{" + trim(text.substr(open + 2, close - open - 2)) + "}} is not allowed here");
+      throw std::invalid_argument("{{" + core::trim(text.substr(open + 2, close - open - 2)) + "}} is not allowed here");
     }
     parts_.push_back(std::move(part));
     pos = close + 2;

@@ -60,20 +60,13 @@ std::optional<Position> position_of(const std::vector<std::string>& fields, cons
 
 Portfolio read_portfolio(std::string_view csv_text, const CsvLimits& limits) {
   CsvTable table = parse_csv(csv_text, limits);
-  std::array<size_t, 6> at{};
-  for (size_t i = 0; i < kColumns.size(); ++i) {
-    auto column = table.column(kColumns[i]);
-    if (!column) throw PriceDataError(std::string("no '") + kColumns[i] + "' column in the header");
-    at[i] = *column;
-  }
+  const std::array<size_t, 6> at = required_columns(table, kColumns);
   Portfolio portfolio;
   std::map<std::string, int> first_line;
   for (const CsvRecord& record : table.records) {
-    std::string why;
+    std::string why = table.width_problem(record);
     std::optional<Position> p;
-    if (record.fields.size() != table.header.size()) {
-      why = std::to_string(record.fields.size()) + " fields, the header has " + std::to_string(table.header.size());
-    } else if ((p = position_of(record.fields, at, why)) && first_line.count(p->symbol)) {
+    if (why.empty() && (p = position_of(record.fields, at, why)) && first_line.count(p->symbol)) {
       why = p->symbol + " is already listed on line " + std::to_string(first_line[p->symbol]);
       p.reset();
     }

@@ -10,7 +10,7 @@
 #include <set>
 #include <thread>
 
-#include "runtime/chat_stream_reader.hpp"
+#include "engine/sse_stream.hpp"
 
 namespace agentd::bench::replay {
 
@@ -82,8 +82,16 @@ void send_one(const ReplayRequest& r, const Target& t, Shared& sh, httplib::Clie
   std::string error_body;
   bool counted_waiting = true;
   ++sh.waiting;
-  runtime::ChatStreamReader reader([&](const json& chunk) {
-    if (!runtime::ChatStreamReader::delta_content(chunk).empty()) {
+  engine::SseEvents events;
+  bool done = false;  // "data: [DONE]" was read
+  auto on_event = [&](const std::string& data) {
+    if (data == "[DONE]") {
+      done = true;
+      return true;
+    }
+    const json chunk = json::parse(data, nullptr, false);
+    if (!chunk.is_object()) return true;  // not a chunk: skipped
+    if (auto piece = engine::chunk_content(chunk); piece && !piece->empty()) {
       if (o.first_s < 0) {
         o.first_s = sh.now_s();
         --sh.waiting;
@@ -92,7 +100,8 @@ void send_one(const ReplayRequest& r, const Target& t, Shared& sh, httplib::Clie
       ++o.pieces;
     }
     read_usage(chunk, o);
-  });
+    return true;
+  };
   req.response_handler = [&](const httplib::Response& res) {
     o.status = res.status;
     return true;
@@ -100,14 +109,14 @@ void send_one(const ReplayRequest& r, const Target& t, Shared& sh, httplib::Clie
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
     if (Clock::now() >= sh.end) return false;  // the window is over: cut it (stop() may have come too early)
     if (o.status != 200) error_body.append(data, n);
-    else reader.feed(data, n);
+    else events.feed(data, n, on_event);
     return true;
   };
   o.sent_s = sh.now_s();
   auto res = client.send(req);
   if (counted_waiting) --sh.waiting;
   const bool over = Clock::now() >= sh.end;
-  if (res && o.status == 200 && reader.done()) {
+  if (res && o.status == 200 && done) {
     o.done_s = sh.now_s();
   } else if (over) {
     o.cut = true;

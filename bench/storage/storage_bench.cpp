@@ -110,7 +110,7 @@ double seed_history(Database& db, int64_t n, uint64_t seed, int64_t now) {
       const std::string trigger = triggers[rng() % std::size(triggers)];
       insert_task
           .bind_all(kAgents[static_cast<size_t>(a)], "prompt",
-                    agentd::scheduler::to_string(static_cast<agentd::scheduler::Priority>(priority(rng))),
+                    agentd::core::to_string(static_cast<agentd::core::Priority>(priority(rng))),
                     to_string(status), trigger, words(rng, 8 + static_cast<int>(rng() % 20)), output, error,
                     std::nullopt, 1, created, started ? std::optional<int64_t>(started_at) : std::nullopt,
                     ended ? std::optional<int64_t>(started ? finished_at : created + 10) : std::nullopt)

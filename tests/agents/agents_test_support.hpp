@@ -142,7 +142,7 @@ class AgentsTest : public ::testing::Test {
   }
 
   TaskServices services() {
-    return TaskServices{engine, tasks, memory, [this] { return now; }};
+    return TaskServices{engine, tasks, memory, [this] { return now; }, nullptr, &blocking};
   }
 
   std::vector<storage::TaskEvent> events_of(int64_t task_id, std::string_view kind) {
@@ -228,6 +228,7 @@ class AgentsTest : public ::testing::Test {
   std::unique_ptr<storage::Database> db = storage::open_database(dir.path() / "agentd.db");
   storage::TaskStore tasks{*db};
   storage::MemoryStore memory{*db};
+  scheduler::BlockingPool blocking{2};  // call_blocking(): what the runtime lends
   ::testing::StrictMock<MockEngine> engine;
   int64_t now = 1'700'000'000'000;
   AgentConfig config;

@@ -10,8 +10,10 @@
 
 #include "agents/task_context.hpp"
 #include "engine/llama_engine.hpp"
+#include "storage/memory_store.hpp"
 #include "storage/schema.hpp"
 #include "storage/section_store.hpp"
+#include "storage/task_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace agentd::agents {

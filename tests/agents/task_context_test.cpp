@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <stop_token>
 #include <thread>
 
@@ -411,6 +414,66 @@ TEST_F(TaskContextTest, LogRecordsALogEvent) {
   EXPECT_EQ(ctx.trigger(), "every 15m");
   EXPECT_EQ(ctx.attempt(), 1);
   EXPECT_EQ(ctx.now_ms(), now);
+}
+
+// Blocks the pool thread until the job's token asks it to stop (owns everything it uses).
+std::string until_stopped(std::stop_token stop) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  cv.wait(lock, stop, [] { return false; });
+  return "never used";
+}
+
+TEST_F(TaskContextTest, CallBlockingRunsOffTheCallersThreadAndRecordsTheCall) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  const std::thread::id caller = std::this_thread::get_id();
+  std::string answer = ctx.call_blocking("look up", std::chrono::hours(1), [caller](std::stop_token) {
+    return std::string(std::this_thread::get_id() == caller ? "same thread" : "pool thread");
+  });
+  EXPECT_EQ(answer, "pool thread");
+  auto calls = events_of(task.id, "blocking_call");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].data["what"], "look up");
+  EXPECT_EQ(calls[0].data["outcome"], "done");
+}
+
+TEST_F(TaskContextTest, CallBlockingEndsWithTheTasksCancellationAndStopsTheCall) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  // The task is cancelled while its call runs (as the dispatcher would, from elsewhere).
+  auto job = [task_stop = stop](std::stop_token own) mutable {
+    task_stop.request_stop();
+    return until_stopped(own);  // returns only because call_blocking stopped it
+  };
+  EXPECT_THROW(ctx.call_blocking("wait", std::chrono::hours(1), job), TaskCancelled);
+  auto calls = events_of(task.id, "blocking_call");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].data["outcome"], "cancelled");
+}
+
+TEST_F(TaskContextTest, CallBlockingIsBoundedByItsLimit) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  EXPECT_THAT([&] { ctx.call_blocking("fetch x", std::chrono::milliseconds(0), until_stopped); },
+              ::testing::ThrowsMessage<BlockingTimeout>(HasSubstr("fetch x: gave up after 0 ms")));
+  auto calls = events_of(task.id, "blocking_call");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].data["outcome"], "timeout");
+  EXPECT_FALSE(ctx.cancelled());
+}
+
+TEST_F(TaskContextTest, CallBlockingPassesOnWhatTheCallThrew) {
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), stop.get_token());
+  auto job = [](std::stop_token) -> std::string { throw std::runtime_error("connection refused"); };
+  EXPECT_THAT([&] { ctx.call_blocking("fetch y", std::chrono::hours(1), job); },
+              ::testing::ThrowsMessage<std::runtime_error>(HasSubstr("connection refused")));
+  auto calls = events_of(task.id, "blocking_call");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].data["outcome"], "error");
+  EXPECT_EQ(calls[0].data["error"], "connection refused");
 }
 
 }  // namespace

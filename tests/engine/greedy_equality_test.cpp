@@ -6,9 +6,8 @@
 //  - a matmul over one row uses ggml_vec_dot, over two or more rows tinyBLAS GEMM (llamafile
 //    sgemm: "n < 2 -> return false"); they sum the same products in a different order;
 //  - flash attention uses a tiled kernel for >= GGML_FA_TILE_Q query rows and a vector kernel
-//    below that, and for one query row over >= 512 cells a split-KV reduction across threads; the
-//    tiles are aligned to cache cell indices, so where a sequence's cells sit in the shared
-//    (unified) KV cache changes the order of its softmax accumulation.
+//    below that, and for one query row over >= 512 cells a split-KV reduction across threads;
+//    which one runs depends on the batch's shape, and each sums its softmax in another order.
 // Logits then differ in their last bits, which can flip a greedy choice only where the two best
 // logits are (nearly) tied. So the documented bound is: a batched greedy text equals the
 // reference, or at the first token where they differ the reference's arg-max led its runner-up

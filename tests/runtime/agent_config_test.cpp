@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "runtime/agent_config_file.hpp"
+#include "scheduler/priority.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace agentd::runtime {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scheduler/priority.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/schema.hpp"
 #include "storage/section_store.hpp"

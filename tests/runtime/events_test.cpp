@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "runtime/events.hpp"
+#include "scheduler/priority.hpp"
 #include "storage/schema.hpp"
 #include "tests/support/temp_dir.hpp"
 

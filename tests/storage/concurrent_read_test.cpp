@@ -1,4 +1,4 @@
-// Readers (the CLI, the dashboard) use their own read-only connections while the daemon writes:
+// Readers (the CLI, the HTTP API's handlers) use their own read-only connections while the daemon writes:
 // thanks to WAL they never wait for the writer and never see "database is locked".
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

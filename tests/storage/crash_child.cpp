@@ -46,7 +46,7 @@ void run(const char* path, uint64_t seed) {
   const char* agents[] = {"mail", "news", "digest", "backup"};
   for (uint64_t i = 0;; ++i) {
     NewTask t{.agent = agents[rng() % 4],
-              .priority = static_cast<agentd::scheduler::Priority>(rng() % 3),
+              .priority = static_cast<agentd::core::Priority>(rng() % 3),
               .input = "seed " + std::to_string(seed) + " task " + std::to_string(i)};
     int64_t id = tasks.enqueue(t);
     report(id, TaskStatus::queued);

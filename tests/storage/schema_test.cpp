@@ -84,7 +84,7 @@ void expect_seeded_rows(Database& db, int v) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->agent, "digest");
   EXPECT_EQ(t->plugin, "prompt");
-  EXPECT_EQ(t->priority, scheduler::Priority::tool);
+  EXPECT_EQ(t->priority, core::Priority::tool);
   EXPECT_EQ(t->status, TaskStatus::finished);
   EXPECT_EQ(t->trigger, "every 1h");
   EXPECT_EQ(t->output, "all good");

@@ -14,7 +14,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using scheduler::Priority;
+using core::Priority;
 using test_support::scalar;
 using test_support::set_task_times;
 

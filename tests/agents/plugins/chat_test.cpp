@@ -155,7 +155,7 @@ TEST(SessionIndexTest, MovesTheUsedSessionLastAndDropsTheLeastRecentlyUsed) {
 
 TEST(NotesContextTest, ListsTheNotesOrSaysNothing) {
   EXPECT_EQ(notes_context({}), "");
-  std::vector<storage::Note> notes = {{1, "chat", 0, "dentist on Tuesday", 0}, {2, "chat", 0, "Bob likes tea", 0}};
+  std::vector<Note> notes = {{1, "chat", 0, "dentist on Tuesday"}, {2, "chat", 0, "Bob likes tea"}};
   EXPECT_EQ(notes_context(notes),
             "Notes the user asked you to remember (use them if they are relevant):\n- dentist on Tuesday\n- Bob likes tea");
 }

@@ -28,21 +28,20 @@ using ::testing::Not;
 // Monday 10 March 2025, 18:00 UTC.
 constexpr int64_t kEvening = 1741629600000;
 
-storage::Task task(int64_t id, const std::string& agent, const std::string& output, int64_t finished,
-                   const std::string& plugin = "") {
-  storage::Task t;
+FinishedTask task(int64_t id, const std::string& agent, const std::string& output, int64_t finished,
+                 const std::string& plugin = "") {
+  FinishedTask t;
   t.id = id;
   t.agent = agent;
   t.plugin = plugin.empty() ? agent : plugin;
   t.trigger = "every 1h";
-  t.status = storage::TaskStatus::finished;
   t.output = output;
   t.finished_at = finished;
   return t;
 }
 
-storage::Note note(const std::string& agent, const std::string& text, int64_t at) {
-  storage::Note n;
+Note note(const std::string& agent, const std::string& text, int64_t at) {
+  Note n;
   n.agent = agent;
   n.text = text;
   n.at = at;
@@ -53,7 +52,7 @@ TEST(ActivityDigestTest, GroupsByAgentSkipsItselfAndCapsEachSection) {
   TimeZone utc("UTC");
   int64_t h = 3600'000;
   // As the stores return them: tasks newest first, notes oldest first.
-  std::vector<storage::Task> tasks = {
+  std::vector<FinishedTask> tasks = {
       task(9, "news", "## 3 new items\n\nRelease 2.0", kEvening - 1 * h),
       task(8, "digest", "# Digest of yesterday", kEvening - 2 * h),
       task(7, "evening-digest", "another digest", kEvening - 2 * h, "digest"),
@@ -61,7 +60,7 @@ TEST(ActivityDigestTest, GroupsByAgentSkipsItselfAndCapsEachSection) {
       task(5, "news", "no new items", kEvening - 4 * h),
       task(4, "news", "", kEvening - 5 * h),
   };
-  std::vector<storage::Note> notes = {note("news", "old note", kEvening - 6 * h), note("digest", "mine", kEvening - 5 * h),
+  std::vector<Note> notes = {note("news", "old note", kEvening - 6 * h), note("digest", "mine", kEvening - 5 * h),
                                       note("market", "AAPL +3%", kEvening - 4 * h), note("news", "new note", kEvening - 2 * h)};
   DigestLimits limits;
   limits.max_tasks = 2;
@@ -89,7 +88,7 @@ TEST(ActivityDigestTest, GroupsByAgentSkipsItselfAndCapsEachSection) {
 
 TEST(ActivityDigestTest, CapsItemLengthSectionSizeAndSectionCount) {
   TimeZone utc("UTC");
-  std::vector<storage::Task> tasks;
+  std::vector<FinishedTask> tasks;
   for (int i = 0; i < 4; ++i) tasks.push_back(task(10 - i, "writer", std::string(500, 'a' + i), kEvening));
   tasks.push_back(task(1, "alpha", "", kEvening));
   tasks.push_back(task(2, "beta", "b", kEvening));

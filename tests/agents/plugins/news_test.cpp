@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <functional>
+#include <future>
 #include <stop_token>
 #include <thread>
 
@@ -225,6 +227,10 @@ class LocalFeedServer {
     server_.Get("/moved.xml", [this](const httplib::Request&, httplib::Response& res) {
       res.set_redirect(url("/feed.xml"));  // to plain http: not followed
     });
+    server_.Get("/slow.xml", [this](const httplib::Request&, httplib::Response& res) {
+      if (on_slow) on_slow();
+      res.set_content(rss(rss_item("slow1", "Late", "Tue, 04 Mar 2025 08:00:00 GMT")), "application/rss+xml");
+    });
     server_.Get("/to-https.xml", [](const httplib::Request&, httplib::Response& res) {
       res.set_redirect("https://127.0.0.1:1/feed.xml");  // to https: followed (nothing listens there)
     });
@@ -237,6 +243,7 @@ class LocalFeedServer {
     thread_.join();
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::function<void()> on_slow;  // runs on the server's thread before /slow.xml answers
 
  private:
   httplib::Server server_;
@@ -256,6 +263,30 @@ TEST_F(NewsAgentTest, FetchesFeedsFromUrlsWithASizeCap) {
   EXPECT_THAT(logs, HasSubstr("fetched " + server.url("/feed.xml")));
   EXPECT_THAT(logs, HasSubstr(server.url("/big.xml") + ": larger than 50000 bytes"));
   EXPECT_THAT(logs, HasSubstr(server.url("/missing.xml") + ": HTTP status 404"));
+}
+
+// The fetch runs through TaskContext::call_blocking: the task's cancellation ends the wait while
+// the transfer is still in flight, and the call is in the timeline.
+TEST_F(NewsAgentTest, AFetchInFlightEndsWithTheTasksCancellation) {
+  LocalFeedServer server;
+  std::stop_source task_stop;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  server.on_slow = [&task_stop, released] {
+    task_stop.request_stop();  // cancelled while the server holds the answer back
+    released.wait();
+  };
+  config.read_folders.clear();
+  config.settings["urls"] = {server.url("/slow.xml")};
+  NewsAgent agent(config);
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), task_stop.get_token());
+  EXPECT_THROW(agent.run(ctx), TaskCancelled);
+  release.set_value();
+  auto calls = events_of(task.id, "blocking_call");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].data["what"], "fetch " + server.url("/slow.xml"));
+  EXPECT_EQ(calls[0].data["outcome"], "cancelled");
 }
 
 TEST_F(NewsAgentTest, RedirectsAreFollowedOnlyToHttps) {
