@@ -306,7 +306,10 @@ FormattedChat ChatFormat::apply(const Request& r) const {
                        "\"chatml\", or a .jinja file) or send a raw prompt");
   }
   const std::vector<Tool> tools = offered_tools(r);
-  if (!tools.empty() && !native_tools_) return apply_generic_tools(r);
+  const bool tool_history = std::any_of(r.messages.begin(), r.messages.end(), [](const ChatMessage& m) {
+    return !m.tool_calls.empty() || m.role == "tool";
+  });
+  if (!native_tools_ && (!tools.empty() || tool_history)) return apply_generic_tools(r);
   common_chat_templates_inputs in;
   for (const auto& m : r.messages) in.messages.push_back(to_common(m));
   for (const auto& t : (r.tool_choice == ToolChoice::none ? r.tools : tools)) {
@@ -317,8 +320,6 @@ FormattedChat ChatFormat::apply(const Request& r) const {
   in.enable_thinking = r.thinking;
   in.reasoning_format = COMMON_REASONING_FORMAT_DEEPSEEK;
   in.use_jinja = jinja_;
-  in.grammar = r.grammar;
-  in.json_schema = r.json_schema;
   common_chat_params p;
   try {
     p = common_chat_templates_apply(templates_.get(), in);
@@ -330,9 +331,9 @@ FormattedChat ChatFormat::apply(const Request& r) const {
   f.grammar = p.grammar;
   f.grammar_lazy = p.grammar_lazy;
   f.trigger_patterns = trigger_patterns(p, f.trigger_tokens);
-  // Tool and schema grammars start where the template's generation prompt starts; a caller's
-  // own grammar starts at the output.
-  if (!p.grammar.empty() && !p.grammar_lazy && r.grammar.empty()) f.grammar_prefill = p.generation_prompt;
+  // Tool grammars start where the template's generation prompt starts. (A caller's grammar or
+  // JSON schema is applied by the engine, from the output on, as for a raw prompt.)
+  if (!p.grammar.empty() && !p.grammar_lazy) f.grammar_prefill = p.generation_prompt;
   f.stops = p.additional_stops;
   // Parsed only when there is something to split out: tool calls, or a model that thinks.
   const bool parse_tools = !in.tools.empty() && r.tool_choice != ToolChoice::none;
@@ -351,7 +352,7 @@ FormattedChat ChatFormat::apply(const Request& r) const {
 FormattedChat ChatFormat::apply_generic_tools(const Request& r) const {
   const std::vector<Tool> tools = offered_tools(r);
   common_chat_templates_inputs in;
-  in.messages = generic_history(r.messages, describe_tools(tools, r.tool_choice));
+  in.messages = generic_history(r.messages, tools.empty() ? "" : describe_tools(tools, r.tool_choice));
   in.use_jinja = jinja_;
   in.enable_thinking = r.thinking;
   common_chat_params p;
@@ -362,8 +363,9 @@ FormattedChat ChatFormat::apply_generic_tools(const Request& r) const {
   }
   FormattedChat f;
   f.prompt = std::move(p.prompt);
-  if (!r.grammar.empty() || !r.json_schema.empty()) {
-    throw RequestError("a request with tools cannot also have a grammar or a JSON schema");
+  if (tools.empty()) {  // a history with tool calls, no tools offered now
+    locate(caller_texts(r.messages, tools), f);
+    return f;
   }
   try {
     f.grammar = json_schema_to_grammar(generic_schema(tools, r));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -129,6 +130,7 @@ struct LlamaEngine::Impl {
   };
   Prompt tokenize(const Request& r) const;
   SamplerPtr make_grammar(const Request& r, const FormattedChat& chat) const;
+  void accept_prefill(llama_sampler* grammar, const std::string& text) const;
   std::unique_ptr<Sequence> prepare(Request r, std::shared_ptr<const OutputSyntax>& syntax);
   std::unique_ptr<PrefixCache> make_prefix_cache() const;
   void measure_memory();
@@ -295,13 +297,34 @@ std::string schema_grammar(const std::string& schema) {
   }
 }
 
+// Walks a grammar past text already in the prompt, as llama.cpp's common_sampler_init does
+// (a tokenizer that puts a space before the first token: that token is not the text's).
+void LlamaEngine::Impl::accept_prefill(llama_sampler* grammar, const std::string& text) const {
+  std::vector<llama_token> tokens(text.size() + 4);
+  const int n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                               static_cast<int32_t>(tokens.size()), false, true);
+  try {
+    for (int i = 0; i < n; ++i) {
+      char piece[64];
+      const int len = llama_token_to_piece(vocab, tokens[static_cast<size_t>(i)], piece, sizeof piece, 0, true);
+      if (i == 0 && len > 0 && std::isspace(static_cast<unsigned char>(piece[0])) &&
+          !std::isspace(static_cast<unsigned char>(text[0]))) {
+        continue;
+      }
+      llama_sampler_accept(grammar, tokens[static_cast<size_t>(i)]);
+    }
+  } catch (const std::exception& e) {
+    throw RequestError(std::string("the tool-call grammar does not accept the template's generation prompt: ") + e.what());
+  }
+}
+
 // The request's grammar: the template's (tool calls, a JSON schema rendered with the chat), or the
 // caller's GBNF or schema for a raw prompt. A lazy grammar waits for its trigger (a tool call's
 // opening marker) and leaves the text before it free.
 SamplerPtr LlamaEngine::Impl::make_grammar(const Request& r, const FormattedChat& chat) const {
   std::string gbnf = chat.grammar;
-  const bool from_chat = !r.messages.empty() && r.prompt.empty();
-  if (!from_chat) {
+  if (!r.grammar.empty() || !r.json_schema.empty()) {
+    if (!gbnf.empty()) throw RequestError("a request with tools cannot also have a grammar or a JSON schema");
     if (!r.grammar.empty() && !r.json_schema.empty()) throw RequestError("request has both a grammar and a JSON schema");
     gbnf = r.json_schema.empty() ? r.grammar : schema_grammar(r.json_schema);
   }
@@ -322,12 +345,7 @@ SamplerPtr LlamaEngine::Impl::make_grammar(const Request& r, const FormattedChat
   }
   // The template's generation prompt (e.g. "<think>\n") is already in the prompt; the grammar
   // starts before it, so it is walked past those tokens first.
-  if (!chat.grammar_prefill.empty()) {
-    for (int32_t t : tokenizer->tokenize(chat.grammar_prefill, {{0, 0}})) {
-      if (t == llama_vocab_bos(vocab) && llama_vocab_get_add_bos(vocab)) continue;
-      llama_sampler_accept(grammar.get(), t);
-    }
-  }
+  if (!chat.grammar_prefill.empty()) accept_prefill(grammar.get(), chat.grammar_prefill);
   return grammar;
 }
 
