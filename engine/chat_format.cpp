@@ -14,6 +14,8 @@ namespace agentd::engine {
 
 namespace {
 
+constexpr int kMaxGenericCalls = 8;  // calls in one answer in the generic format
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -190,7 +192,7 @@ common_json generic_schema(const std::vector<Tool>& tools, const Request& r) {
   list["type"] = "array";
   list["items"] = items;
   list["minItems"] = 1;
-  if (!r.parallel_tool_calls) list["maxItems"] = 1;
+  list["maxItems"] = r.parallel_tool_calls ? kMaxGenericCalls : 1;  // a looping model still ends its JSON
   common_json calls_props = common_json::object();
   calls_props["tool_calls"] = list;
   common_json calls = common_json::object();

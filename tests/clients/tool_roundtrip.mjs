@@ -22,7 +22,8 @@ const tools = [{
   },
 }];
 const question = [{ role: "user", content: "What is the weather in Paris?" }];
-const settings = { model: "default", temperature: 0, max_tokens: 64 };
+// stories260K spells JSON nearly a character per token, spaces included: room for a whole call.
+const settings = { model: "default", temperature: 0, max_tokens: 400, parallel_tool_calls: false };
 
 function fail(what, detail) {
   console.error(`FAIL: ${what}\n${JSON.stringify(detail, null, 2)}`);

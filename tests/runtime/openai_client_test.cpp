@@ -21,7 +21,7 @@ TEST_F(OpenAiClientTest, TheOfficialClientDoesAToolCallingRoundTripStreamedAndNo
   auto daemon = start_daemon();
   std::smatch m;
   ASSERT_TRUE(std::regex_search(startup_log_, m, std::regex("http: listening on (127\\.0\\.0\\.1:\\d+)"))) << startup_log_;
-  auto r = testing::run_process({"node", kClients + "/tool_roundtrip.mjs", "http://" + std::string(m[1]) + "/v1"});
+  auto r = testing::run_process({AGENTD_NODE_PATH, kClients + "/tool_roundtrip.mjs", "http://" + std::string(m[1]) + "/v1"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("ok: called get_weather("), std::string::npos) << r.out << r.err;
 }
