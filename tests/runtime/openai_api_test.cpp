@@ -71,7 +71,7 @@ TEST(OpenAiApi, BadRequestsNameTheFieldAndKeepOpenAisShape) {
       {R"({"model": "default", "messages": "hi"})", 400, "messages", "must be an array"},
       {R"({"model": "default", "messages": []})", 400, "messages", "must not be empty"},
       {R"({"model": "default", "messages": [{"content": "x"}]})", 400, "messages[0].role", "must be a string"},
-      {R"({"model": "default", "messages": [{"role": "tool", "content": "x"}]})", 400, "messages[0].role", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "function", "content": "x"}]})", 400, "messages[0].role", "not supported"},
       {R"({"model": "default", "messages": [{"role": "user"}]})", 400, "messages[0].content", "is required"},
       {R"({"model": "default", "messages": [{"role": "user", "content": 5}]})", 400, "messages[0].content", "must be a string"},
       {R"({"model": "default", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", 400, "messages[0].content[0]", "only text parts"},
