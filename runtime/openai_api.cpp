@@ -115,6 +115,7 @@ std::optional<ApiError> read_tools(const json& body, engine::Request& r) {
   if (!body.contains("tools") || body["tools"].is_null()) return std::nullopt;
   const json& tools = body["tools"];
   if (!tools.is_array()) return bad("tools", "'tools' must be an array");
+  if (tools.empty()) return bad("tools", "'tools' must not be empty (leave it out instead)");  // as OpenAI
   if (tools.size() > kMaxTools) return bad("tools", "at most " + std::to_string(kMaxTools) + " tools are accepted");
   for (size_t i = 0; i < tools.size(); ++i) {
     const json& t = tools[i];
