@@ -1,5 +1,7 @@
 #include "agents/task_context.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "agents/event_name.hpp"
@@ -61,9 +63,10 @@ engine::Request TaskContext::make_request(const GenerateOptions& o) const {
   return r;
 }
 
-engine::Result TaskContext::generate(const GenerateOptions& options) {
+engine::Result TaskContext::generate(const GenerateOptions& options) { return run_request(make_request(options)); }
+
+engine::Result TaskContext::run_request(engine::Request request) {
   check_cancelled();
-  engine::Request request = make_request(options);
   std::unique_ptr<engine::Generation> generation;
   engine::RoutedGeneration* routed = nullptr;
   try {
@@ -86,12 +89,60 @@ engine::Result TaskContext::generate(const GenerateOptions& options) {
     result = generation->wait();
   }
   record_call(result, routed ? routed->route() : engine::RouteInfo{"local", "local", 0});
+  // A reasoning model's thinking is kept in the timeline; the answer (result.text) never holds it.
+  if (!result.reasoning.empty()) log("reasoning", {{"text", result.reasoning}});
   if (result.finish == engine::FinishReason::cancelled && cancelled()) throw TaskCancelled();
   if (result.finish == engine::FinishReason::error) throw std::runtime_error("model call failed: " + result.error);
   if (result.finish == engine::FinishReason::cancelled || result.finish == engine::FinishReason::deadline) {
     throw std::runtime_error(std::string("model call ended early: ") + engine::to_string(result.finish));
   }
   return result;
+}
+
+// Runs one call of the model's; the answer is a tool message (an error text when the tool throws,
+// is unknown or gets arguments that are not a JSON object: the model may try again).
+engine::ChatMessage TaskContext::run_tool_call(const engine::ToolCall& call, const std::vector<AgentTool>& tools) {
+  engine::ChatMessage answer{"tool", ""};
+  answer.tool_call_id = call.id;
+  nlohmann::json outcome;
+  try {
+    auto tool = std::find_if(tools.begin(), tools.end(), [&](const AgentTool& t) { return t.name == call.name; });
+    if (tool == tools.end()) throw std::runtime_error("there is no tool named '" + call.name + "'");
+    nlohmann::json args = nlohmann::json::parse(call.arguments.empty() ? "{}" : call.arguments);
+    if (!args.is_object()) throw std::runtime_error("the arguments must be a JSON object");
+    outcome = tool->run(args);
+    answer.content = outcome.is_string() ? outcome.get<std::string>() : outcome.dump();
+  } catch (const TaskCancelled&) {
+    throw;
+  } catch (const std::exception& e) {
+    outcome = {{"error", e.what()}};
+    answer.content = outcome.dump();
+  }
+  log("tool_call", {{"tool", call.name}, {"arguments", call.arguments}, {"result", answer.content.substr(0, 2000)}});
+  return answer;
+}
+
+engine::Result TaskContext::generate_with_tools(const GenerateOptions& options, const std::vector<AgentTool>& tools,
+                                                ToolRounds rounds) {
+  GenerateOptions o = options;
+  if (o.messages.empty() && !o.raw) o.messages.push_back({"user", o.prompt});
+  std::vector<engine::Tool> offered;
+  for (const auto& t : tools) offered.push_back({t.name, t.description, t.parameters.dump()});
+  for (int round = 0;; ++round) {
+    engine::Request request = make_request(o);
+    const bool may_call = round < rounds.max_rounds;
+    request.tools = offered;
+    request.tool_choice = !may_call ? engine::ToolChoice::none : round == 0 ? rounds.first : engine::ToolChoice::automatic;
+    engine::Result result = run_request(std::move(request));
+    if (result.tool_calls.empty() || !may_call) {
+      result.tool_calls.clear();
+      return result;
+    }
+    engine::ChatMessage asked{"assistant", result.text};
+    asked.tool_calls = result.tool_calls;
+    o.messages.push_back(std::move(asked));
+    for (const auto& call : result.tool_calls) o.messages.push_back(run_tool_call(call, tools));
+  }
 }
 
 void TaskContext::record_call(const engine::Result& result, const engine::RouteInfo& route) {

@@ -5,6 +5,10 @@
 //                  task was submitted with another), with the agent's generation
 //                  settings; the fiber waits, the thread does not. Recorded in the timeline
 //                  (llm_call: route, queue wait, time to first token, tokens).
+//   generate_with_tools() a model call that may call the agent's own C++ functions (AgentTool):
+//                  each call is parsed, run, answered as a tool message, for at most max_rounds
+//                  rounds; then the model answers without tools. Every call and result goes to the
+//                  timeline ("tool_call"); a tool that throws answers the model with the error.
 //   generate_long() long text as an outline plus sections (engine/sectional), each section
 //                  stored in the task's sections as soon as it is done; a task run again after
 //                  a crash continues at the first unfinished section.
@@ -94,6 +98,20 @@ struct GenerateOptions {
   std::string json_schema;                    // JSON schema (grammar-constrained output)
 };
 
+// A C++ function an agent lets the model call. `run` gets the arguments (a JSON object checked
+// against nothing but JSON syntax: validate what you use) and returns what the model reads.
+struct AgentTool {
+  std::string name;
+  std::string description;
+  nlohmann::json parameters = {{"type", "object"}, {"properties", nlohmann::json::object()}};
+  std::function<nlohmann::json(const nlohmann::json& arguments)> run;
+};
+
+struct ToolRounds {
+  int max_rounds = 3;  // model answers that may call tools; the one after them may not
+  engine::ToolChoice first = engine::ToolChoice::automatic;  // e.g. required: call before answering
+};
+
 class TaskContext {
  public:
   TaskContext(const AgentConfig& config, const storage::Task& task, TaskServices services, std::stop_token stop);
@@ -110,6 +128,9 @@ class TaskContext {
   // Throws TaskCancelled when cancelled, std::runtime_error when the engine fails or refuses.
   engine::Result generate(const GenerateOptions& options);
   std::string ask(const std::string& user_message);
+  // The final answer; Result::tool_calls is empty. Throws like generate().
+  engine::Result generate_with_tools(const GenerateOptions& options, const std::vector<AgentTool>& tools,
+                                     ToolRounds rounds = {});
   // Defaults from the agent's config: sampling, priority, system prompt, and per section
   // max_tokens = generation.section_tokens, min_tokens = 5/8 of it. Throws like generate().
   std::string generate_long(const std::string& brief, engine::LongFormOptions options);
@@ -161,6 +182,8 @@ class TaskContext {
  private:
   engine::Request make_request(const GenerateOptions& options) const;
   void would_write(const std::string& what, nlohmann::json data);
+  engine::Result run_request(engine::Request request);
+  engine::ChatMessage run_tool_call(const engine::ToolCall& call, const std::vector<AgentTool>& tools);
   void record_call(const engine::Result& result, const engine::RouteInfo& route = {"local", "local", 0});
 
   // The parts of the task's row an agent reads.

@@ -29,10 +29,31 @@ namespace agentd::engine {
 
 using Clock = std::chrono::steady_clock;
 
-struct ChatMessage {
-  std::string role;     // "system", "user", "assistant"
-  std::string content;
+// A call the model asked for: `arguments` is JSON text (an object), as OpenAI sends it.
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;
 };
+
+struct ChatMessage {
+  std::string role;     // "system", "user", "assistant", "tool"
+  std::string content;
+  std::vector<ToolCall> tool_calls;  // assistant: the calls it made
+  std::string tool_call_id;          // tool: the call this message answers
+  std::string reasoning;             // assistant: its thinking, when a caller keeps it
+};
+
+// A function the model may call; `parameters` is a JSON schema (text) of its arguments object.
+struct Tool {
+  std::string name;
+  std::string description;
+  std::string parameters = "{\"type\": \"object\"}";
+};
+
+// automatic: the model decides; none: no call; required: at least one call; named: a call of
+// Request::tool_name. Under required and named, the output is grammar-constrained to a call.
+enum class ToolChoice { automatic, none, required, named };
 
 struct Sampling {
   float temperature = 0.8f;   // 0 = greedy
@@ -52,6 +73,11 @@ struct Request {
   int max_tokens = 256;
   std::string grammar;                // optional GBNF
   std::string json_schema;            // optional JSON schema (converted to a grammar)
+  std::vector<Tool> tools;            // functions the model may call (chat messages only)
+  ToolChoice tool_choice = ToolChoice::automatic;
+  std::string tool_name;              // ToolChoice::named
+  bool parallel_tool_calls = false;   // more than one call in one answer
+  bool thinking = true;               // false: a reasoning model is asked not to think
   scheduler::Priority priority = scheduler::Priority::tool;
   std::optional<Clock::time_point> deadline;  // ends with FinishReason::deadline when passed
   int64_t task_id = 0;                // the task this call belongs to (0 = none), for accounting
@@ -61,7 +87,9 @@ enum class FinishReason { stop, length, cancelled, deadline, error };
 const char* to_string(FinishReason r);
 
 struct Result {
-  std::string text;
+  std::string text;              // the answer: for a chat, without its reasoning and tool calls
+  std::string reasoning;         // a reasoning model's thinking, split out of the answer
+  std::vector<ToolCall> tool_calls;  // calls the model made (a chat request with tools)
   FinishReason finish = FinishReason::stop;
   std::string error;             // set when finish == error
   int prompt_tokens = 0;
@@ -89,10 +117,28 @@ class EngineError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A step of a chat answer as it streams: text of the answer, of the reasoning, or of a tool call
+// (index, then id and name once, then pieces of its arguments).
+struct MessageDelta {
+  std::string content;
+  std::string reasoning;
+  int tool_index = -1;  // >= 0: a tool call delta
+  ToolCall tool_call;   // id and name on a call's first delta; arguments text appended
+};
+
 class Generation {
  public:
   virtual ~Generation() = default;
   virtual std::optional<std::string> next_piece() = 0;
+  // The answer as deltas; by default every piece is answer text. Backends that split reasoning
+  // and tool calls out of the text override it. Read either next_piece() or next_delta().
+  virtual std::optional<MessageDelta> next_delta() {
+    auto piece = next_piece();
+    if (!piece) return std::nullopt;
+    MessageDelta d;
+    d.content = std::move(*piece);
+    return d;
+  }
   virtual void cancel() = 0;
   virtual Result wait() = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -11,11 +12,16 @@
 
 #include <unistd.h>
 
+#include "engine/chat_format.hpp"
+#include "engine/chat_output.hpp"
 #include "engine/inference_loop.hpp"
 #include "engine/json_schema_grammar.hpp"
 #include "engine/model_check.hpp"
+#include "engine/prompt_tokens.hpp"
 #include "engine/sequence.hpp"
+#include "json-schema-to-grammar.h"
 #include "llama.h"
+#include "scheduler/bounded_json.hpp"
 
 namespace agentd::engine {
 
@@ -85,23 +91,6 @@ size_t prefix_ram_bytes(int mb) {
 
 constexpr int kPrefixBlockTokens = 32;
 
-std::string builtin_template_names() {
-  std::vector<const char*> names(128);
-  const int32_t n = llama_chat_builtin_templates(names.data(), names.size());
-  std::string out;
-  for (int32_t i = 0; i < std::min<int32_t>(n, static_cast<int32_t>(names.size())); ++i) {
-    if (i > 0) out += ", ";
-    out += names[static_cast<size_t>(i)];
-  }
-  return out;
-}
-
-bool template_works(const std::string& tmpl) {
-  const llama_chat_message probe{"user", "hello"};
-  char buf[256];
-  return llama_chat_apply_template(tmpl.c_str(), &probe, 1, true, buf, sizeof buf) >= 0;
-}
-
 void check_sampling(const Request& r) {
   const Sampling& s = r.sampling;
   auto fail = [](const std::string& what) { throw RequestError("invalid sampling: " + what); };
@@ -125,7 +114,8 @@ struct LlamaEngine::Impl {
   int slots = 1;  // decoded together (1 for serial)
   ModelPtr model;
   const llama_vocab* vocab = nullptr;
-  std::string chat_template;  // empty: messages cannot be formatted
+  std::unique_ptr<ChatFormat> chat;          // the chat template and its tool-call syntax
+  std::unique_ptr<PromptTokenizer> tokenizer;  // caller text never becomes a control token
   ContextPtr ctx;
   EngineMemory memory;  // measured once the context exists
   std::unique_ptr<InferenceLoop> loop;  // last: stopped before ctx and model are freed
@@ -134,10 +124,14 @@ struct LlamaEngine::Impl {
   void pick_chat_template();
   void check_context_fits_memory(uint64_t n_ctx) const;
   void create_context();
-  std::vector<llama_token> tokenize(const Request& r) const;
-  std::string format_messages(const Request& r) const;
-  SamplerPtr make_grammar(const Request& r) const;
-  std::unique_ptr<Sequence> prepare(Request r);
+  struct Prompt {
+    std::vector<llama_token> tokens;
+    FormattedChat chat;  // for chat messages: the grammar and output syntax of the template
+  };
+  Prompt tokenize(const Request& r) const;
+  SamplerPtr make_grammar(const Request& r, const FormattedChat& chat) const;
+  void accept_prefill(llama_sampler* grammar, const std::string& text) const;
+  std::unique_ptr<Sequence> prepare(Request r, std::shared_ptr<const OutputSyntax>& syntax);
   std::unique_ptr<PrefixCache> make_prefix_cache() const;
   void measure_memory();
   void warn(const std::string& what) const;
@@ -196,20 +190,10 @@ void LlamaEngine::Impl::load_model() {
   vocab = llama_model_get_vocab(model.get());
 }
 
-// The model's own template if llama_chat_apply_template understands it, else the named one.
+// The chat template (chat_format.hpp says which); one that cannot render fails here, at start-up.
 void LlamaEngine::Impl::pick_chat_template() {
-  if (const char* own = llama_model_chat_template(model.get(), nullptr); own != nullptr) {
-    if (template_works(own)) {
-      chat_template = own;
-      return;
-    }
-  }
-  if (options.chat_template.empty()) return;
-  if (!template_works(options.chat_template)) {
-    throw EngineError("unknown chat_template \"" + options.chat_template +
-                      "\"; built-in templates: " + builtin_template_names());
-  }
-  chat_template = options.chat_template;
+  chat = std::make_unique<ChatFormat>(model.get(), options.model_path, options.chat_template);
+  tokenizer = std::make_unique<PromptTokenizer>(vocab);
 }
 
 // A lower bound of what the KV cache of n_ctx cells needs (K and V of kv_type in every layer,
@@ -272,79 +256,104 @@ void LlamaEngine::Impl::create_context() {
   }
 }
 
-std::string LlamaEngine::Impl::format_messages(const Request& r) const {
-  if (chat_template.empty()) {
-    throw RequestError("request has chat messages but model " + options.model_path +
-                       " has no usable chat template; set the engine's chat_template "
-                       "(e.g. \"chatml\") or send a raw prompt");
-  }
-  std::vector<llama_chat_message> msgs;
-  size_t chars = 0;
-  for (const auto& m : r.messages) {
-    msgs.push_back({m.role.c_str(), m.content.c_str()});
-    chars += m.role.size() + m.content.size();
-  }
-  std::string out(2 * chars + 256, '\0');
-  int32_t n = llama_chat_apply_template(chat_template.c_str(), msgs.data(), msgs.size(), true,
-                                        out.data(), static_cast<int32_t>(out.size()));
-  if (n > static_cast<int32_t>(out.size())) {
-    out.resize(static_cast<size_t>(n));
-    n = llama_chat_apply_template(chat_template.c_str(), msgs.data(), msgs.size(), true,
-                                  out.data(), static_cast<int32_t>(out.size()));
-  }
-  if (n < 0) throw RequestError("chat template could not format the messages");
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::vector<llama_token> LlamaEngine::Impl::tokenize(const Request& r) const {
-  std::string text;
+// Chat messages through the template, caller text tokenized as plain text; a raw prompt verbatim
+// with special tokens parsed (its caller formatted it on purpose).
+LlamaEngine::Impl::Prompt LlamaEngine::Impl::tokenize(const Request& r) const {
+  Prompt p;
   if (!r.prompt.empty()) {
-    text = r.prompt;
+    if (r.prompt.size() > static_cast<size_t>(INT32_MAX / 2)) throw RequestError("prompt too large");
+    p.tokens = tokenizer->tokenize(r.prompt, {});
   } else if (!r.messages.empty()) {
-    text = format_messages(r);
+    p.chat = chat->apply(r);
+    for (const auto& text : p.chat.unlocated) {
+      if (tokenizer->has_special_text(text)) {
+        throw RequestError("chat template " + chat->name() +
+                           " changes message text that holds special-token text, so it cannot be kept as plain text");
+      }
+    }
+    if (p.chat.prompt.size() > static_cast<size_t>(INT32_MAX / 2)) throw RequestError("prompt too large");
+    p.tokens = tokenizer->tokenize(p.chat.prompt, p.chat.plain);
   } else {
     throw RequestError("request has neither a prompt nor messages");
   }
-  if (text.size() > static_cast<size_t>(INT32_MAX / 2)) throw RequestError("prompt too large");
-  const auto len = static_cast<int32_t>(text.size());
-  std::vector<llama_token> tokens(text.size() + 2);
-  int32_t n = llama_tokenize(vocab, text.data(), len, tokens.data(),
-                             static_cast<int32_t>(tokens.size()), true, true);
-  if (n < 0) {
-    tokens.resize(static_cast<size_t>(-n));
-    n = llama_tokenize(vocab, text.data(), len, tokens.data(), static_cast<int32_t>(tokens.size()),
-                       true, true);
-  }
-  if (n <= 0) throw RequestError("prompt could not be tokenized");
-  tokens.resize(static_cast<size_t>(n));
-  return tokens;
+  if (p.tokens.empty()) throw RequestError("prompt could not be tokenized");
+  return p;
 }
 
-SamplerPtr LlamaEngine::Impl::make_grammar(const Request& r) const {
-  std::string gbnf = r.grammar;
-  if (!r.json_schema.empty()) {
-    if (!gbnf.empty()) throw RequestError("request has both a grammar and a JSON schema");
-    try {
-      gbnf = json_schema_to_gbnf(r.json_schema);
-    } catch (const std::exception& e) {
-      throw RequestError(std::string("invalid JSON schema: ") + e.what());
+// A JSON schema through llama.cpp common's converter (the one llama-server uses), bounded first
+// because schemas come from strangers.
+std::string schema_grammar(const std::string& schema) {
+  if (schema.size() > kMaxSchemaBytes) {
+    throw RequestError("invalid JSON schema: " + std::to_string(schema.size()) + " bytes (at most " +
+                       std::to_string(kMaxSchemaBytes) + ")");
+  }
+  if (auto problem = scheduler::json_bounds_problem(schema, {kMaxSchemaBytes, kMaxSchemaDepth})) {
+    throw RequestError("invalid JSON schema: " + *problem);
+  }
+  try {
+    return json_schema_to_grammar(common_json::parse(schema));
+  } catch (const std::exception& e) {
+    throw RequestError(std::string("invalid JSON schema: ") + e.what());
+  }
+}
+
+// Walks a grammar past text already in the prompt, as llama.cpp's common_sampler_init does
+// (a tokenizer that puts a space before the first token: that token is not the text's).
+void LlamaEngine::Impl::accept_prefill(llama_sampler* grammar, const std::string& text) const {
+  std::vector<llama_token> tokens(text.size() + 4);
+  const int n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                               static_cast<int32_t>(tokens.size()), false, true);
+  try {
+    for (int i = 0; i < n; ++i) {
+      char piece[64];
+      const int len = llama_token_to_piece(vocab, tokens[static_cast<size_t>(i)], piece, sizeof piece, 0, true);
+      if (i == 0 && len > 0 && std::isspace(static_cast<unsigned char>(piece[0])) &&
+          !std::isspace(static_cast<unsigned char>(text[0]))) {
+        continue;
+      }
+      llama_sampler_accept(grammar, tokens[static_cast<size_t>(i)]);
     }
+  } catch (const std::exception& e) {
+    throw RequestError(std::string("the tool-call grammar does not accept the template's generation prompt: ") + e.what());
+  }
+}
+
+// The request's grammar: the template's (tool calls, a JSON schema rendered with the chat), or the
+// caller's GBNF or schema for a raw prompt. A lazy grammar waits for its trigger (a tool call's
+// opening marker) and leaves the text before it free.
+SamplerPtr LlamaEngine::Impl::make_grammar(const Request& r, const FormattedChat& chat) const {
+  std::string gbnf = chat.grammar;
+  if (!r.grammar.empty() || !r.json_schema.empty()) {
+    if (!gbnf.empty()) throw RequestError("a request with tools cannot also have a grammar or a JSON schema");
+    if (!r.grammar.empty() && !r.json_schema.empty()) throw RequestError("request has both a grammar and a JSON schema");
+    gbnf = r.json_schema.empty() ? r.grammar : schema_grammar(r.json_schema);
   }
   if (gbnf.empty()) return nullptr;
   clear_llama_error();
-  SamplerPtr grammar(llama_sampler_init_grammar(vocab, gbnf.c_str(), "root"));
+  SamplerPtr grammar;
+  if (chat.grammar_lazy) {
+    std::vector<const char*> patterns;
+    for (const auto& p : chat.trigger_patterns) patterns.push_back(p.c_str());
+    grammar.reset(llama_sampler_init_grammar_lazy_patterns(vocab, gbnf.c_str(), "root", patterns.data(), patterns.size(),
+                                                           chat.trigger_tokens.data(), chat.trigger_tokens.size()));
+  } else {
+    grammar.reset(llama_sampler_init_grammar(vocab, gbnf.c_str(), "root"));
+  }
   if (!grammar) {
-    const std::string origin = r.json_schema.empty() ? "invalid grammar" : "grammar built from the JSON schema is invalid";
+    const std::string origin = r.json_schema.empty() && r.tools.empty() ? "invalid grammar" : "grammar built from the JSON schema is invalid";
     throw RequestError(with_llama_reason(origin + " (GBNF with a \"root\" rule expected)"));
   }
+  // The template's generation prompt (e.g. "<think>\n") is already in the prompt; the grammar
+  // starts before it, so it is walked past those tokens first.
+  if (!chat.grammar_prefill.empty()) accept_prefill(grammar.get(), chat.grammar_prefill);
   return grammar;
 }
 
-std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r) {
+std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r, std::shared_ptr<const OutputSyntax>& syntax) {
   check_sampling(r);
   auto seq = std::make_unique<Sequence>();
-  seq->prompt = tokenize(r);
+  Prompt prompt = tokenize(r);
+  seq->prompt = std::move(prompt.tokens);
   const int n_prompt = static_cast<int>(seq->prompt.size());
   if (n_prompt >= options.n_ctx_per_seq) {
     throw RequestError("prompt is " + std::to_string(n_prompt) +
@@ -353,12 +362,14 @@ std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r) {
   }
   Sampling sampling = r.sampling;
   if (sampling.repeat_last_n == -1) sampling.repeat_last_n = options.n_ctx_per_seq;
-  seq->sampler = make_sampler_chain(sampling, llama_vocab_n_tokens(vocab), make_grammar(r));
+  seq->sampler = make_sampler_chain(sampling, llama_vocab_n_tokens(vocab), make_grammar(r, prompt.chat));
   seq->priority = r.priority;
   seq->rank = scheduler::index(r.priority);
   seq->deadline = r.deadline;
   seq->max_tokens = r.max_tokens;
+  for (const auto& s : prompt.chat.stops) r.stop.push_back(s);
   seq->stop = StopMatcher(std::move(r.stop));
+  syntax = prompt.chat.syntax;
   seq->stream = std::make_shared<GenerationStream>(n_prompt, loop->steps_done());
   return seq;
 }
@@ -394,12 +405,19 @@ LlamaEngine::LlamaEngine(LlamaEngineOptions options) : impl_(std::make_unique<Im
 
 LlamaEngine::~LlamaEngine() = default;
 
+// A chat's output is parsed (answer, reasoning, tool calls) by the template's syntax.
 std::unique_ptr<Generation> LlamaEngine::submit(Request request) {
-  return submit_llama(std::move(request));
+  std::shared_ptr<const OutputSyntax> syntax;
+  auto seq = impl_->prepare(std::move(request), syntax);
+  std::unique_ptr<Generation> generation = std::make_unique<LlamaGeneration>(seq->stream);
+  impl_->loop->post(std::move(seq));
+  if (syntax) generation = std::make_unique<ChatGeneration>(std::move(generation), std::move(syntax));
+  return generation;
 }
 
 std::unique_ptr<LlamaGeneration> LlamaEngine::submit_llama(Request request) {
-  auto seq = impl_->prepare(std::move(request));
+  std::shared_ptr<const OutputSyntax> syntax;
+  auto seq = impl_->prepare(std::move(request), syntax);
   auto generation = std::make_unique<LlamaGeneration>(seq->stream);
   impl_->loop->post(std::move(seq));
   return generation;
@@ -422,7 +440,13 @@ EngineStats LlamaEngine::stats() const {
 }
 
 std::vector<int32_t> LlamaEngine::tokenize_prompt(const Request& request) const {
-  return impl_->tokenize(request);
+  return impl_->tokenize(request).tokens;
 }
+
+std::string LlamaEngine::format_prompt(const Request& request) const {
+  return impl_->chat->apply(request).prompt;
+}
+
+std::string LlamaEngine::chat_template_name() const { return impl_->chat->name(); }
 
 }  // namespace agentd::engine

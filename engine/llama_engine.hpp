@@ -58,7 +58,9 @@ struct LlamaEngineOptions {
   // memory-lock limit forbids it, the engine warns (on_warning) how to raise it and goes on.
   bool mlock = false;
   Policy policy = Policy::batched;
-  std::string chat_template;  // built-in template name (e.g. "chatml") used when the model has none
+  // A .jinja file (always used), or a llama.cpp built-in template name (e.g. "chatml") used when
+  // the model has no template of its own (chat_format.hpp).
+  std::string chat_template;
   // Prefix cache: a request starts from the longest prefix of its prompt tokens already computed,
   // in a free KV stream or in the store (RAM, then disk); only the rest is prefilled. Output is
   // unchanged (docs/design.md, "Prefix cache").
@@ -116,8 +118,12 @@ class LlamaEngine final : public Engine {
   EngineStats stats() const;
 
   // The exact token sequence a request's prompt is decoded as (chat template applied; BOS added
-  // when the model wants it; special tokens parsed). Throws RequestError like submit().
+  // when the model wants it; special tokens parsed only in the template's own text, see
+  // prompt_tokens.hpp). Throws RequestError like submit().
   std::vector<int32_t> tokenize_prompt(const Request& request) const;
+  // The chat prompt text the template renders for a request's messages (and tools).
+  std::string format_prompt(const Request& request) const;
+  std::string chat_template_name() const;  // which template formats chats ("" = none)
 
  private:
   struct Impl;

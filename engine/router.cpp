@@ -9,6 +9,7 @@ class LocalGeneration final : public RoutedGeneration {
   LocalGeneration(std::unique_ptr<Generation> inner, std::string reason)
       : inner_(std::move(inner)), reason_(std::move(reason)) {}
   std::optional<std::string> next_piece() override { return inner_->next_piece(); }
+  std::optional<MessageDelta> next_delta() override { return inner_->next_delta(); }
   void cancel() override { inner_->cancel(); }
   Result wait() override { return inner_->wait(); }
   RouteInfo route() override { return {"local", reason_, 0}; }
@@ -31,6 +32,15 @@ class CloudGeneration final : public RoutedGeneration {
       return piece;
     }
     if (fall_back_if_failed()) return current_->next_piece();
+    return std::nullopt;
+  }
+  std::optional<MessageDelta> next_delta() override {
+    auto delta = current_->next_delta();
+    if (delta) {
+      got_piece_ = true;
+      return delta;
+    }
+    if (fall_back_if_failed()) return current_->next_delta();
     return std::nullopt;
   }
   void cancel() override {

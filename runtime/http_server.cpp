@@ -235,8 +235,8 @@ bool stream_next(Stream& s, httplib::DataSink& sink) {
       return false;
     }
   }
-  if (auto piece = s.generation->next_piece()) {
-    if (!write(chunk_event(s.id, s.model, s.created, {{"content", *piece}}))) {
+  if (auto delta = s.generation->next_delta()) {
+    if (!write(chunk_event(s.id, s.model, s.created, delta_json(*delta)))) {
       s.generation->cancel();  // the client went away
       return false;
     }
@@ -249,7 +249,7 @@ bool stream_next(Stream& s, httplib::DataSink& sink) {
   if (r.finish == engine::FinishReason::error) {
     tail = "data: " + json_text(error_body({500, r.error, "server_error", "", ""})) + "\n\n";
   } else {
-    tail = chunk_event(s.id, s.model, s.created, json::object(), openai_finish_reason(r.finish));
+    tail = chunk_event(s.id, s.model, s.created, json::object(), openai_finish_reason(r));
     if (s.include_usage) tail += usage_event(s.id, s.model, s.created, r);
   }
   tail += "data: [DONE]\n\n";

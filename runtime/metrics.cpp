@@ -19,6 +19,7 @@ class MeteredGeneration : public engine::Generation {
   MeteredGeneration(std::unique_ptr<engine::Generation> inner, scheduler::Priority priority, Metrics& metrics)
       : inner_(std::move(inner)), priority_(priority), metrics_(metrics) {}
   std::optional<std::string> next_piece() override { return inner_->next_piece(); }
+  std::optional<engine::MessageDelta> next_delta() override { return inner_->next_delta(); }
   void cancel() override { inner_->cancel(); }
   engine::Result wait() override {
     engine::Result r = inner_->wait();

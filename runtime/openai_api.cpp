@@ -21,7 +21,7 @@ const std::vector<std::string> kKnown = {
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "seed", "stop",
     "stream", "stream_options", "response_format", "n", "user", "priority", "agent", "presence_penalty",
     "frequency_penalty", "tools", "tool_choice", "functions", "function_call", "logprobs", "top_logprobs",
-    "parallel_tool_calls", "metadata", "store"};
+    "parallel_tool_calls", "metadata", "store", "reasoning_effort", "thinking"};
 
 // Reads message content: a string, or an array of {"type": "text", "text": ...} parts.
 std::optional<ApiError> read_content(const json& content, const std::string& at, std::string& out) {
@@ -41,6 +41,58 @@ std::optional<ApiError> read_content(const json& content, const std::string& at,
   return std::nullopt;
 }
 
+// An assistant's tool_calls: [{"id", "type": "function", "function": {"name", "arguments": "<JSON>"}}].
+std::optional<ApiError> read_tool_calls(const json& calls, const std::string& at, std::vector<engine::ToolCall>& out) {
+  if (!calls.is_array()) return bad(at, at + " must be an array");
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const json& c = calls[i];
+    const std::string where = at + "[" + std::to_string(i) + "]";
+    if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) {
+      return bad(where, where + " must be an object with a 'function'");
+    }
+    const json& f = c["function"];
+    if (!f.contains("name") || !f["name"].is_string()) return bad(where + ".function.name", where + ".function.name must be a string");
+    engine::ToolCall call;
+    call.id = c.contains("id") && c["id"].is_string() ? c["id"].get<std::string>() : "call_" + std::to_string(i);
+    call.name = f["name"];
+    if (f.contains("arguments") && f["arguments"].is_string()) {
+      call.arguments = f["arguments"];
+    } else if (f.contains("arguments") && f["arguments"].is_object()) {
+      call.arguments = f["arguments"].dump();
+    } else {
+      return bad(where + ".function.arguments", where + ".function.arguments must be a JSON string");
+    }
+    out.push_back(std::move(call));
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_message(const json& m, const std::string& at, engine::ChatMessage& out) {
+  if (!m.is_object()) return bad(at, at + " must be an object");
+  if (!m.contains("role") || !m["role"].is_string()) return bad(at + ".role", at + ".role must be a string");
+  out.role = m["role"];
+  if (out.role == "developer") out.role = "system";
+  if (out.role != "system" && out.role != "user" && out.role != "assistant" && out.role != "tool") {
+    return bad(at + ".role", at + ".role '" + out.role + "' is not supported (system, developer, user, assistant, tool)");
+  }
+  if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+    if (out.role != "assistant") return bad(at + ".tool_calls", "only assistant messages have tool_calls");
+    if (auto e = read_tool_calls(m["tool_calls"], at + ".tool_calls", out.tool_calls)) return e;
+  }
+  if (out.role == "tool") {
+    if (!m.contains("tool_call_id") || !m["tool_call_id"].is_string()) {
+      return bad(at + ".tool_call_id", at + ".tool_call_id is required for a tool message");
+    }
+    out.tool_call_id = m["tool_call_id"];
+  }
+  const bool may_be_empty = out.role == "assistant" && !out.tool_calls.empty();
+  if (!m.contains("content") || m["content"].is_null()) {
+    if (may_be_empty) return std::nullopt;
+    return bad(at + ".content", at + ".content is required");
+  }
+  return read_content(m["content"], at + ".content", out.content);
+}
+
 std::optional<ApiError> read_messages(const json& body, engine::Request& r) {
   if (!body.contains("messages")) return bad("messages", "missing required parameter: 'messages'");
   const json& messages = body["messages"];
@@ -51,20 +103,81 @@ std::optional<ApiError> read_messages(const json& body, engine::Request& r) {
                                std::to_string(kMaxMessages) + " are accepted");
   }
   for (size_t i = 0; i < messages.size(); ++i) {
-    const json& m = messages[i];
-    std::string at = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object()) return bad(at, at + " must be an object");
-    if (!m.contains("role") || !m["role"].is_string()) return bad(at + ".role", at + ".role must be a string");
-    std::string role = m["role"];
-    if (role == "developer") role = "system";
-    if (role != "system" && role != "user" && role != "assistant") {
-      return bad(at + ".role", at + ".role '" + role + "' is not supported (system, developer, user, assistant)");
+    engine::ChatMessage m;
+    if (auto e = read_message(messages[i], "messages[" + std::to_string(i) + "]", m)) return e;
+    r.messages.push_back(std::move(m));
+  }
+  return std::nullopt;
+}
+
+// tools: [{"type": "function", "function": {"name", "description", "parameters"}}].
+std::optional<ApiError> read_tools(const json& body, engine::Request& r) {
+  if (!body.contains("tools") || body["tools"].is_null()) return std::nullopt;
+  const json& tools = body["tools"];
+  if (!tools.is_array()) return bad("tools", "'tools' must be an array");
+  if (tools.empty()) return bad("tools", "'tools' must not be empty (leave it out instead)");  // as OpenAI
+  if (tools.size() > kMaxTools) return bad("tools", "at most " + std::to_string(kMaxTools) + " tools are accepted");
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
+    const std::string at = "tools[" + std::to_string(i) + "]";
+    if (!t.is_object() || t.value("type", "") != "function" || !t.contains("function") || !t["function"].is_object()) {
+      return bad(at, at + " must be {\"type\": \"function\", \"function\": {...}}");
     }
-    if (m.contains("tool_calls")) return bad(at + ".tool_calls", "tool calls are not supported");
-    if (!m.contains("content") || m["content"].is_null()) return bad(at + ".content", at + ".content is required");
-    std::string content;
-    if (auto e = read_content(m["content"], at + ".content", content)) return e;
-    r.messages.push_back({role, content});
+    const json& f = t["function"];
+    if (!f.contains("name") || !f["name"].is_string() || f["name"].get<std::string>().empty()) {
+      return bad(at + ".function.name", at + ".function.name must be a non-empty string");
+    }
+    engine::Tool tool;
+    tool.name = f["name"];
+    if (f.contains("description") && f["description"].is_string()) tool.description = f["description"];
+    if (f.contains("parameters") && !f["parameters"].is_null()) {
+      if (!f["parameters"].is_object()) return bad(at + ".function.parameters", at + ".function.parameters must be a JSON schema object");
+      tool.parameters = f["parameters"].empty() ? R"({"type": "object", "properties": {}})" : f["parameters"].dump();
+    } else {
+      tool.parameters = R"({"type": "object", "properties": {}})";
+    }
+    r.tools.push_back(std::move(tool));
+  }
+  return std::nullopt;
+}
+
+// tool_choice: "auto", "none", "required", or {"type": "function", "function": {"name": ...}}.
+std::optional<ApiError> read_tool_choice(const json& body, engine::Request& r) {
+  if (body.contains("parallel_tool_calls") && !body["parallel_tool_calls"].is_null()) {
+    if (!body["parallel_tool_calls"].is_boolean()) return bad("parallel_tool_calls", "'parallel_tool_calls' must be a boolean");
+    r.parallel_tool_calls = body["parallel_tool_calls"];
+  } else {
+    r.parallel_tool_calls = true;  // OpenAI's default
+  }
+  if (!body.contains("tool_choice") || body["tool_choice"].is_null()) return std::nullopt;
+  const json& c = body["tool_choice"];
+  if (r.tools.empty()) return bad("tool_choice", "'tool_choice' is only allowed when 'tools' are given");
+  if (c == "auto") r.tool_choice = engine::ToolChoice::automatic;
+  else if (c == "none") r.tool_choice = engine::ToolChoice::none;
+  else if (c == "required") r.tool_choice = engine::ToolChoice::required;
+  else if (c.is_object() && c.contains("function") && c["function"].is_object() && c["function"].contains("name") &&
+           c["function"]["name"].is_string()) {
+    r.tool_choice = engine::ToolChoice::named;
+    r.tool_name = c["function"]["name"];
+    bool known = false;
+    for (const auto& t : r.tools) known = known || t.name == r.tool_name;
+    if (!known) return bad("tool_choice", "'tool_choice' names function '" + r.tool_name + "', which is not among 'tools'");
+  } else {
+    return bad("tool_choice", "'tool_choice' must be auto, none, required or {\"type\": \"function\", \"function\": {\"name\": ...}}");
+  }
+  return std::nullopt;
+}
+
+// Thinking off: "reasoning_effort": "none", or agentd's "thinking": false.
+std::optional<ApiError> read_reasoning(const json& body, engine::Request& r) {
+  if (body.contains("reasoning_effort") && !body["reasoning_effort"].is_null()) {
+    const json& e = body["reasoning_effort"];
+    if (!e.is_string()) return bad("reasoning_effort", "'reasoning_effort' must be a string");
+    if (e == "none") r.thinking = false;
+  }
+  if (body.contains("thinking") && !body["thinking"].is_null()) {
+    if (!body["thinking"].is_boolean()) return bad("thinking", "'thinking' must be a boolean");
+    r.thinking = body["thinking"];
   }
   return std::nullopt;
 }
@@ -137,7 +250,10 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::s
   }
   c.model = model_id;
   if (auto e = read_messages(body, r)) return *e;
-  for (const char* unsupported : {"tools", "functions", "tool_choice", "function_call"}) {
+  if (auto e = read_tools(body, r)) return *e;
+  if (auto e = read_tool_choice(body, r)) return *e;
+  if (auto e = read_reasoning(body, r)) return *e;
+  for (const char* unsupported : {"functions", "function_call"}) {
     if (body.contains(unsupported) && !body[unsupported].is_null()) {
       return bad(unsupported, std::string("'") + unsupported + "' is not supported by this server");
     }
@@ -209,6 +325,44 @@ const char* openai_finish_reason(engine::FinishReason reason) {
   return reason == engine::FinishReason::length ? "length" : "stop";
 }
 
+const char* openai_finish_reason(const engine::Result& result) {
+  if (!result.tool_calls.empty() && result.finish != engine::FinishReason::length) return "tool_calls";
+  return openai_finish_reason(result.finish);
+}
+
+json tool_calls_json(const std::vector<engine::ToolCall>& calls) {
+  json out = json::array();
+  for (const auto& c : calls) {
+    out.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+  }
+  return out;
+}
+
+json message_json(const engine::Result& result) {
+  json m = {{"role", "assistant"}};
+  m["content"] = result.text.empty() && !result.tool_calls.empty() ? json(nullptr) : json(result.text);
+  if (!result.reasoning.empty()) m["reasoning_content"] = result.reasoning;
+  if (!result.tool_calls.empty()) m["tool_calls"] = tool_calls_json(result.tool_calls);
+  return m;
+}
+
+json delta_json(const engine::MessageDelta& d) {
+  json out = json::object();
+  if (!d.content.empty()) out["content"] = d.content;
+  if (!d.reasoning.empty()) out["reasoning_content"] = d.reasoning;
+  if (d.tool_index >= 0) {
+    json call = {{"index", d.tool_index}};
+    if (!d.tool_call.id.empty()) call["id"] = d.tool_call.id;
+    if (!d.tool_call.id.empty() || !d.tool_call.name.empty()) call["type"] = "function";
+    json f = json::object();
+    if (!d.tool_call.name.empty()) f["name"] = d.tool_call.name;
+    f["arguments"] = d.tool_call.arguments;
+    call["function"] = f;
+    out["tool_calls"] = json::array({call});
+  }
+  return out;
+}
+
 // OpenAI's usage block; cached_tokens are prompt tokens the prefix cache spared prefilling.
 json usage_json(const engine::Result& result) {
   return {{"prompt_tokens", result.prompt_tokens},
@@ -224,8 +378,8 @@ json completion_body(const std::string& id, const std::string& model, int64_t cr
           {"model", model},
           {"choices",
            json::array({{{"index", 0},
-                         {"message", {{"role", "assistant"}, {"content", result.text}}},
-                         {"finish_reason", openai_finish_reason(result.finish)}}})},
+                         {"message", message_json(result)},
+                         {"finish_reason", openai_finish_reason(result)}}})},
           {"usage", usage_json(result)},
           // agentd's own figures (OpenAI clients ignore unknown fields): how the scheduler treated it.
           {"agentd",

@@ -2,13 +2,18 @@
 // into an engine::Request (or an OpenAI-style error naming the field), and responses, stream
 // chunks and error bodies built the way OpenAI clients expect.
 //
-// Supported: model, messages (string content or text parts), max_tokens /
-// max_completion_tokens, temperature, top_p, seed, stop (string or up to 4), stream,
-// stream_options.include_usage, response_format (text, json_object, json_schema), n = 1, user,
-// and two extras: "priority" (interactive — the default —, tool, background) and "agent" (a
-// label for accounting). Refused with 400: tools, functions, logprobs, n > 1, penalties other
-// than 0, unknown fields; a body nested deeper than kMaxNesting (before it is parsed: every
-// walk of a parsed document recurses) or with more than kMaxMessages messages.
+// Supported: model, messages (string content or text parts; system, developer, user, assistant
+// with tool_calls, tool with tool_call_id), tools (functions), tool_choice (auto, none, required,
+// a named function), parallel_tool_calls, max_tokens / max_completion_tokens, temperature,
+// top_p, seed, stop (string or up to 4), stream, stream_options.include_usage, response_format
+// (text, json_object, json_schema), reasoning_effort ("none" turns thinking off), n = 1, user,
+// and three extras: "priority" (interactive — the default —, tool, background), "agent" (a label
+// for accounting) and "thinking" (false: a reasoning model does not think). Answers carry
+// reasoning_content apart from content, and tool_calls (finish_reason "tool_calls"); streamed,
+// as deltas of each. Refused with 400: functions / function_call (the legacy form), logprobs,
+// n > 1, penalties other than 0, unknown fields; a body nested deeper than kMaxNesting (before
+// it is parsed: every walk of a parsed document recurses) or with more than kMaxMessages
+// messages or kMaxTools tools.
 //
 // Every response and event is written with storage::json_text: text that is not valid UTF-8 (a
 // lone byte token, a stored input) gets U+FFFD instead of an exception in a streaming handler.
@@ -26,6 +31,7 @@ namespace agentd::runtime {
 
 inline constexpr int kMaxNesting = 64;
 inline constexpr size_t kMaxMessages = 1024;
+inline constexpr size_t kMaxTools = 128;
 
 struct ApiError {
   int status = 400;
@@ -50,8 +56,12 @@ struct ChatCompletionRequest {
 std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::string& body, const std::string& model_id,
                                                                     int default_max_tokens, int max_tokens_cap);
 
-// OpenAI's finish_reason for ours ("stop", "length"; cancelled and deadline end as "stop").
+// OpenAI's finish_reason for ours ("stop", "length"; cancelled and deadline end as "stop"), and
+// for a whole result ("tool_calls" when the model called tools).
 const char* openai_finish_reason(engine::FinishReason reason);
+const char* openai_finish_reason(const engine::Result& result);
+// A streamed delta in OpenAI's shape: content, reasoning_content, or one tool_calls entry.
+nlohmann::json delta_json(const engine::MessageDelta& delta);
 
 nlohmann::json completion_body(const std::string& id, const std::string& model, int64_t created,
                                const engine::Result& result);

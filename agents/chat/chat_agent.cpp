@@ -1,5 +1,7 @@
 #include "agents/chat/chat_agent.hpp"
 
+#include "agents/chat/chat_tools.hpp"
+
 #include "agents/common/plain_text.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/task_context.hpp"
@@ -16,7 +18,7 @@ std::string session_key(const std::string& session) { return "session:" + sessio
 
 ChatAgent::ChatAgent(const AgentConfig& config) {
   ConfigReader s(config.file.string(), config.settings, "/settings",
-                 {"max_turns", "max_history_chars", "recall_notes", "max_message_chars", "max_sessions"});
+                 {"max_turns", "max_history_chars", "recall_notes", "max_message_chars", "max_sessions", "tools"});
   int max_turns = static_cast<int>(limits_.max_turns);
   int max_chars = static_cast<int>(limits_.max_chars);
   s.integer("max_turns", max_turns, 1, 100);
@@ -25,6 +27,7 @@ ChatAgent::ChatAgent(const AgentConfig& config) {
   s.integer("recall_notes", recall_notes_, 0, 20);
   s.integer("max_message_chars", max_message_chars_, 1, 1'000'000);
   s.integer("max_sessions", max_sessions_, 1, 10'000);
+  s.boolean("tools", tools_);
 }
 
 std::string ChatAgent::run(TaskContext& ctx) {
@@ -79,7 +82,9 @@ Turn ChatAgent::answer(TaskContext& ctx, const ChatRequest& request, const Conve
   options.messages = history.messages();
   if (!turn.notes.empty()) options.messages.push_back({"system", turn.notes});
   options.messages.push_back({"user", request.message});
-  turn.assistant = text::trim(ctx.generate(options).text);
+  // With tools the model may search the notes and look up recent tasks itself (bounded rounds).
+  turn.assistant = text::trim(tools_ ? ctx.generate_with_tools(options, chat_tools(ctx), {.max_rounds = 2}).text
+                                     : ctx.generate(options).text);
   if (turn.assistant.empty()) turn.assistant = "(the model gave no answer)";
   return turn;
 }

@@ -19,8 +19,9 @@
 //     "max_history_chars": 6000,  // characters of history kept per session
 //     "recall_notes": 3,          // notes recalled into the prompt (0 = none)
 //     "max_message_chars": 8000,  // longer messages are refused
-//     "max_sessions": 20          // sessions remembered
-//   }
+//     "max_sessions": 20,         // sessions remembered
+//     "tools": false              // true: the model may call search_notes and recent_activity
+//   }                             //   (chat_tools.hpp; at most 2 rounds, each call in the timeline)
 #pragma once
 
 #include <string>
@@ -48,6 +49,7 @@ class ChatAgent : public Agent {
   int recall_notes_ = 3;
   int max_message_chars_ = 8000;
   int max_sessions_ = 20;
+  bool tools_ = false;
 };
 
 }  // namespace agentd::agents

@@ -478,3 +478,102 @@ TEST_F(TaskContextTest, CallBlockingPassesOnWhatTheCallThrew) {
 
 }  // namespace
 }  // namespace agentd::agents
+
+namespace agentd::agents {
+namespace {
+
+using test_support::FakeGeneration;
+using test_support::GenerationProbe;
+
+// The engine answers each request in turn from `script`; the requests are kept for the test.
+class ToolLoopTest : public test_support::AgentsTest {
+ protected:
+  void script(std::vector<engine::Result> answers) {
+    EXPECT_CALL(engine, submit(::testing::_))
+        .Times(static_cast<int>(answers.size()))
+        .WillRepeatedly([this, answers](engine::Request r) {
+          requests.push_back(r);
+          engine::Result next = answers.at(requests.size() - 1);
+          return std::make_unique<FakeGeneration>(next, std::make_shared<GenerationProbe>());
+        });
+  }
+  static engine::Result calls(std::vector<engine::ToolCall> c, std::string reasoning = "") {
+    engine::Result r = test_support::text_result("");
+    r.tool_calls = std::move(c);
+    r.reasoning = std::move(reasoning);
+    return r;
+  }
+  std::vector<AgentTool> tools() {
+    AgentTool add{"add", "Adds a and b", {{"type", "object"}}, [this](const nlohmann::json& a) {
+                    ++add_runs;
+                    return nlohmann::json{{"sum", a.at("a").get<int>() + a.at("b").get<int>()}};
+                  }};
+    AgentTool boom{"boom", "Always fails", {{"type", "object"}}, [](const nlohmann::json&) -> nlohmann::json {
+                     throw std::runtime_error("the disk is on fire");
+                   }};
+    return {add, boom};
+  }
+  std::vector<engine::Request> requests;
+  int add_runs = 0;
+  std::stop_source stop;
+};
+
+TEST_F(ToolLoopTest, CallsRunResultsGoBackAndAThrowingToolBecomesAnErrorMessage) {
+  script({calls({{"c1", "add", R"({"a": 2, "b": 3})"}, {"c2", "boom", "{}"}}, "I should add."),
+          test_support::text_result("The sum is 5.")});
+  storage::Task task = make_task("in");
+  TaskContext ctx(config, task, services(), stop.get_token());
+  GenerateOptions o;
+  o.prompt = "What is 2 + 3?";
+  engine::Result r = ctx.generate_with_tools(o, tools());
+  EXPECT_EQ(r.text, "The sum is 5.");
+  EXPECT_EQ(add_runs, 1);
+  ASSERT_EQ(requests.size(), 2u);
+  ASSERT_EQ(requests[0].tools.size(), 2u);
+  EXPECT_EQ(requests[0].tools[0].name, "add");
+  // The second request holds the call and both answers, the failure as an error text.
+  const auto& m = requests[1].messages;
+  ASSERT_GE(m.size(), 3u);
+  const auto& asked = m[m.size() - 3];
+  ASSERT_EQ(asked.tool_calls.size(), 2u);
+  EXPECT_EQ(m[m.size() - 2].role, "tool");
+  EXPECT_EQ(m[m.size() - 2].tool_call_id, "c1");
+  EXPECT_EQ(nlohmann::json::parse(m[m.size() - 2].content)["sum"], 5);
+  EXPECT_EQ(m.back().tool_call_id, "c2");
+  EXPECT_NE(m.back().content.find("the disk is on fire"), std::string::npos) << m.back().content;
+  // The timeline: both calls, and the reasoning (which never reaches the answer).
+  EXPECT_EQ(logs_with(task.id, "tool_call").size(), 2u);
+  auto reasoning = logs_with(task.id, "reasoning");
+  ASSERT_EQ(reasoning.size(), 1u);
+  EXPECT_EQ(reasoning[0]["text"], "I should add.");
+}
+
+TEST_F(ToolLoopTest, TheRoundLimitHoldsAndTheLastCallOffersNoTools) {
+  const engine::ToolCall again{"c", "add", R"({"a": 1, "b": 1})"};
+  script({calls({again}), calls({again}), test_support::text_result("done")});
+  storage::Task task = make_task("in");
+  TaskContext ctx(config, task, services(), stop.get_token());
+  GenerateOptions o;
+  o.prompt = "Loop forever";
+  engine::Result r = ctx.generate_with_tools(o, tools(), {.max_rounds = 2});
+  EXPECT_EQ(r.text, "done");
+  EXPECT_EQ(add_runs, 2);
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].tool_choice, engine::ToolChoice::automatic);
+  EXPECT_EQ(requests[2].tool_choice, engine::ToolChoice::none) << "after max_rounds the model must answer";
+}
+
+TEST_F(ToolLoopTest, AnUnknownToolOrBadArgumentsAreAnsweredNotThrown) {
+  script({calls({{"x", "no_such", "{}"}, {"y", "add", "not json"}}), test_support::text_result("ok")});
+  storage::Task task = make_task("in");
+  TaskContext ctx(config, task, services(), stop.get_token());
+  GenerateOptions o;
+  o.prompt = "Try";
+  EXPECT_EQ(ctx.generate_with_tools(o, tools()).text, "ok");
+  const auto& m = requests[1].messages;
+  EXPECT_NE(m[m.size() - 2].content.find("no tool named 'no_such'"), std::string::npos) << m[m.size() - 2].content;
+  EXPECT_NE(m.back().content.find("error"), std::string::npos) << m.back().content;
+}
+
+}  // namespace
+}  // namespace agentd::agents

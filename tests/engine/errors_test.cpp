@@ -132,12 +132,14 @@ TEST_F(ErrorsTest, InvalidJsonSchema) {
   LlamaEngine engine(options(Policy::batched, 2));
   Request r = greedy_request(prompts()[0], 8);
   r.json_schema = "{\"type\": \"object\", \"properties\": {";
-  EXPECT_THAT(submit_error(engine, r), AllOf(HasSubstr("invalid JSON schema"), HasSubstr("not valid JSON")));
+  // Schemas go through llama.cpp common's converter (the one llama-server uses): its messages
+  // name the place in the schema.
+  EXPECT_THAT(submit_error(engine, r), AllOf(HasSubstr("invalid JSON schema"), HasSubstr("parse error")));
   r.json_schema = R"({"type": "object", "properties": {"a": {"$ref": "#/defs/x"}}})";
   EXPECT_THAT(submit_error(engine, r),
-              AllOf(HasSubstr("unsupported keyword \"$ref\""), HasSubstr("/properties/a/$ref")));
+              AllOf(HasSubstr("invalid JSON schema"), HasSubstr("#/properties/a"), HasSubstr("$ref")));
   r.json_schema = R"({"type": "tuple"})";
-  EXPECT_THAT(submit_error(engine, r), AllOf(HasSubstr("unknown type \"tuple\""), HasSubstr("/type")));
+  EXPECT_THAT(submit_error(engine, r), AllOf(HasSubstr("invalid JSON schema"), HasSubstr("unrecognized type tuple")));
   r.json_schema = R"({"type": "object"})";
   r.grammar = "root ::= \"x\"";
   EXPECT_THAT(submit_error(engine, r), HasSubstr("both a grammar and a JSON schema"));
@@ -163,7 +165,7 @@ TEST_F(ErrorsTest, MessagesNeedAChatTemplate) {
   Request r;
   r.messages = {{"user", "Tell me a story"}};
   r.max_tokens = 4;
-  EXPECT_THAT(submit_error(engine, r), AllOf(HasSubstr("no usable chat template"),
+  EXPECT_THAT(submit_error(engine, r), AllOf(HasSubstr("has no chat template"),
                                              HasSubstr("chat_template")));
 }
 

@@ -71,7 +71,7 @@ TEST(OpenAiApi, BadRequestsNameTheFieldAndKeepOpenAisShape) {
       {R"({"model": "default", "messages": "hi"})", 400, "messages", "must be an array"},
       {R"({"model": "default", "messages": []})", 400, "messages", "must not be empty"},
       {R"({"model": "default", "messages": [{"content": "x"}]})", 400, "messages[0].role", "must be a string"},
-      {R"({"model": "default", "messages": [{"role": "tool", "content": "x"}]})", 400, "messages[0].role", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "function", "content": "x"}]})", 400, "messages[0].role", "not supported"},
       {R"({"model": "default", "messages": [{"role": "user"}]})", 400, "messages[0].content", "is required"},
       {R"({"model": "default", "messages": [{"role": "user", "content": 5}]})", 400, "messages[0].content", "must be a string"},
       {R"({"model": "default", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", 400, "messages[0].content[0]", "only text parts"},
@@ -84,7 +84,12 @@ TEST(OpenAiApi, BadRequestsNameTheFieldAndKeepOpenAisShape) {
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "stop": ["a","b","c","d","e"]})", 400, "stop", "up to 4"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "stream": "yes"})", 400, "stream", "boolean"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "n": 2})", 400, "n", "only n = 1"},
-      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "tools": [{}]})", 400, "tools", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "tools": [{}]})", 400, "tools[0]", "must be {\"type\": \"function\""},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "functions": [{}]})", 400, "functions", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "tool_choice": "required"})", 400, "tool_choice", "only allowed when"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}})", 400, "tool_choice", "not among"},
+      {R"({"model": "default", "messages": [{"role": "tool", "content": "x"}]})", 400, "messages[0].tool_call_id", "required"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x", "tool_calls": []}]})", 400, "messages[0].tool_calls", "only assistant"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "logprobs": true})", 400, "logprobs", "not supported"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "frequency_penalty": 0.5})", 400, "frequency_penalty", "only 0"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "xml"}})", 400, "response_format.type", "must be text"},
@@ -122,6 +127,64 @@ TEST(OpenAiApi, ResponsesAndChunksHaveOpenAisShape) {
   json parsed = json::parse(chunk.substr(6));
   EXPECT_EQ(parsed["object"], "chat.completion.chunk");
   EXPECT_TRUE(parsed["choices"][0]["finish_reason"].is_null());
+}
+
+// A tool-calling round: tools, a named choice, the assistant's call and the tool's answer in the
+// history, and the answer's tool_calls and reasoning in OpenAI's shapes, whole and as deltas.
+TEST(OpenAiApi, ToolsToolChoiceAndToolHistoryMapOntoTheEngineRequest) {
+  auto parsed = parse(R"({"model": "default", "messages": [
+      {"role": "user", "content": "Weather in Paris?"},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "call_9", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+      {"role": "tool", "tool_call_id": "call_9", "content": "18 C"}],
+    "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+    "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+    "parallel_tool_calls": false, "reasoning_effort": "none"})");
+  ASSERT_TRUE(std::holds_alternative<ChatCompletionRequest>(parsed)) << std::get<ApiError>(parsed).message;
+  const engine::Request& r = std::get<ChatCompletionRequest>(parsed).request;
+  ASSERT_EQ(r.messages.size(), 3u);
+  ASSERT_EQ(r.messages[1].tool_calls.size(), 1u);
+  EXPECT_EQ(r.messages[1].tool_calls[0].id, "call_9");
+  EXPECT_EQ(r.messages[1].tool_calls[0].arguments, R"({"city": "Paris"})");
+  EXPECT_EQ(r.messages[2].role, "tool");
+  EXPECT_EQ(r.messages[2].tool_call_id, "call_9");
+  ASSERT_EQ(r.tools.size(), 1u);
+  EXPECT_EQ(json::parse(r.tools[0].parameters)["properties"]["city"]["type"], "string");
+  EXPECT_EQ(r.tool_choice, engine::ToolChoice::named);
+  EXPECT_EQ(r.tool_name, "get_weather");
+  EXPECT_FALSE(r.parallel_tool_calls);
+  EXPECT_FALSE(r.thinking);
+
+  engine::Result result;
+  result.reasoning = "Paris, so call the tool.";
+  result.tool_calls.push_back({"call_1", "get_weather", R"({"city":"Rome"})"});
+  json body = completion_body("chatcmpl-1", "m", 1, result);
+  const json& m = body["choices"][0]["message"];
+  EXPECT_TRUE(m["content"].is_null());
+  EXPECT_EQ(m["reasoning_content"], "Paris, so call the tool.");
+  EXPECT_EQ(m["tool_calls"][0]["id"], "call_1");
+  EXPECT_EQ(m["tool_calls"][0]["type"], "function");
+  EXPECT_EQ(m["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(m["tool_calls"][0]["function"]["arguments"], R"({"city":"Rome"})");
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "tool_calls");
+
+  engine::MessageDelta first;
+  first.tool_index = 0;
+  first.tool_call = {"call_1", "get_weather", "{\"ci"};
+  json d = delta_json(first);
+  EXPECT_EQ(d["tool_calls"][0]["index"], 0);
+  EXPECT_EQ(d["tool_calls"][0]["id"], "call_1");
+  EXPECT_EQ(d["tool_calls"][0]["function"]["name"], "get_weather");
+  engine::MessageDelta more;
+  more.tool_index = 0;
+  more.tool_call.arguments = "ty\": \"Rome\"}";
+  d = delta_json(more);
+  EXPECT_FALSE(d["tool_calls"][0].contains("id")) << "id and name come once, on a call's first delta";
+  EXPECT_EQ(d["tool_calls"][0]["function"]["arguments"], "ty\": \"Rome\"}");
+  engine::MessageDelta thought;
+  thought.reasoning = "hmm";
+  EXPECT_EQ(delta_json(thought), json({{"reasoning_content", "hmm"}}));
 }
 
 TEST(OpenAiApi, TextThatIsNotUtf8IsWrittenWithReplacementCharactersNotThrown) {
