@@ -30,7 +30,7 @@ FinishedTask finished_task(const storage::Task& t) {
 
 TaskContext::TaskContext(const AgentConfig& config, const storage::Task& task, TaskServices services, std::stop_token stop)
     : config_(config),
-      task_{task.id, task.input, task.trigger, task.attempt, task.priority},
+      task_{task.id, task.input, task.trigger, task.attempt, task.priority, task.dry_run},
       services_(std::move(services)),
       stop_(std::move(stop)),
       files_(config.read_folders, config.write_folders, config.limits.max_input_bytes) {}

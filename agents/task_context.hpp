@@ -193,6 +193,7 @@ class TaskContext {
     std::string trigger;
     int attempt = 1;
     scheduler::Priority priority = scheduler::Priority::background;
+    bool dry_run = false;
   };
 
   const AgentConfig& config_;

@@ -82,7 +82,7 @@ std::optional<ApiError> check_browser(const httplib::Request& req) {
     }
   }
   if (req.has_header("Sec-Fetch-Site")) {
-    std::string site = lower(trim(req.get_header_value("Sec-Fetch-Site")));
+    std::string site = lower(trim_ows(req.get_header_value("Sec-Fetch-Site")));
     if (site != "same-origin" && site != "none") {
       return refused(403, "Sec-Fetch-Site '" + site + "': a request from another site may not change anything here",
                      "forbidden_origin");
