@@ -280,8 +280,10 @@ LlamaEngine::Impl::Prompt LlamaEngine::Impl::tokenize(const Request& r) const {
   return p;
 }
 
-// A JSON schema through llama.cpp common's converter (the one llama-server uses), bounded first
-// because schemas come from strangers.
+// A JSON schema as a grammar, bounded first because schemas come from strangers. agentd's own
+// converter takes the subset it enforces whole, including "minimum": 0 on numbers, which
+// common's converter drops (the extractor's receipts then came out with negative totals and
+// failed validation); llama.cpp common's converter (the one llama-server uses) takes the rest.
 std::string schema_grammar(const std::string& schema) {
   if (schema.size() > kMaxSchemaBytes) {
     throw RequestError("invalid JSON schema: " + std::to_string(schema.size()) + " bytes (at most " +
@@ -289,6 +291,11 @@ std::string schema_grammar(const std::string& schema) {
   }
   if (auto problem = scheduler::json_bounds_problem(schema, {kMaxSchemaBytes, kMaxSchemaDepth})) {
     throw RequestError("invalid JSON schema: " + *problem);
+  }
+  try {
+    return json_schema_to_gbnf(schema);
+  } catch (const std::invalid_argument&) {
+    // a keyword agentd's subset refuses ($ref, allOf, pattern, ...): common may support it
   }
   try {
     return json_schema_to_grammar(common_json::parse(schema));
