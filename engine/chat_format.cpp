@@ -252,6 +252,16 @@ std::vector<common_chat_msg> generic_history(const std::vector<ChatMessage>& mes
   return out;
 }
 
+// The template applied; its failure is the caller's request error, naming the template.
+common_chat_params apply_template(const common_chat_templates* templates, const common_chat_templates_inputs& in,
+                                  const std::string& name) {
+  try {
+    return common_chat_templates_apply(templates, in);
+  } catch (const std::exception& e) {
+    throw RequestError("chat template " + name + " could not format the request: " + e.what());
+  }
+}
+
 }  // namespace
 
 void ChatFormat::TemplatesDeleter::operator()(common_chat_templates* t) const { common_chat_templates_free(t); }
@@ -322,12 +332,7 @@ FormattedChat ChatFormat::apply(const Request& r) const {
   in.enable_thinking = r.thinking;
   in.reasoning_format = COMMON_REASONING_FORMAT_DEEPSEEK;
   in.use_jinja = jinja_;
-  common_chat_params p;
-  try {
-    p = common_chat_templates_apply(templates_.get(), in);
-  } catch (const std::exception& e) {
-    throw RequestError("chat template " + name_ + " could not format the request: " + e.what());
-  }
+  common_chat_params p = apply_template(templates_.get(), in, name_);
   FormattedChat f;
   f.prompt = std::move(p.prompt);
   f.grammar = p.grammar;
@@ -357,12 +362,7 @@ FormattedChat ChatFormat::apply_generic_tools(const Request& r) const {
   in.messages = generic_history(r.messages, tools.empty() ? "" : describe_tools(tools, r.tool_choice));
   in.use_jinja = jinja_;
   in.enable_thinking = r.thinking;
-  common_chat_params p;
-  try {
-    p = common_chat_templates_apply(templates_.get(), in);
-  } catch (const std::exception& e) {
-    throw RequestError("chat template " + name_ + " could not format the request: " + e.what());
-  }
+  common_chat_params p = apply_template(templates_.get(), in, name_);
   FormattedChat f;
   f.prompt = std::move(p.prompt);
   if (tools.empty()) {  // a history with tool calls, no tools offered now
