@@ -15,7 +15,30 @@ namespace {
 
 // The local date-time `text` names, read by date::parse: "YYYY-MM-DD" or
 // "YYYY-MM-DD[T ]HH:MM[:SS]", all of it; nullopt for anything else or a date that does not exist.
+//
+// The shape is checked first: date.h's %S reads an uninitialised long double when no digits
+// follow (UB that UBSan reports), so date::parse only ever sees digits where it expects them.
+bool has_local_shape(std::string_view text) {
+  static constexpr std::string_view kShape = "dddd-dd-dd_dd:dd:dd";
+  if (text.size() != 10 && text.size() != 16 && text.size() != 19) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    switch (kShape[i]) {
+      case 'd':
+        if (c < '0' || c > '9') return false;
+        break;
+      case '_':
+        if (c != 'T' && c != ' ') return false;
+        break;
+      default:
+        if (c != kShape[i]) return false;
+    }
+  }
+  return true;
+}
+
 std::optional<date::local_seconds> parse_local(std::string_view text) {
+  if (!has_local_shape(text)) return std::nullopt;
   static constexpr const char* kFormats[] = {"%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
                                              "%Y-%m-%d %H:%M:%S"};
   for (const char* format : kFormats) {

@@ -30,7 +30,8 @@ TEST(TimeSpec, DatesAreLocalAndDurationsCountBack) {
   EXPECT_EQ(*morning - *day, (8 * 60 + 30) * 60'000);
   EXPECT_EQ(*with_seconds - *morning, 15'000);
   EXPECT_EQ(format_local_time(*morning), "2026-11-01 08:30:00");
-  for (auto bad : {"2026-13-01", "2026-02-30", "2026-11-01X", "2026-11-01T8", "yesterday", "2026-11-01T08:30junk"}) {
+  for (auto bad : {"2026-13-01", "2026-02-30", "2026-11-01X", "2026-11-01T8", "yesterday", "2026-11-01T08:30junk",
+                   "202-11-01T08:30:Europe/Rome1 ", "2026-11-01T08:30:", "2026-11-01T08:30:x5"}) {
     EXPECT_FALSE(parse_time_spec(bad, now)) << bad;
   }
 }
