@@ -5,8 +5,8 @@
 #include <memory>
 #include <mutex>
 
+#include "agents/common/html_text.hpp"
 #include "agents/common/plain_text.hpp"
-#include "agents/mail/html_text.hpp"
 
 namespace agentd::agents {
 

@@ -2,10 +2,9 @@
 
 #include <pugixml.hpp>
 
-#include <cctype>
 #include <cstring>
 
-#include "agents/common/html_entities.hpp"
+#include "agents/common/html_text.hpp"
 #include "agents/common/plain_text.hpp"
 #include "agents/common/text_excerpt.hpp"
 #include "agents/news/feed_dates.hpp"
@@ -51,26 +50,6 @@ std::string text_of(const pugi::xml_node& n) {
 
 std::string capped(std::string s, size_t max_chars) { return s.size() > max_chars ? s.substr(0, max_chars) : s; }
 
-// Inline tags join their text to the words around them; every other tag separates words.
-bool inline_tag(std::string_view tag) {
-  size_t start = tag.size() > 1 && tag[1] == '/' ? 2 : 1;
-  size_t end = tag.find_first_of(" \t\r\n/>", start);
-  std::string name(tag.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  static const char* kInline[] = {"a", "b", "i", "u", "s", "em", "strong", "span", "code", "small", "sub", "sup",
-                                  "abbr", "mark", "q", "cite", "time", "kbd", "var"};
-  for (const char* t : kInline) {
-    if (name == t) return true;
-  }
-  return false;
-}
-
-bool starts_tag(std::string_view html, size_t i) {
-  if (i + 1 >= html.size()) return false;
-  char c = html[i + 1];
-  return std::isalpha(static_cast<unsigned char>(c)) || c == '/' || c == '!' || c == '?';
-}
-
 FeedItem rss_item(const pugi::xml_node& item) {
   FeedItem it;
   pugi::xml_node guid = child(item, "guid");
@@ -78,13 +57,13 @@ FeedItem rss_item(const pugi::xml_node& item) {
   it.link = capped(text::trim(text_of(child(item, "link"))), kMaxLinkChars);
   bool permalink = std::strcmp(guid.attribute("isPermaLink").as_string("true"), "false") != 0;
   if (it.link.empty() && permalink && (it.id.starts_with("http://") || it.id.starts_with("https://"))) it.link = it.id;
-  it.title = html_to_text(text_of(child(item, "title")), kMaxTitleChars);
+  it.title = html_to_line(text_of(child(item, "title")), kMaxTitleChars);
   pugi::xml_node description = child(item, "description");
-  it.summary = html_to_text(text_of(description ? description : child(item, "encoded")), kMaxSummaryChars);
+  it.summary = html_to_line(text_of(description ? description : child(item, "encoded")), kMaxSummaryChars);
   pugi::xml_node date = child(item, "pubDate");
   it.published_ms = parse_feed_date(text_of(date ? date : child(item, "date")));
   pugi::xml_node author = child(item, "author");
-  it.author = html_to_text(text_of(author ? author : child(item, "creator")), kMaxTitleChars);
+  it.author = html_to_line(text_of(author ? author : child(item, "creator")), kMaxTitleChars);
   return it;
 }
 
@@ -103,12 +82,12 @@ FeedItem atom_entry(const pugi::xml_node& entry) {
   FeedItem it;
   it.id = capped(text::trim(text_of(child(entry, "id"))), kMaxLinkChars);
   it.link = capped(text::trim(atom_link(entry)), kMaxLinkChars);
-  it.title = html_to_text(text_of(child(entry, "title")), kMaxTitleChars);
+  it.title = html_to_line(text_of(child(entry, "title")), kMaxTitleChars);
   pugi::xml_node summary = child(entry, "summary");
-  it.summary = html_to_text(text_of(summary ? summary : child(entry, "content")), kMaxSummaryChars);
+  it.summary = html_to_line(text_of(summary ? summary : child(entry, "content")), kMaxSummaryChars);
   pugi::xml_node date = child(entry, "published");
   it.published_ms = parse_feed_date(text_of(date ? date : child(entry, "updated")));
-  it.author = html_to_text(text_of(child(child(entry, "author"), "name")), kMaxTitleChars);
+  it.author = html_to_line(text_of(child(child(entry, "author"), "name")), kMaxTitleChars);
   return it;
 }
 
@@ -132,25 +111,8 @@ void add_items(Feed& feed, const pugi::xml_node& parent, std::string_view elemen
 
 }  // namespace
 
-std::string html_to_text(std::string_view html, size_t max_chars) {
-  std::string out;
-  for (size_t i = 0; i < html.size() && out.size() <= max_chars + 8;) {
-    char c = html[i];
-    if (c == '<' && starts_tag(html, i)) {
-      size_t end = html.find('>', i);
-      size_t next = end == std::string_view::npos ? html.size() : end + 1;
-      if (!inline_tag(html.substr(i, next - i))) out += ' ';
-      i = next;
-    } else if (c == '&') {
-      size_t used = decode_html_entity(html, i, out);
-      if (used == 0) out += '&';
-      i += used ? used : 1;
-    } else {
-      out += c;  // whitespace is folded by one_line_excerpt
-      ++i;
-    }
-  }
-  return one_line_excerpt(out, max_chars);
+std::string html_to_line(std::string_view html, size_t max_chars) {
+  return one_line_excerpt(html_to_text(html), max_chars);
 }
 
 std::string item_key(const FeedItem& item) {
@@ -171,12 +133,12 @@ Feed parse_feed(std::string_view xml) {
   if (name == "rss" || name == "RDF") {
     pugi::xml_node channel = child(root, "channel");
     feed.format = name == "rss" ? "rss" : "rdf";
-    feed.title = html_to_text(text_of(child(channel, "title")), kMaxTitleChars);
+    feed.title = html_to_line(text_of(child(channel, "title")), kMaxTitleChars);
     feed.link = capped(text::trim(text_of(child(channel, "link"))), kMaxLinkChars);
     add_items(feed, name == "rss" ? channel : root, "item", rss_item);  // RSS 1.0: items beside the channel
   } else if (name == "feed") {
     feed.format = "atom";
-    feed.title = html_to_text(text_of(child(root, "title")), kMaxTitleChars);
+    feed.title = html_to_line(text_of(child(root, "title")), kMaxTitleChars);
     feed.link = capped(text::trim(atom_link(root)), kMaxLinkChars);
     add_items(feed, root, "entry", atom_entry);
   } else {

@@ -52,8 +52,9 @@ inline constexpr size_t kMaxLinkChars = 2000;
 // that is not RSS or Atom (naming its root element).
 Feed parse_feed(std::string_view xml);
 
-// HTML (or plain text) to one line of plain text, at most `max_chars` bytes (cut at a space).
-std::string html_to_text(std::string_view html, size_t max_chars);
+// HTML (or plain text) to one line of plain text (common/html_text), at most `max_chars` bytes
+// (cut at a space).
+std::string html_to_line(std::string_view html, size_t max_chars);
 
 // The de-duplication key of an item: "id:<id>", else "link:<link>", else "title:<title>|<date>".
 std::string item_key(const FeedItem& item);

@@ -170,7 +170,7 @@ std::string NewsAgent::summarise(TaskContext& ctx, const NewItem& n) const {
   o.prompt = "Summarise this news item in one sentence.\nFeed: " + n.source + "\nTitle: " + n.item.title +
              "\nText: " + one_line_excerpt(n.item.summary, kMaxPromptText) + "\n";
   o.stop = {"\n\n"};
-  std::string text = html_to_text(ctx.generate(o).text, kMaxModelSummaryChars);
+  std::string text = html_to_line(ctx.generate(o).text, kMaxModelSummaryChars);
   return text.empty() ? fallback_summary(n.item) : text;
 }
 

@@ -1,11 +1,11 @@
 // Code shared by the plugins: the bounded set of seen ids kept in memory, content hashes, and
-// HTML character references.
+// HTML to text.
 #include <gtest/gtest.h>
 
 #include <stop_token>
 
 #include "agents/common/content_hash.hpp"
-#include "agents/common/html_entities.hpp"
+#include "agents/common/html_text.hpp"
 #include "agents/common/seen_ids.hpp"
 #include "agents/task_context.hpp"
 #include "tests/agents/agents_test_support.hpp"
@@ -63,17 +63,37 @@ TEST(ContentHashTest, IsFnv1a64InHex) {
   EXPECT_NE(content_hash("ab"), content_hash("ba"));
 }
 
-TEST(HtmlEntitiesTest, SymbolsInAnyCaseLettersOnlyInTheirOwn) {
-  EXPECT_EQ(decode_html_entities("&amp;&AMP;&Nbsp;&copy;&REG; &bull;"), "&& \u00a9\u00ae \u2022");
-  EXPECT_EQ(decode_html_entities("&eacute; &Eacute; &UUML; &szlig;"), "\u00e9 &Eacute; &UUML; \u00df");
-  EXPECT_EQ(decode_html_entities("&#160;&#xa0;&#65;&#X42;"), "  AB");
-  EXPECT_EQ(decode_html_entities("& &; &#; &#x; &amp &toolongtobeanentity; &#99999999;"),
-            "& &; &#; &#x; &amp &toolongtobeanentity; \uFFFD");
-  std::string out;
-  EXPECT_EQ(decode_html_entity("x&lt;y", 1, out), 4u);
-  EXPECT_EQ(out, "<");
-  EXPECT_EQ(decode_html_entity("x&y", 1, out), 0u);
-  EXPECT_EQ(out, "<");
+TEST(HtmlTextTest, DropsMarkupKeepsTextAndLineStructure) {
+  EXPECT_EQ(html_to_text("<p>One<br>two</p><ul><li>a</li><li>b &amp; c</li></ul>"), "One\ntwo\n\n- a\n- b & c");
+  EXPECT_EQ(html_to_text("<SCRIPT type=x>alert(1)</SCRIPT>Hi<style>b{}</style> <b>there</b>"), "Hi there");
+  EXPECT_EQ(html_to_text("<head><title>t</title></head><template>x</template>body"), "body");
+  EXPECT_EQ(html_to_text("keep <scripted> words"), "keep words");  // not a <script> element
+  EXPECT_EQ(html_to_text("a<!-- hidden -->b<!-- never closed"), "ab");
+  EXPECT_EQ(html_to_text("text <a href=\"x"), "text");  // an unterminated tag is not text
+  EXPECT_EQ(html_to_text("  lots   of\n\n  space  "), "lots of space");
+  EXPECT_EQ(html_to_text("<pre>line 1\nline 2</pre>and\nmore"), "line 1\nline 2\n\nand more");
+  // Inline elements join words, other tags separate them.
+  EXPECT_EQ(html_to_text("un<b>bold</b>ed<img src=x>word"), "unbolded word");
+  EXPECT_EQ(html_to_text("<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>"), "a b\nc");
+  EXPECT_EQ(html_to_text("<div><div><p>deep</p></div></div><div>x</div>"), "deep\n\nx");
+}
+
+TEST(HtmlTextTest, DecodesEveryCharacterReference) {
+  EXPECT_EQ(html_to_text("&lt;b&gt; &quot;q&quot; &#39;s&#x27; &euro;5 &#8212; &nbsp;x &#160;y"),
+            "<b> \"q\" 's' \u20ac5 \u2014 x y");
+  EXPECT_EQ(html_to_text("&eacute;&Eacute;&szlig; &hearts; &thetasym;"), "\u00e9\u00c9\u00df \u2665 \u03d1");
+  EXPECT_EQ(html_to_text("AT&T &unknown; & alone, 1 < 2"), "AT&T &unknown; & alone, 1 < 2");
+}
+
+TEST(HtmlTextTest, HostileMarkupIsTextAndDeepNestingIsBounded) {
+  EXPECT_EQ(html_to_text("<img src=x onerror=alert(1)>caption<script>alert(2)</script>"), "caption");
+  EXPECT_EQ(html_to_text("&lt;script&gt;alert(1)&lt;/script&gt;"), "<script>alert(1)</script>");  // text, as written
+  std::string deep;
+  for (int i = 0; i < 100'000; ++i) deep += "<div><span>";
+  deep += "bottom";
+  std::string text = html_to_text("top" + deep);  // neither the parse nor the walk recurses per level
+  EXPECT_EQ(text.substr(0, 3), "top");
+  EXPECT_EQ(html_to_text(""), "");
 }
 
 }  // namespace

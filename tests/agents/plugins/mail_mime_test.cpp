@@ -1,14 +1,12 @@
 // The mail plugin's deterministic parts: messages parsed with GMime (each transfer encoding and
-// charset exactly, RFC 2047 headers, multipart choices, malformed input), mbox splitting, HTML to
-// text, the label grammar and its check, reply drafts, and the report.
+// charset exactly, RFC 2047 headers, multipart choices, malformed input), mbox splitting (HTML to
+// text: common_test), the label grammar and its check, reply drafts, and the report.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "agents/common/content_hash.hpp"
-#include "agents/common/html_entities.hpp"
-#include "agents/mail/html_text.hpp"
 #include "agents/mail/mail_label.hpp"
 #include "agents/mail/mime_message.hpp"
 #include "agents/mail/reply_draft.hpp"
@@ -174,21 +172,6 @@ TEST(MboxTest, SplitsAtFromLinesAndIgnoresTextBeforeTheFirst) {
   EXPECT_EQ(parse_message(messages[1], 100).body, "body two");
   EXPECT_TRUE(split_mbox("").empty());
   EXPECT_TRUE(split_mbox("no from line here\njust text\n").empty());
-}
-
-TEST(HtmlTextTest, DropsMarkupKeepsTextAndLineStructure) {
-  EXPECT_EQ(html_to_text("<p>One<br>two</p><ul><li>a</li><li>b &amp; c</li></ul>"), "One\ntwo\n\n- a\n- b & c");
-  EXPECT_EQ(html_to_text("<SCRIPT type=x>alert(1)</SCRIPT>Hi<style>b{}</style> <b>there</b>"), "Hi there");
-  EXPECT_EQ(html_to_text("keep <scripted> words"), "keep words");  // not a <script> element
-  EXPECT_EQ(html_to_text("a<!-- hidden -->b<!-- never closed"), "ab");
-  EXPECT_EQ(html_to_text("text <a href=\"x"), "text");  // an unterminated tag drops the rest
-  EXPECT_EQ(html_to_text("  lots   of\n\n  space  "), "lots of space");
-}
-
-TEST(HtmlTextTest, DecodesEntities) {
-  EXPECT_EQ(decode_html_entities("&lt;b&gt; &quot;q&quot; &#39;s&#x27; &euro;5 &#8212; &NBSP;x"),
-            "<b> \"q\" 's' \u20ac5 \u2014  x");
-  EXPECT_EQ(decode_html_entities("&unknown; & alone &#xZZ; &#0;"), "&unknown; & alone &#xZZ; \uFFFD");
 }
 
 TEST(MailLabelTest, GrammarAllowsExactlyTheFourLabels) {

@@ -63,17 +63,17 @@ TEST(FeedDatesTest, PicksTheFormatByItsShape) {
   EXPECT_EQ(parse_feed_date("   "), std::nullopt);
 }
 
-TEST(HtmlToTextTest, DropsTagsDecodesEntitiesAndCollapsesSpace) {
-  EXPECT_EQ(html_to_text("<p>Fast &amp; <b>small</b>&nbsp;builds&#8212;now&#x21;</p>\n\n<br/>a &lt; b", 100),
+TEST(HtmlToLineTest, DropsTagsDecodesEntitiesAndCollapsesSpace) {
+  EXPECT_EQ(html_to_line("<p>Fast &amp; <b>small</b>&nbsp;builds&#8212;now&#x21;</p>\n\n<br/>a &lt; b", 100),
             "Fast & small builds\u2014now! a < b");
-  EXPECT_EQ(html_to_text("AT&T &unknown; & co; 1 < 2", 100), "AT&T &unknown; & co; 1 < 2");
-  EXPECT_EQ(html_to_text("one two three four", 9), "one two...");
-  EXPECT_EQ(html_to_text("abcdefghijklmnop", 5), "abcde...");
-  EXPECT_EQ(html_to_text("\xC3\xA9\xC3\xA9\xC3\xA9", 3), "\xC3\xA9...");  // never half a character
-  EXPECT_EQ(html_to_text("&#0; &#xD800; &#1114112;", 100), "\xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD");
+  EXPECT_EQ(html_to_line("AT&T &unknown; & co; 1 < 2", 100), "AT&T &unknown; & co; 1 < 2");
+  EXPECT_EQ(html_to_line("one two three four", 9), "one two...");
+  EXPECT_EQ(html_to_line("abcdefghijklmnop", 5), "abcde...");
+  EXPECT_EQ(html_to_line("\xC3\xA9\xC3\xA9\xC3\xA9", 3), "\xC3\xA9...");  // never half a character
+  EXPECT_EQ(html_to_line("a&#0;b&#xD800;c&#1114112;d", 100), "abcd");  // references to no character: dropped
   // A numeric non-breaking space is a space like &nbsp;, a numeric line break does not break the
-  // line, and the upper-case legacy names (&AMP; &LT; ...) are decoded.
-  EXPECT_EQ(html_to_text("a&#160;b&#xA0;&#10;c &AMP; d", 100), "a b c & d");
+  // line; names are HTML 4's, in their own case (&AMP; is text).
+  EXPECT_EQ(html_to_line("a&#160;b&#xA0;&#10;c &AMP; d", 100), "a b c &AMP; d");
 }
 
 const char* kRss = R"(<?xml version="1.0" encoding="UTF-8"?>
