@@ -3,8 +3,8 @@
 #include <gmime/gmime.h>
 
 #include <memory>
-#include <mutex>
 
+#include "agents/common/gmime_init.hpp"
 #include "agents/common/html_text.hpp"
 #include "agents/common/plain_text.hpp"
 
@@ -141,11 +141,6 @@ GObjectPtr<GMimeStream> memory_stream(std::string_view bytes) {
 }
 
 }  // namespace
-
-void init_gmime() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
-}
 
 MailMessage parse_message(std::string_view raw, size_t max_body_chars) {
   init_gmime();

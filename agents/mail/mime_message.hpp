@@ -51,7 +51,4 @@ MailMessage parse_message(std::string_view raw, size_t max_body_chars);
 // before the first "From " line is not a message and is ignored; an empty file has none.
 std::vector<std::string> split_mbox(std::string_view mbox);
 
-// GMime's one-time initialisation (thread-safe); everything here that uses GMime calls it.
-void init_gmime();
-
 }  // namespace agentd::agents

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "agents/common/content_hash.hpp"
+#include "agents/common/gmime_init.hpp"
 
 namespace agentd::agents {
 

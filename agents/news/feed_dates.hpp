@@ -1,14 +1,16 @@
-// The two date formats of feeds, parsed exactly into milliseconds since the epoch (UTC):
+// The two date formats of feeds, read into milliseconds since the epoch (UTC) by the libraries
+// that already read them for the rest of agentd:
 //
-// - RFC 822 as amended by RFC 1123/2822 (RSS pubDate): "Tue, 10 Jun 2003 04:00:00 GMT". The day
-//   name is optional, seconds are optional, the year has 4 digits or 2 (00-49 are 20xx, 50-99
-//   19xx); the zone is +hhmm/-hhmm, UT, GMT, Z, EST/EDT, CST/CDT, MST/MDT, PST/PDT, or a
-//   one-letter military zone (read as UTC, as RFC 2822 advises). Month names in any case.
-// - RFC 3339 (Atom, dc:date): "2003-12-13T18:30:02Z", "2003-12-13T18:30:02.25+01:00"; 't', 'z'
-//   and a space instead of 'T' accepted; fractions kept to the millisecond.
+// - RFC 822 as amended by RFC 1123/2822 (RSS pubDate): "Tue, 10 Jun 2003 04:00:00 GMT", by
+//   GMime's mail-date parser, as lenient as mail readers are with what real senders write: the day
+//   name and seconds optional, 2-digit years (00-49 are 20xx), zone names (GMT, EST, PDT, ...) and
+//   +hhmm; an unknown zone reads as UTC and words after the zone are ignored.
+// - RFC 3339 (Atom, dc:date): "2003-12-13T18:30:02Z", "2003-12-13T18:30:02.25+01:00", by GLib's
+//   ISO 8601 parser; 't', 'z' and a space instead of 'T' accepted; a zone is required; fractions
+//   kept to the millisecond.
 //
-// Anything else, or a field out of range (month 13, 31 April, 25:00), is nullopt: a feed item
-// with an unreadable date is kept, undated.
+// A date that does not exist (31 April, 25:00, a leap second), no date at all, or a date-time
+// without a zone is nullopt: a feed item with an unreadable date is kept, undated.
 #pragma once
 
 #include <cstdint>
