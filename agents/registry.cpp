@@ -43,34 +43,42 @@ std::unique_ptr<Agent> Registry::create(const AgentConfig& config) const {
   return it->second.factory(config);
 }
 
+namespace {
+
+template <typename Plugin>
+void add(Registry& registry, std::string name, std::string description) {
+  registry.add(std::move(name), std::move(description),
+               [](const AgentConfig& config) { return std::make_unique<Plugin>(config); });
+}
+
+}  // namespace
+
 Registry builtin_plugins() {
   Registry registry;
-  registry.add("prompt", "a prompt template with placeholders, a trigger and outputs; no C++",
-               [](const AgentConfig& config) { return std::make_unique<PromptAgent>(config); });
-  registry.add("market", "watch-list scan over price CSVs: returns, SMAs, breakouts, volume spikes; a note on what moved",
-               [](const AgentConfig& config) { return std::make_unique<MarketAgent>(config); });
-  registry.add("risk", "portfolio CSV: exposure, largest positions, drawdown, concentration flags; a risk memo",
-               [](const AgentConfig& config) { return std::make_unique<RiskAgent>(config); });
-  registry.add("extractor", "structured JSON from documents under a JSON schema, validated, appended to a JSONL file",
-               [](const AgentConfig& config) { return std::make_unique<ExtractorAgent>(config); });
-  registry.add("drafter", "long-form Markdown drafts written section by section; emits <agent>.done",
-               [](const AgentConfig& config) { return std::make_unique<DrafterAgent>(config); });
-  registry.add("evaluator", "checks a draft against a fact list: flagged claims and a score",
-               [](const AgentConfig& config) { return std::make_unique<EvaluatorAgent>(config); });
-  registry.add("coder", "writes a script or config file into its folder; never runs anything",
-               [](const AgentConfig& config) { return std::make_unique<CoderAgent>(config); });
-  registry.add("chat", "interactive assistant: history per session, recalls notes, saves a note when asked",
-               [](const AgentConfig& config) { return std::make_unique<ChatAgent>(config); });
-  registry.add("mail", "Maildir/mbox triage: label, summarise, draft replies into a folder; never sends",
-               [](const AgentConfig& config) { return std::make_unique<MailAgent>(config); });
-  registry.add("summarizer", "summaries of text and Markdown documents dropped into a folder",
-               [](const AgentConfig& config) { return std::make_unique<SummarizerAgent>(config); });
-  registry.add("calendar", "an agenda brief from .ics files: recurrences, conflicts, back-to-back runs",
-               [](const AgentConfig& config) { return std::make_unique<CalendarAgent>(config); });
-  registry.add("news", "RSS and Atom feeds: new items de-duplicated across runs, summarised",
-               [](const AgentConfig& config) { return std::make_unique<NewsAgent>(config); });
-  registry.add("digest", "a daily briefing from the other agents' results and notes, by agent",
-               [](const AgentConfig& config) { return std::make_unique<DigestAgent>(config); });
+  add<PromptAgent>(registry, "prompt", "a prompt template with placeholders, a trigger and outputs; no C++");
+  add<MarketAgent>(
+      registry, "market",
+      "watch-list scan over price CSVs: returns, SMAs, breakouts, volume spikes; a note on what moved");
+  add<RiskAgent>(registry, "risk",
+                 "portfolio CSV: exposure, largest positions, drawdown, concentration flags; a risk memo");
+  add<ExtractorAgent>(
+      registry, "extractor",
+      "structured JSON from documents under a JSON schema, validated, appended to a JSONL file");
+  add<DrafterAgent>(registry, "drafter",
+                    "long-form Markdown drafts written section by section; emits <agent>.done");
+  add<EvaluatorAgent>(registry, "evaluator",
+                      "checks a draft against a fact list: flagged claims and a score");
+  add<CoderAgent>(registry, "coder", "writes a script or config file into its folder; never runs anything");
+  add<ChatAgent>(registry, "chat",
+                 "interactive assistant: history per session, recalls notes, saves a note when asked");
+  add<MailAgent>(registry, "mail",
+                 "Maildir/mbox triage: label, summarise, draft replies into a folder; never sends");
+  add<SummarizerAgent>(registry, "summarizer",
+                       "summaries of text and Markdown documents dropped into a folder");
+  add<CalendarAgent>(registry, "calendar",
+                     "an agenda brief from .ics files: recurrences, conflicts, back-to-back runs");
+  add<NewsAgent>(registry, "news", "RSS and Atom feeds: new items de-duplicated across runs, summarised");
+  add<DigestAgent>(registry, "digest", "a daily briefing from the other agents' results and notes, by agent");
   return registry;
 }
 

@@ -23,30 +23,35 @@ Kind kind_of(std::string_view name) {
   if (named(name, {"script", "style", "head", "template"})) return Kind::skipped;
   if (name == "br") return Kind::line_break;
   if (name == "li") return Kind::item;
-  if (named(name, {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl", "hr"})) {
+  if (named(name, {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl",
+                   "hr"})) {
     return Kind::paragraph;
   }
   if (named(name, {"div", "tr", "dt", "dd", "section", "article", "header", "footer", "nav", "aside", "main",
                    "figure", "figcaption", "form", "address", "center", "body", "caption"})) {
     return Kind::block;
   }
-  if (named(name, {"a", "b", "i", "u", "s", "em", "strong", "span", "code", "small", "big", "sub", "sup", "abbr",
-                   "mark", "q", "cite", "time", "kbd", "var", "font", "tt", "del", "ins", "strike", "bdi", "bdo",
-                   "dfn", "samp", "wbr"})) {
+  if (named(name, {"a",    "b",   "i",   "u",    "s",      "em",  "strong", "span", "code", "small",
+                   "big",  "sub", "sup", "abbr", "mark",   "q",   "cite",   "time", "kbd",  "var",
+                   "font", "tt",  "del", "ins",  "strike", "bdi", "bdo",    "dfn",  "samp", "wbr"})) {
     return Kind::inline_;
   }
   return Kind::other;
 }
 
-std::string_view name_of(const xmlNode* n) { return reinterpret_cast<const char*>(n->name); }
+std::string_view name_of(const xmlNode* n) {
+  return reinterpret_cast<const char*>(n->name);
+}
 
 // Ends the text so far with `lines` line breaks (spaces aside), adding only what is missing: the
 // boundaries of nested or adjacent blocks share their breaks.
 void break_lines(std::string& out, int lines) {
   int have = 0;
   for (auto it = out.rbegin(); it != out.rend() && have < lines; ++it) {
-    if (*it == '\n') ++have;
-    else if (*it != ' ' && *it != '\t') break;
+    if (*it == '\n')
+      ++have;
+    else if (*it != ' ' && *it != '\t')
+      break;
   }
   out.append(size_t(lines - have), '\n');
 }
@@ -56,14 +61,23 @@ void break_lines(std::string& out, int lines) {
 // An element without children (<br>, <img>, or an empty one) is marked once, at its start.
 void mark(const xmlNode* n, bool start, std::string& out) {
   switch (kind_of(name_of(n))) {
-    case Kind::paragraph: break_lines(out, 2); break;
-    case Kind::block: break_lines(out, 1); break;
-    case Kind::line_break: out += '\n'; break;
+    case Kind::paragraph:
+      break_lines(out, 2);
+      break;
+    case Kind::block:
+      break_lines(out, 1);
+      break;
+    case Kind::line_break:
+      out += '\n';
+      break;
     case Kind::item:
       if (start) break_lines(out, 1), out += "- ";
       break;
-    case Kind::other: out += ' '; break;
-    default: break;
+    case Kind::other:
+      out += ' ';
+      break;
+    default:
+      break;
   }
 }
 
@@ -148,8 +162,8 @@ std::string html_to_text(std::string_view html) {
   // No error output, no network, and the text is UTF-8 whatever a <meta charset> in it claims (the
   // callers decoded it already). The implied <html>/<head>/<body> stay: without them libxml2 nests
   // what follows a leading <script> or <title> inside it.
-  const int options =
-      HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT;
+  const int options = HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC |
+                      HTML_PARSE_COMPACT;
   const int size = static_cast<int>(std::min<size_t>(html.size(), INT_MAX));
   std::unique_ptr<xmlDoc, FreeDoc> doc(htmlReadMemory(html.data(), size, nullptr, "UTF-8", options));
   if (!doc) return {};

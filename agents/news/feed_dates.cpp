@@ -44,7 +44,8 @@ std::optional<int64_t> parse_rfc3339_date(std::string_view text) {
   std::string s = c_text(text);
   if (s.empty()) return std::nullopt;
   for (char& c : s) {
-    if (c == 't' || c == 'z') c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));  // RFC 3339 allows them
+    if (c == 't' || c == 'z')
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));  // RFC 3339 allows them
   }
   return take_millis(g_date_time_new_from_iso8601(s.c_str(), nullptr));
 }

@@ -64,7 +64,8 @@ TEST(ContentHashTest, IsFnv1a64InHex) {
 }
 
 TEST(HtmlTextTest, DropsMarkupKeepsTextAndLineStructure) {
-  EXPECT_EQ(html_to_text("<p>One<br>two</p><ul><li>a</li><li>b &amp; c</li></ul>"), "One\ntwo\n\n- a\n- b & c");
+  EXPECT_EQ(html_to_text("<p>One<br>two</p><ul><li>a</li><li>b &amp; c</li></ul>"),
+            "One\ntwo\n\n- a\n- b & c");
   EXPECT_EQ(html_to_text("<SCRIPT type=x>alert(1)</SCRIPT>Hi<style>b{}</style> <b>there</b>"), "Hi there");
   EXPECT_EQ(html_to_text("<head><title>t</title></head><template>x</template>body"), "body");
   EXPECT_EQ(html_to_text("keep <scripted> words"), "keep words");  // not a <script> element
@@ -87,7 +88,8 @@ TEST(HtmlTextTest, DecodesEveryCharacterReference) {
 
 TEST(HtmlTextTest, HostileMarkupIsTextAndDeepNestingIsBounded) {
   EXPECT_EQ(html_to_text("<img src=x onerror=alert(1)>caption<script>alert(2)</script>"), "caption");
-  EXPECT_EQ(html_to_text("&lt;script&gt;alert(1)&lt;/script&gt;"), "<script>alert(1)</script>");  // text, as written
+  EXPECT_EQ(html_to_text("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "<script>alert(1)</script>");  // text, as written
   std::string deep;
   for (int i = 0; i < 100'000; ++i) deep += "<div><span>";
   deep += "bottom";
