@@ -34,11 +34,11 @@ const char* const kPrimitives[][2] = {
     {"any-array", R"("[" ws ( value ws ( "," ws value ws )* )? "]")"},
 };
 
-const std::set<std::string> kRefused = {
-    "$ref", "$defs", "definitions", "allOf", "not", "if", "then", "else", "pattern",
-    "patternProperties", "dependentRequired", "dependentSchemas", "prefixItems", "contains",
-    "uniqueItems", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-    "minProperties", "maxProperties", "propertyNames", "unevaluatedProperties"};
+const std::set<std::string, std::less<>> kKeywords = {
+    "type",  "properties", "required", "additionalProperties", "items", "minItems", "maxItems", "minLength",
+    "maxLength", "minimum", "enum", "const", "anyOf", "oneOf",
+    // annotations
+    "title", "description", "default", "examples", "format", "$schema", "$id", "$comment"};
 
 std::string gbnf_literal(const std::string& s) {
   std::string out = "\"";
@@ -66,7 +66,7 @@ std::string gbnf_literal(const std::string& s) {
 class Converter {
  public:
   std::string convert(const json& schema) {
-    const std::string body = visit(schema, "/");
+    const std::string body = visit(schema, "");
     std::string out = "root ::= " + body + "\n";
     for (const auto& [name, rule] : rules_) out += name + " ::= " + rule + "\n";
     for (const auto& p : kPrimitives) out += std::string(p[0]) + " ::= " + p[1] + "\n";
@@ -74,9 +74,7 @@ class Converter {
   }
 
  private:
-  [[noreturn]] static void fail(const std::string& path, const std::string& what) {
-    throw std::invalid_argument(what + " at " + path);
-  }
+  [[noreturn]] static void fail(const std::string& path, const std::string& what) { throw SchemaError(path, what); }
 
   std::string add_rule(const std::string& hint, std::string body) {
     std::string base;
@@ -89,9 +87,7 @@ class Converter {
     return name;
   }
 
-  static std::string child(const std::string& path, const std::string& key) {
-    return (path == "/" ? "/" : path + "/") + key;
-  }
+  static std::string child(const std::string& path, const std::string& key) { return json_pointer_child(path, key); }
 
   std::string alternatives(const json& list, const std::string& path, const std::string& key) {
     if (!list.is_array() || list.empty()) fail(child(path, key), "expected a non-empty array");
@@ -117,7 +113,10 @@ class Converter {
     }
     if (!schema.is_object()) fail(path, "a schema must be an object or a boolean");
     for (const auto& [key, _] : schema.items()) {
-      if (kRefused.count(key)) fail(child(path, key), "unsupported keyword \"" + key + "\"");
+      if (!kKeywords.count(key)) fail(child(path, key), "unsupported keyword \"" + key + "\"");
+    }
+    if (schema.contains("additionalProperties") && !schema["additionalProperties"].is_boolean()) {
+      fail(child(path, "additionalProperties"), "only true or false is supported");
     }
     if (schema.contains("const")) return gbnf_literal(schema["const"].dump());
     if (schema.contains("enum")) {
@@ -209,12 +208,12 @@ class Converter {
     return add_rule("string", "\"\\\"\" char{" + std::to_string(min) + "," + (max < 0 ? "" : std::to_string(max)) + "} \"\\\"\"");
   }
 
-  // "minimum": 0 is the one bound a grammar states exactly (no minus sign); others are refused.
+  // A minimum of 0 or more is "no minus sign" here; the bound itself is the validator's to check.
   static std::string number(const json& schema, const std::string& path, const std::string& type) {
     if (!schema.contains("minimum")) return type;
     const json& min = schema["minimum"];
-    if (!min.is_number() || min.get<double>() != 0) fail(child(path, "minimum"), "only \"minimum\": 0 is supported");
-    return "nonnegative-" + type;
+    if (!min.is_number()) fail(child(path, "minimum"), "expected a number");
+    return min.get<double>() >= 0 ? "nonnegative-" + type : type;
   }
 
   static int count(const json& schema, const char* key, const std::string& path, int fallback) {
@@ -232,6 +231,16 @@ class Converter {
 };
 
 }  // namespace
+
+std::string json_pointer_child(const std::string& pointer, std::string_view key) {
+  std::string out = pointer + "/";
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
 
 std::string json_schema_to_gbnf(const std::string& schema_json) {
   if (schema_json.size() > kMaxSchemaBytes) {

@@ -6,9 +6,10 @@
 #include "agents/config_reader.hpp"
 #include "agents/extractor/processed_documents.hpp"
 #include "agents/extractor/receipt_schema.hpp"
-#include "agents/extractor/schema_validator.hpp"
+#include "agents/extractor/extractor_schema.hpp"
 #include "agents/task_context.hpp"
 #include "core/text.hpp"
+#include "engine/json_schema_validator.hpp"
 
 namespace agentd::agents {
 
@@ -38,7 +39,7 @@ std::string answer_problem(const engine::Result& answer, const json& schema, jso
   if (value.is_discarded()) {
     return answer.finish == engine::FinishReason::length ? "not JSON: the answer was cut at max_tokens" : "not JSON";
   }
-  return core::joined(validate_json(value, schema), "; ");
+  return core::joined(engine::validate_json(value, schema), "; ");
 }
 
 }  // namespace
@@ -64,7 +65,6 @@ ExtractorAgent::ExtractorAgent(const AgentConfig& config)
   } catch (const SchemaError& e) {
     s.fail(s.at("schema") + e.pointer(), e.reason());
   }
-  grammar_schema_ = grammar_schema(schema_).dump();
   s.string("instruction", instruction_);
   if (instruction_.empty()) s.fail(s.at("instruction"), "an empty instruction");
   s.string("glob", glob_);
@@ -107,7 +107,7 @@ std::vector<fs::path> ExtractorAgent::candidates(TaskContext& ctx) const {
 std::optional<json> ExtractorAgent::extract(TaskContext& ctx, const Document& doc, std::string& error) const {
   GenerateOptions options;
   options.prompt = instruction_ + "\n\nDocument \"" + doc.name + "\":\n" + doc.text;
-  options.json_schema = grammar_schema_;
+  options.json_schema = schema_.dump();
   for (int attempt = 1; attempt <= 2; ++attempt) {
     if (attempt == 2) {  // a new seed, and enough temperature for it to matter
       uint32_t seed = seed_ ? *seed_ + 1 : static_cast<uint32_t>(std::stoull(doc.hash.substr(8), nullptr, 16));

@@ -9,9 +9,9 @@
 //
 // Each document is sent to the model (one larger than "max_document_bytes" is refused; at most
 // "max_documents" per task, the rest next time) with the instruction, under the schema as a
-// grammar (GenerateOptions::json_schema; `minimum` is left to the code); the answer is parsed
-// and validated in code against the schema (agents/extractor/schema_validator lists the
-// supported subset). Invalid output gets one retry with a new seed (the configured seed + 1, or
+// grammar (GenerateOptions::json_schema; the grammar states a `minimum` only as "no minus sign");
+// the answer is parsed and validated in code against the schema (engine/json_schema_validator;
+// agents/extractor/extractor_schema says which schemas an agent file may give). Invalid output gets one retry with a new seed (the configured seed + 1, or
 // one from the content hash; temperature at least 0.5 so the retry can differ); still invalid,
 // the document is logged as failed with the reasons and the agent goes on. A valid answer is appended as one line to the
 // JSON-lines file "output" in the first write folder:
@@ -70,7 +70,6 @@ class ExtractorAgent : public Agent {
   Outcome too_large(TaskContext& ctx, const Document& doc, ProcessedDocuments& processed) const;
 
   nlohmann::json schema_;
-  std::string grammar_schema_;
   std::string instruction_;
   std::string glob_ = "*.txt";
   std::string output_ = "extracted.jsonl";

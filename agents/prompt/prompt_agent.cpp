@@ -76,7 +76,9 @@ PromptAgent::PromptAgent(const AgentConfig& config)
     json_schema_ = schema->dump();
     try {  // the grammar is made per call; a schema it cannot take would fail every task instead
       engine::json_schema_to_gbnf(json_schema_);
-    } catch (const std::invalid_argument& e) {
+    } catch (const engine::SchemaError& e) {
+      s.fail(s.at("json_schema") + e.pointer(), e.reason());
+    } catch (const std::invalid_argument& e) {  // past the size or depth limits
       s.fail(s.at("json_schema"), e.what());
     }
   }

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/extractor/receipt_schema.hpp"
-#include "agents/extractor/schema_validator.hpp"
+#include "engine/json_schema_validator.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -15,6 +15,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const json schema = json::parse(agentd::agents::kReceiptSchema);
   json value = json::parse(agentd::fuzz::as_text(data, size), nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) return 0;
-  (void)agentd::agents::validate_json(value, schema);
+  (void)agentd::engine::validate_json(value, schema);
   return 0;
 }

@@ -185,9 +185,9 @@ TEST_F(HostileAgentFilesTest, NumbersAreRangeCheckedAndTrailingBytesRefused) {
       {"{" + x + "} trailing", "parse error at line 1"},
       {"{" + x + R"(, "settings": {"stop": [)" + many_stops + "]}}", "/settings/stop: at most 64 stop strings, got 200"},
       {"{" + x + R"(, "settings": {"stop": [")" + std::string(300, 's') + R"("]}})", "/settings/stop/0: at most 256 bytes"},
-      {"{" + x + R"(, "settings": {"json_schema": {"type": "strnig"}}})", "/settings/json_schema: unknown type \"strnig\""},
+      {"{" + x + R"(, "settings": {"json_schema": {"type": "strnig"}}})", "/settings/json_schema/type: unknown type \"strnig\""},
       {"{" + x + R"(, "settings": {"json_schema": {"type": "object", "properties": {"a": {"$ref": "#"}}}}})",
-       "/settings/json_schema: unsupported keyword \"$ref\" at /properties/a"},
+       "/settings/json_schema/properties/a/$ref: unsupported keyword \"$ref\""},
   };
   int n = 0;
   for (const Case& c : cases) {

@@ -1,12 +1,14 @@
-// The extractor's deterministic parts: the JSON schema subset (which schemas are accepted, every
-// keyword's check with its JSON pointer), the grammar's copy of the schema, the content hash and
-// the bounded memory of processed documents.
+// The extractor's deterministic parts: which schemas an agent file may give (the engine's subset,
+// every refusal with its JSON pointer, and the extractor's rule that generation ends), and the
+// bounded memory of processed documents. The receipt answers against the
+// receipt schema here; every keyword on values: tests/engine/json_schema_test.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "agents/extractor/processed_documents.hpp"
 #include "agents/extractor/receipt_schema.hpp"
-#include "agents/extractor/schema_validator.hpp"
+#include "engine/json_schema_validator.hpp"
+#include "agents/extractor/extractor_schema.hpp"
 
 namespace agentd::agents {
 namespace {
@@ -27,85 +29,66 @@ std::string schema_error(const json& schema) {
 TEST(SchemaCheckTest, TheReceiptSchemaIsSupported) { EXPECT_EQ(schema_error(json::parse(kReceiptSchema)), ""); }
 
 TEST(SchemaCheckTest, SchemasOutsideTheSubsetAreRefusedWithTheirPointer) {
-  EXPECT_EQ(schema_error(json::array()), "/: a schema must be an object");
+  EXPECT_EQ(schema_error(json::array()), "/: a schema must be an object or a boolean");
+  EXPECT_EQ(schema_error(true), "/: a schema must be an object");  // true is any JSON value: no end
   EXPECT_EQ(schema_error({{"type", "number"}, {"maximum", 3}}), "/maximum: unsupported keyword \"maximum\"");
   EXPECT_EQ(schema_error({{"type", "object"}, {"properties", {{"a/b", {{"type", "string"}, {"pattern", "x"}}}}}}),
             "/properties/a~1b/pattern: unsupported keyword \"pattern\"");
-  EXPECT_EQ(schema_error({{"type", "text"}}), "/type: expected one of object, array, string, number, integer, boolean, null (or a list)");
-  EXPECT_EQ(schema_error({{"type", json::array()}}), "/type: expected one of object, array, string, number, integer, boolean, null (or a list)");
-  EXPECT_EQ(schema_error({{"type", {"number", "nope"}}}), "/type: expected one of object, array, string, number, integer, boolean, null (or a list)");
+  EXPECT_EQ(schema_error({{"type", "text"}}), "/type: unknown type \"text\"");
+  EXPECT_EQ(schema_error({{"type", json::array()}}), "/type: expected at least one type");
+  EXPECT_EQ(schema_error({{"type", {"number", "nope"}}}), "/type: unknown type \"nope\"");
   EXPECT_EQ(schema_error({{"description", "anything"}}), "/: needs a \"type\" or an \"enum\"");
   EXPECT_EQ(schema_error({{"enum", json::array()}}), "/enum: expected a non-empty array");
   EXPECT_EQ(schema_error({{"type", "string"}}), "/: a string needs \"maxLength\" so the constrained output ends");
   EXPECT_EQ(schema_error({{"type", "object"}, {"properties", {{"tags", {{"type", "array"}, {"items", {{"type", "number"}}}}}}}}),
             "/properties/tags: an array needs \"maxItems\" so the constrained output ends");
-  EXPECT_EQ(schema_error({{"type", "string"}, {"maxLength", -1}}), "/maxLength: expected an integer >= 0");
+  EXPECT_EQ(schema_error({{"type", "string"}, {"maxLength", -1}}), "/maxLength: expected a non-negative integer");
   EXPECT_EQ(schema_error({{"type", "number"}, {"minimum", "0"}}), "/minimum: expected a number");
-  EXPECT_EQ(schema_error({{"type", "object"}, {"additionalProperties", true}}), "/additionalProperties: only false is supported");
+  EXPECT_EQ(schema_error({{"type", "object"}, {"properties", json::object()}, {"additionalProperties", 3}}),
+            "/additionalProperties: only true or false is supported");
+  EXPECT_EQ(schema_error({{"type", "object"}}), "/: an object needs \"properties\" so the constrained output ends");
   EXPECT_EQ(schema_error({{"type", "object"}, {"properties", {{"a", {{"type", "null"}}}}}, {"required", {"a", "b"}}}),
-            "/required: \"b\" is not in \"properties\"");
+            "/required: names a property that is not in \"properties\": \"b\"");
   EXPECT_EQ(schema_error({{"type", "array"}, {"maxItems", 2}, {"items", {{"type", "string"}}}}),
             "/items: a string needs \"maxLength\" so the constrained output ends");
   // An enum bounds a string by itself; annotations are fine.
   EXPECT_EQ(schema_error({{"type", "string"}, {"enum", {"a", "b"}}, {"title", "t"}, {"$schema", "x"}}), "");
 }
 
+TEST(SchemaCheckTest, TheWholeEngineSubsetIsAcceptedWhereGenerationEnds) {
+  const json choice = {{"anyOf", {{{"type", "number"}, {"minimum", 5}}, {{"const", "none"}}}}};
+  const json name = {{"type", "string"}, {"minLength", 1}, {"maxLength", 20}};
+  const json tags = {{"type", "array"}, {"minItems", 1}, {"maxItems", 3}, {"items", {{"enum", {"a", "b"}}}}};
+  EXPECT_EQ(schema_error({{"type", "object"},
+                          {"properties", {{"choice", choice}, {"name", name}, {"tags", tags}}},
+                          {"required", {"choice"}}}),
+            "");
+  // The rule reaches into anyOf and oneOf branches.
+  EXPECT_EQ(schema_error({{"oneOf", {{{"type", "null"}}, {{"type", "string"}}}}}),
+            "/oneOf/1: a string needs \"maxLength\" so the constrained output ends");
+}
+
 TEST(SchemaValidateTest, AValidReceiptHasNoErrors) {
   json receipt = json::parse(R"({"merchant":"Le Fournil","date":"2024-03-14","total":7.6,"currency":"EUR",
     "payment":"card","items":[{"name":"Croissant","quantity":2,"price":1.2}]})");
-  EXPECT_THAT(validate_json(receipt, json::parse(kReceiptSchema)), IsEmpty());
+  EXPECT_THAT(engine::validate_json(receipt, json::parse(kReceiptSchema)), IsEmpty());
 }
 
 TEST(SchemaValidateTest, EveryKeywordIsChecked) {
   json schema = json::parse(kReceiptSchema);
   json receipt = json::parse(R"({"merchant":5,"date":"2024-03-14T10:00","total":-1,"currency":"EUR",
     "payment":"cheque","items":[{"name":"x","quantity":1},{"name":"y","quantity":"2","price":-0.5}],"extra":true})");
-  EXPECT_THAT(validate_json(receipt, schema),
+  EXPECT_THAT(engine::validate_json(receipt, schema),
               ElementsAre("/date: 16 characters, more than maxLength 10", "/items/0/price: required member missing",
                           "/items/1/price: -0.5 is below the minimum 0", "/items/1/quantity: expected number, got string",
                           "/merchant: expected string, got integer", "/payment: \"cheque\" is not one of [\"cash\",\"card\",\"other\"]",
                           "/total: -1 is below the minimum 0"));
-  EXPECT_THAT(validate_json(json::array(), schema), ElementsAre("/: expected object, got array"));
-  EXPECT_THAT(validate_json(json::object(), schema),
+  EXPECT_THAT(engine::validate_json(json::array(), schema), ElementsAre("/: expected object, got array"));
+  EXPECT_THAT(engine::validate_json(json::object(), schema),
               ElementsAre("/merchant: required member missing", "/date: required member missing",
                           "/total: required member missing", "/currency: required member missing",
                           "/payment: required member missing", "/items: required member missing"));
-  EXPECT_EQ(validate_json(json::object(), schema, 2).size(), 2u);  // capped
-}
-
-TEST(SchemaValidateTest, TypesArraysStringsAndAdditionalProperties) {
-  json integer = {{"type", "integer"}};
-  EXPECT_THAT(validate_json(3, integer), IsEmpty());
-  EXPECT_THAT(validate_json(3.0, integer), IsEmpty());
-  EXPECT_THAT(validate_json(3.5, integer), ElementsAre("/: expected integer, got number"));
-  EXPECT_THAT(validate_json(nullptr, {{"type", {"string", "null"}}, {"maxLength", 1}}), IsEmpty());
-  EXPECT_THAT(validate_json(true, {{"type", {"string", "null"}}, {"maxLength", 1}}), ElementsAre("/: expected string or null, got boolean"));
-
-  json short_text = {{"type", "string"}, {"maxLength", 3}};
-  EXPECT_THAT(validate_json("äöü", short_text), IsEmpty());  // characters, not bytes
-  EXPECT_THAT(validate_json("abcd", short_text), ElementsAre("/: 4 characters, more than maxLength 3"));
-
-  json list = {{"type", "array"}, {"maxItems", 2}, {"items", {{"type", "number"}, {"minimum", 0}}}};
-  EXPECT_THAT(validate_json({1, -2, 3}, list), ElementsAre("/: 3 items, more than maxItems 2", "/1: -2 is below the minimum 0"));
-
-  json closed = {{"type", "object"}, {"properties", {{"a", {{"type", "boolean"}}}}}, {"additionalProperties", false}};
-  EXPECT_THAT(validate_json({{"a", true}, {"b", 1}}, closed), ElementsAre("/b: not allowed (additionalProperties is false)"));
-  json open = {{"type", "object"}, {"properties", {{"a", {{"type", "boolean"}}}}}};
-  EXPECT_THAT(validate_json({{"a", true}, {"b", 1}}, open), IsEmpty());
-
-  EXPECT_THAT(validate_json(2, {{"enum", {1, 2.0, "x"}}}), IsEmpty());
-}
-
-TEST(GrammarSchemaTest, DropsMinimumsOtherThanZeroOnlyWhereItIsAKeyword) {
-  json schema = {{"type", "object"},
-                 {"properties", {{"minimum", {{"type", "number"}, {"minimum", 0}}},
-                                 {"list", {{"type", "array"}, {"maxItems", 2}, {"items", {{"type", "integer"}, {"minimum", 1}}}}}}},
-                 {"required", {"minimum"}}};
-  json expected = {{"type", "object"},
-                   {"properties", {{"minimum", {{"type", "number"}, {"minimum", 0}}},
-                                   {"list", {{"type", "array"}, {"maxItems", 2}, {"items", {{"type", "integer"}}}}}}},
-                   {"required", {"minimum"}}};
-  EXPECT_EQ(grammar_schema(schema), expected);
+  EXPECT_EQ(engine::validate_json(json::object(), schema, 2).size(), 2u);  // capped
 }
 
 TEST(ProcessedDocumentsTest, BoundedOldestDroppedAndRefreshed) {
