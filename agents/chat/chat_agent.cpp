@@ -1,7 +1,6 @@
 #include "agents/chat/chat_agent.hpp"
 
-#include "agents/chat/chat_tools.hpp"
-
+#include "agents/common/agent_tools.hpp"
 #include "agents/common/plain_text.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/task_context.hpp"
@@ -83,7 +82,7 @@ Turn ChatAgent::answer(TaskContext& ctx, const ChatRequest& request, const Conve
   if (!turn.notes.empty()) options.messages.push_back({"system", turn.notes});
   options.messages.push_back({"user", request.message});
   // With tools the model may search the notes and look up recent tasks itself (bounded rounds).
-  turn.assistant = text::trim(tools_ ? ctx.generate_with_tools(options, chat_tools(ctx), {.max_rounds = 2}).text
+  turn.assistant = text::trim(tools_ ? ctx.generate_with_tools(options, agent_tools(ctx), {.max_rounds = 2}).text
                                      : ctx.generate(options).text);
   if (turn.assistant.empty()) turn.assistant = "(the model gave no answer)";
   return turn;

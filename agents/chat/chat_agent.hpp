@@ -21,7 +21,7 @@
 //     "max_message_chars": 8000,  // longer messages are refused
 //     "max_sessions": 20,         // sessions remembered
 //     "tools": false              // true: the model may call search_notes and recent_activity
-//   }                             //   (chat_tools.hpp; at most 2 rounds, each call in the timeline)
+//   }                             //   (common/agent_tools.hpp; at most 2 rounds, each call in the timeline)
 #pragma once
 
 #include <string>

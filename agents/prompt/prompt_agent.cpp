@@ -1,9 +1,13 @@
 #include "agents/prompt/prompt_agent.hpp"
 
+#include <algorithm>
+
+#include "agents/common/agent_tools.hpp"
 #include "agents/config_reader.hpp"
 #include "agents/event_name.hpp"
 #include "agents/file_access.hpp"
 #include "agents/task_context.hpp"
+#include "core/text.hpp"
 #include "core/time_text.hpp"
 #include "engine/json_schema_grammar.hpp"
 
@@ -49,7 +53,7 @@ PromptAgent::PromptAgent(const AgentConfig& config)
     : prompt_(checked_template(config, config.prompt, "/prompt")) {
   if (config.prompt.empty()) throw ConfigError(config.file.string() + ": /prompt: the prompt plugin needs a prompt");
   ConfigReader s(config.file.string(), config.settings, "/settings",
-                 {"output_file", "append", "memory_key", "note", "emit", "json_schema", "stop", "long_form"});
+                 {"output_file", "append", "memory_key", "note", "emit", "json_schema", "stop", "long_form", "tools"});
   std::string output_file;
   s.string("output_file", output_file);
   if (!output_file.empty()) {
@@ -83,6 +87,17 @@ PromptAgent::PromptAgent(const AgentConfig& config)
     }
   }
   s.strings("stop", stop_);
+  s.strings("tools", tools_);
+  for (size_t i = 0; i < tools_.size(); ++i) {
+    const auto& known = agent_tool_names();
+    if (std::find(known.begin(), known.end(), tools_[i]) == known.end()) {
+      s.fail(s.at("tools") + "/" + std::to_string(i),
+             "no tool named '" + tools_[i] + "'; known: " + core::joined(known, ", "));
+    }
+  }
+  if (!tools_.empty() && !json_schema_.empty()) {
+    s.fail(s.at("tools"), "tools and json_schema cannot be combined (a tool call is not the schema's JSON)");
+  }
   // Every stop string is matched against every generated piece: a config must not be able to make
   // each token cost thousands of comparisons.
   if (stop_.size() > 64) s.fail(s.at("stop"), "at most 64 stop strings, got " + std::to_string(stop_.size()));
@@ -98,6 +113,7 @@ PromptAgent::PromptAgent(const AgentConfig& config)
     l->number("min_distinct4", o.min_distinct4, 0.0, 1.0);
     l->integer("max_attempts", o.max_attempts, 1, 10);
     if (!json_schema_.empty()) l->fail(l->path(), "cannot be combined with json_schema");
+    if (!tools_.empty()) l->fail(l->path(), "cannot be combined with tools");
     long_form_ = o;
   }
 }
@@ -151,7 +167,8 @@ std::string PromptAgent::run(TaskContext& ctx) {
     options.prompt = fill(prompt_, ctx);
     options.json_schema = json_schema_;
     options.stop = stop_;
-    answer = ctx.generate(options).text;
+    answer = tools_.empty() ? ctx.generate(options).text
+                            : ctx.generate_with_tools(options, agent_tools(ctx, tools_)).text;
   }
 
   nlohmann::json event = {{"task", ctx.task_id()}, {"agent", ctx.agent()}, {"output", answer}};

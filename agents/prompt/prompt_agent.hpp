@@ -11,6 +11,8 @@
 //     "emit": "done",           // publish "<agent>.done" with {task, agent, output, file}
 //     "json_schema": { ... },   // constrain the answer to this JSON schema
 //     "stop": ["\n\n\n"],
+//     "tools": ["search_notes", "recent_activity"],  // functions the model may call first
+//                               // (common/agent_tools; at most 3 rounds, each call in the timeline)
 //     "long_form": {            // write the answer as an outline plus sections (generate_long);
 //       "sections": 6,          // the filled prompt is the brief. Sections are stored as they
 //       "outline": ["..."],     // finish and a crashed task resumes at the first unfinished one.
@@ -48,6 +50,7 @@ class PromptAgent : public Agent {
   bool note_ = false;
   std::string emit_;
   std::string json_schema_;
+  std::vector<std::string> tools_;
   std::vector<std::string> stop_;
   std::optional<engine::LongFormOptions> long_form_;  // only the fields set in "long_form"
 };

@@ -238,6 +238,49 @@ TEST_F(PromptAgentTest, PassesJsonSchemaAndStopToTheModel) {
   EXPECT_THAT(request.stop, ElementsAre("\n\n", "END"));
 }
 
+// A background agent from a file alone that calls a tool: the model's call runs against the agent's
+// own notes, its result goes back as a tool message, and the final answer is the output.
+TEST_F(PromptAgentTest, ListedToolsAreOfferedRunAndAnsweredBeforeTheOutput) {
+  config.prompt = "Which plants did I note?";
+  config.settings = {{"tools", {"search_notes"}}, {"output_file", "plants.md"}};
+  memory.add_note(config.name, "the fern by the window needs water on Sundays");
+  memory.add_note("someone-else", "the fern belongs to another agent");
+  PromptAgent agent(config);
+  engine::Result call = test_support::text_result("");
+  call.tool_calls = {{"c1", "search_notes", R"({"query": "fern"})"}};
+  std::vector<engine::Request> requests;
+  EXPECT_CALL(engine, submit(_))
+      .Times(2)
+      .WillRepeatedly([&](engine::Request r) {
+        requests.push_back(r);
+        engine::Result next = requests.size() == 1 ? call : test_support::text_result("Your fern, on Sundays.");
+        return std::unique_ptr<engine::Generation>(
+            std::make_unique<test_support::FakeGeneration>(next, std::make_shared<test_support::GenerationProbe>()));
+      });
+  storage::Task task = make_task();
+  TaskContext ctx(config, task, services(), std::stop_source().get_token());
+  EXPECT_EQ(agent.run(ctx), "Your fern, on Sundays.");
+  ASSERT_EQ(requests.size(), 2u);
+  ASSERT_EQ(requests[0].tools.size(), 1u);
+  EXPECT_EQ(requests[0].tools[0].name, "search_notes");
+  const engine::ChatMessage& answer = requests[1].messages.back();
+  EXPECT_EQ(answer.role, "tool");
+  EXPECT_EQ(answer.tool_call_id, "c1");
+  EXPECT_THAT(answer.content, HasSubstr("needs water on Sundays"));
+  EXPECT_THAT(answer.content, ::testing::Not(HasSubstr("another agent")));  // its own notes only
+  EXPECT_EQ(logs_with(task.id, "tool_call").size(), 1u);
+  EXPECT_EQ(read_file(out / "plants.md"), "Your fern, on Sundays.");
+}
+
+TEST_F(PromptAgentTest, AnUnknownToolOrToolsWithASchemaIsAConfigError) {
+  config.prompt = "x";
+  config.settings = {{"tools", {"search_notes", "rm_rf"}}};
+  std::string message = config_error();
+  EXPECT_THAT(message, HasSubstr("/settings/tools/1: no tool named 'rm_rf'; known: search_notes, recent_activity"));
+  config.settings = {{"tools", {"search_notes"}}, {"json_schema", {{"type", "object"}}}};
+  EXPECT_THAT(config_error(), HasSubstr("/settings/tools: tools and json_schema cannot be combined"));
+}
+
 TEST_F(PromptAgentTest, UnknownSettingsKeyNamesFileAndPathWithTheNearestKey) {
   config.prompt = "x";
   config.settings = {{"output_fle", "a.md"}};

@@ -1,4 +1,6 @@
-#include "agents/chat/chat_tools.hpp"
+#include "agents/common/agent_tools.hpp"
+
+#include <algorithm>
 
 namespace agentd::agents {
 
@@ -48,6 +50,20 @@ AgentTool recent_activity_tool(TaskContext& ctx) {
 
 }  // namespace
 
-std::vector<AgentTool> chat_tools(TaskContext& ctx) { return {search_notes_tool(ctx), recent_activity_tool(ctx)}; }
+std::vector<AgentTool> agent_tools(TaskContext& ctx) { return {search_notes_tool(ctx), recent_activity_tool(ctx)}; }
+
+const std::vector<std::string>& agent_tool_names() {
+  static const std::vector<std::string> kNames = {"search_notes", "recent_activity"};
+  return kNames;
+}
+
+std::vector<AgentTool> agent_tools(TaskContext& ctx, const std::vector<std::string>& names) {
+  std::vector<AgentTool> all = agent_tools(ctx), chosen;
+  for (const auto& name : names) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const AgentTool& t) { return t.name == name; });
+    if (it != all.end()) chosen.push_back(*it);
+  }
+  return chosen;
+}
 
 }  // namespace agentd::agents
