@@ -200,4 +200,17 @@ void HttpServer::agent_notes(const httplib::Request& req, httplib::Response& res
   answer_json(res, out);
 }
 
+// One memory value in full (agent_detail shows each cut at 400 characters): the Chat page reads
+// its session's conversation ("session:NAME") here. A key never written is null (a new session is
+// no error); an agent that is not loaded is 404.
+void HttpServer::agent_memory(const httplib::Request& req, httplib::Response& res) {
+  std::string name = req.matches[1], key = req.matches[2];
+  bool loaded = false;
+  for (const auto& a : context_.status.get().value("agents", json::array())) loaded = loaded || a["name"] == name;
+  if (!loaded) return answer_error(res, 404, "no agent '" + name + "'", "not_found");
+  auto db = storage::open_database(context_.db_path, storage::OpenMode::read_only);
+  auto value = storage::MemoryStore(*db).get(name, key);
+  answer_json(res, {{"key", key}, {"value", value ? *value : json(nullptr)}});
+}
+
 }  // namespace agentd::runtime

@@ -1,6 +1,7 @@
 // One task: its timeline (every event; each model call with route, queue wait, TTFT, tokens and
 // cost), sections as they finish, the output as safe Markdown, cancel and run-again. While the
-// task is queued or running, its own event stream (/api/tasks/ID/events) appends as it happens.
+// task is queued or running, its own event stream (/api/tasks/ID/events) appends as it happens,
+// and an interactive task's answer shows as the model writes it ("delta" events).
 import { clear, fill, duration, h, link, statusBadge, time } from "./dom.js";
 import { get, post } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
@@ -43,6 +44,16 @@ export function render(main, params, [id]) {
     for (const kind of ["queued", "started", "llm_call", "section", "memory_write", "emitted", "log", "finished", "failed", "cancelled", "interrupted", "resumed", "message"]) {
       source.addEventListener(kind, onEvent);
     }
+    // An interactive task's answer as the model writes it, until the output replaces it.
+    let call = 0;
+    let text = "";
+    source.addEventListener("delta", (e) => {
+      const d = JSON.parse(e.data);
+      if (d.call !== call) { call = d.call; text = ""; }
+      text += d.text;
+      fill(output, h("h2", {}, "Output (being written)"), h("pre", { class: "streaming", id: "output-live" }, text));
+    });
+    source.addEventListener("error", () => { call = 0; });  // a reconnected stream starts again
     source.addEventListener("end", () => { source.close(); source = null; load(); });
   }
 

@@ -217,15 +217,35 @@ test("a dry run from the run-now form shows what it would write and writes nothi
   await p.close();
 });
 
-test("chat streams its answer", async () => {
-  const p = await page("#/chat");
-  const streamed = p.waitForResponse((r) => r.url().endsWith("/v1/chat/completions") && r.headers()["content-type"].startsWith("text/event-stream"));
+test("chat streams the chat agent's answer and keeps the conversation in its session", async () => {
+  const p = await page("#/chat?session=webtest");
+  await p.locator("#chat-session", { hasText: "webtest" }).waitFor();
   await p.fill("#chat-input", "Once upon a time");
   await p.press("#chat-input", "Enter");
-  await streamed;
-  await p.locator(".msg.assistant .md").waitFor();
-  assert.ok((await p.locator(".msg.assistant .md").textContent()).length > 0);
+  const done = p.locator(".msg.assistant[data-task]");
+  await done.waitFor();
+  // The text came as the task's "delta" events before its output replaced it.
+  assert.equal(await done.getAttribute("data-streamed"), "true", "the answer was streamed");
+  const answer = (await done.locator(".md").textContent()).trim();
+  assert.ok(answer.length > 0);
+  // The turn is a chat-agent task at the interactive class, listed by `agentd tasks`.
+  const id = Number(await done.getAttribute("data-task"));
+  const task = await api(`/api/tasks/${id}`);
+  assert.equal(task.agent, "chat");
+  assert.equal(task.priority, "interactive");
+  assert.equal(task.status, "finished");
+  assert.deepEqual(JSON.parse(task.input), { session: "webtest", message: "Once upon a time" });
+  const listed = JSON.parse(execFileSync(binary, ["--db", path.join(dir, "agentd.db"), "tasks", "--agent", "chat", "--json"]));
+  assert.ok(listed.some((t) => t.id === id), "agentd tasks lists the turn");
   await shot(p, "chat");
+  // A reload reads the conversation back from the chat agent's session.
+  await p.reload();
+  await p.locator('.msg.user[data-turn="stored"]', { hasText: "Once upon a time" }).waitFor();
+  const stored = await p.locator('.msg.assistant[data-turn="stored"] .md').allTextContents();
+  assert.deepEqual(stored.map((t) => t.trim()), [answer]);
+  const memory = await api("/api/agents/chat/memory/session:webtest");
+  assert.equal(memory.value.turns.length, 1);
+  assert.equal(memory.value.turns[0].user, "Once upon a time");
   await p.close();
 });
 
