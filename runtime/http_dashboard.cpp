@@ -85,7 +85,7 @@ json live_slow(storage::Database& db) {
   f.status = storage::TaskStatus::failed;
   f.limit = 8;
   for (const auto& t : tasks.list(f)) failures.push_back(summary_json(t));
-  return {{"agents", agents}, {"failures", failures}};
+  return {{"agents", agents}, {"failures", failures}, {"decode", decode_last_hour(db, storage::now_ms())}};
 }
 
 // The last task of each named agent (one indexed row each).
@@ -120,6 +120,7 @@ bool live_next(LiveStream& s, const StatusBoard& board, const Metrics& metrics, 
     }
     fast["agents"] = s.slow["agents"];
     fast["failures"] = s.slow["failures"];
+    fast["decode"] = s.slow["decode"];
     fast["now"] = now;
     std::string text = "event: state\ndata: " + json_text(fast) + "\n\n";
     if (!sink.write(text.data(), text.size())) return false;

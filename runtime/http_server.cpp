@@ -595,7 +595,8 @@ void HttpServer::record_v1_call(const ChatCompletionRequest& c, int64_t started_
   call.llm_call = {{"route", "local"},  {"label", c.agent},
                    {"queue_wait_ms", r.queue_wait_ms}, {"ttft_ms", r.ttft_ms},
                    {"prompt_tokens", r.prompt_tokens}, {"cached_tokens", r.cached_tokens},
-                   {"completion_tokens", r.completion_tokens}, {"finish", engine::to_string(r.finish)}};
+                   {"completion_tokens", r.completion_tokens}, {"decode_tokens_per_s", r.decode_tokens_per_s},
+                   {"finish", engine::to_string(r.finish)}};
   try {
     storage::TaskStore(*storage::open_database(context_.db_path)).record_call(task, call);
   } catch (const std::exception& e) {

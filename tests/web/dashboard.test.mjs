@@ -249,6 +249,22 @@ test("chat streams the chat agent's answer and keeps the conversation in its ses
   await p.close();
 });
 
+test("overview shows the decode tokens/s of the last hour's model calls", async () => {
+  // The chat turn above (and the agents' runs at start-up) are model calls of the last hour.
+  const status = await api("/api/status");
+  assert.equal(typeof status.decode_last_hour.tokens_per_s, "number", JSON.stringify(status.decode_last_hour));
+  assert.ok(status.decode_last_hour.buckets.length >= 1);
+  const p = await page("#/");
+  const shown = p.locator("#decode-hour[data-tokens-per-s]");
+  await shown.waitFor();
+  const figure = Number(await shown.getAttribute("data-tokens-per-s"));
+  assert.ok(Number.isFinite(figure) && figure > 0, `decode figure ${figure}`);
+  assert.match(await shown.textContent(), /^\d+(\.\d)? tok\/s/);
+  assert.ok((await shown.locator("svg.spark rect").count()) >= 1, "a bar per 5 minutes with calls");
+  await shot(p, "overview");
+  await p.close();
+});
+
 test("a mail subject and a feed item holding markup are shown as text and run nothing", async () => {
   const shownAsText = [];
   for (const agent of ["mail", "news"]) {
