@@ -17,13 +17,19 @@ export function render(main, params, [id]) {
     h("div", { class: "grid" }, h("section", { class: "panel" }, h("h2", {}, "Timeline"), timeline), h("div", {}, sections, output)));
 
   let source = null;
-  let shown = 0;
+  let lastEvent = 0;  // the id of the newest event drawn: the stream and a reload overlap, by id
   let task = null;
+
+  function draw(ev) {
+    if (ev.id <= lastEvent) return;
+    lastEvent = ev.id;
+    timeline.append(event(ev));
+  }
 
   async function load() {
     task = await get(`/api/tasks/${id}`);
     drawHead();
-    for (; shown < task.events.length; shown++) timeline.append(event(task.events[shown]));
+    for (const ev of task.events) draw(ev);
     drawSections(task.sections);
     drawOutput();
     const live = task.status === "queued" || task.status === "running";
@@ -32,16 +38,14 @@ export function render(main, params, [id]) {
 
   function follow() {
     source = new EventSource(`/api/tasks/${id}/events`);
-    let index = 0;
     const onEvent = (e) => {
-      index++;
-      if (index <= shown) return;  // already drawn from the first read
       const ev = JSON.parse(e.data);
-      shown = index;
-      timeline.append(event(ev));
+      draw(ev);
       if (ev.kind === "section" || ev.kind === "started") load();
     };
-    for (const kind of ["queued", "started", "llm_call", "section", "memory_write", "emitted", "log", "finished", "failed", "cancelled", "interrupted", "resumed", "message"]) {
+    // Every kind a timeline holds (an SSE event reaches only the listeners of its name).
+    for (const kind of ["queued", "started", "llm_call", "section", "section_attempt", "memory_write", "emitted", "log", "read", "wrote",
+      "would_write", "blocking_call", "finished", "failed", "cancelled", "interrupted", "resumed", "message"]) {
       source.addEventListener(kind, onEvent);
     }
     // An interactive task's answer as the model writes it, until the output replaces it.

@@ -317,6 +317,35 @@ test("a cross-origin POST and a foreign Host are refused", async () => {
   assert.equal((await api("/api/tasks?agent=chat&limit=1000")).length, before, "no task was started");
 });
 
+test("a long-form task's sections appear on its page as they finish, without a reload", async () => {
+  // A task of an agent not loaded yet waits in the queue, so its page is open before it starts;
+  // then the agent (the drafter plugin: an outline, one model call per section) is loaded (SIGHUP).
+  const out = execFileSync(binary, ["--db", path.join(dir, "agentd.db"), "submit", "longform", "--force", "--agents", agentsDir,
+    "--input", "A short guide to the Eiffel Tower for a first visit"]);
+  const id = Number(String(out).trim());
+  const p = await page(`#/tasks/${id}`);
+  await p.locator("#task-status .badge", { hasText: "queued" }).waitFor();
+  await p.evaluate(() => { window.__samePage = true; });
+  fs.writeFileSync(path.join(agentsDir, "longform.json"), JSON.stringify({
+    plugin: "drafter", priority: "background", folders: { write: ["../var/longform"] },
+    generation: { section_tokens: 48, temperature: 0.7 },
+    settings: { title: "The Eiffel Tower", brief: "A short guide to the Eiffel Tower.", outline: ["Why", "How", "Today"] },
+  }));
+  daemon.kill("SIGHUP");
+  // Each finished section reaches the open page through the task's event stream.
+  await p.locator("#timeline li.k-section").first().waitFor();
+  await p.locator("#task-status .badge", { hasText: "finished" }).waitFor();
+  await p.locator("#sections details.s-done").nth(2).waitFor();
+  assert.equal(await p.evaluate(() => window.__samePage), true, "the page was never reloaded");
+  const task = await api(`/api/tasks/${id}`);
+  assert.deepEqual(task.sections.map((x) => x.status), ["done", "done", "done"]);
+  // The outline and each finished section are "section" events, each shown once.
+  const sectionEvents = task.events.filter((e) => e.kind === "section").length;
+  assert.equal(await p.locator("#timeline li.k-section").count(), sectionEvents, JSON.stringify(task.events.map((e) => e.kind)));
+  await shot(p, "long-form");
+  await p.close();
+});
+
 test("no page logged a console error", () => {
   assert.deepEqual(consoleErrors, []);
 });
