@@ -101,26 +101,39 @@ void add_last_runs(storage::TaskStore& tasks, json& slow, const json& daemon_age
 struct LiveStream {
   std::shared_ptr<storage::Database> db;
   std::string last_fast;
-  json slow;
-  int64_t slow_at = 0;
+  int64_t slow_at = 0;  // when the slow part it last sent was computed
 };
 
-bool live_next(LiveStream& s, const StatusBoard& board, const Metrics& metrics, httplib::DataSink& sink) {
+// The slow part, shared by every stream: computed again only when the fast part changed since it
+// was computed, and at most once per kSlowEveryMs. Each page load opens a stream, and at 1M tasks
+// the 24 h window alone read ~86k rows: a few hundred ms of CPU per load, which the page's own
+// /api/tasks request waited behind on a 2-core machine. Streams that ask while it is computed wait
+// for it rather than compute it again. Returns the value and when it was computed.
+std::pair<json, int64_t> shared_slow(SlowLiveState& shared, storage::Database& db, const std::string& fast_text,
+                                     const json& daemon_agents, int64_t now) {
+  std::lock_guard lock(shared.mutex);
+  if (shared.at == 0 || (shared.for_fast != fast_text && now - shared.at >= kSlowEveryMs)) {
+    storage::TaskStore tasks(db);
+    shared.value = live_slow(db);
+    add_last_runs(tasks, shared.value, daemon_agents);
+    shared.at = now;
+    shared.for_fast = fast_text;
+  }
+  return {shared.value, shared.at};
+}
+
+bool live_next(LiveStream& s, SlowLiveState& shared, const StatusBoard& board, const Metrics& metrics, httplib::DataSink& sink) {
   storage::TaskStore tasks(*s.db);
   json daemon = board.get();
   json fast = live_fast(tasks, daemon, metrics);
   std::string fast_text = json_text(fast);
   const int64_t now = storage::now_ms();
-  const bool changed = fast_text != s.last_fast;
-  if (changed || s.slow_at == 0) {
-    if (now - s.slow_at >= kSlowEveryMs || s.slow_at == 0) {
-      s.slow = live_slow(*s.db);
-      add_last_runs(tasks, s.slow, daemon.value("agents", json::array()));
-      s.slow_at = now;
-    }
-    fast["agents"] = s.slow["agents"];
-    fast["failures"] = s.slow["failures"];
-    fast["decode"] = s.slow["decode"];
+  auto [slow, slow_at] = shared_slow(shared, *s.db, fast_text, daemon.value("agents", json::array()), now);
+  if (fast_text != s.last_fast || slow_at != s.slow_at) {
+    s.slow_at = slow_at;
+    fast["agents"] = slow["agents"];
+    fast["failures"] = slow["failures"];
+    fast["decode"] = slow["decode"];
     fast["now"] = now;
     std::string text = "event: state\ndata: " + json_text(fast) + "\n\n";
     if (!sink.write(text.data(), text.size())) return false;
@@ -154,7 +167,7 @@ void HttpServer::live_events(const httplib::Request&, httplib::Response& res) {
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider("text/event-stream", [this, stream, held](size_t, httplib::DataSink& sink) {
     try {
-      return live_next(*stream, context_.status, context_.metrics, sink);
+      return live_next(*stream, slow_live_, context_.status, context_.metrics, sink);
     } catch (const std::exception& e) {
       spdlog::error("http: /api/events: stream ended by: {}", e.what());
       sink.done();

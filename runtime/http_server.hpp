@@ -126,6 +126,15 @@ class LiveGenerations {
   bool stopping_ = false;              // guarded by mutex_
 };
 
+// The slow part of the dashboard's live state (24 h window per agent, last runs, failures, decode
+// rate), shared by every /api/events stream (runtime/http_dashboard.cpp).
+struct SlowLiveState {
+  std::mutex mutex;
+  nlohmann::json value;  // guarded by mutex
+  int64_t at = 0;        // ms; 0 = never computed; guarded by mutex
+  std::string for_fast;  // the fast part it was computed with; guarded by mutex
+};
+
 class HttpServer {
  public:
   // Binds at once (throws std::runtime_error naming the address — in use, by another daemon
@@ -187,6 +196,7 @@ class HttpServer {
   int port_ = 0;
   std::array<std::unique_ptr<HttpGate>, scheduler::kPriorityClasses> classes_;  // chat completions in flight
   HttpGate event_streams_;
+  SlowLiveState slow_live_;
   LiveGenerations generations_;
   struct Route {
     std::regex pattern;
