@@ -86,7 +86,7 @@ engine::Result TaskContext::run_request(engine::Request request) {
   engine::Result result;
   {
     std::stop_callback cancel_on_stop(stop_, [&] { generation->cancel(); });  // any thread may stop us
-    result = generation->wait();
+    result = wait_for(*generation);
   }
   record_call(result, routed ? routed->route() : engine::RouteInfo{"local", "local", 0});
   // A reasoning model's thinking is kept in the timeline; the answer (result.text) never holds it.
@@ -97,6 +97,15 @@ engine::Result TaskContext::run_request(engine::Request request) {
     throw std::runtime_error(std::string("model call ended early: ") + engine::to_string(result.finish));
   }
   return result;
+}
+
+// The call's end; an interactive task's text goes to the live output piece by piece on the way
+// (a person is waiting for it: the Chat page).
+engine::Result TaskContext::wait_for(engine::Generation& generation) {
+  if (!services_.live || task_.priority != scheduler::Priority::interactive) return generation.wait();
+  services_.live->begin_call(task_.id);
+  while (auto delta = generation.next_delta()) services_.live->append(task_.id, delta->content);
+  return generation.wait();
 }
 
 // Runs one call of the model's; the answer is a tool message (an error text when the tool throws,

@@ -4,7 +4,8 @@
 //   generate()     a call on the shared engine at the task's priority (the agent's unless the
 //                  task was submitted with another), with the agent's generation
 //                  settings; the fiber waits, the thread does not. Recorded in the timeline
-//                  (llm_call: route, queue wait, time to first token, tokens).
+//                  (llm_call: route, queue wait, time to first token, tokens). An interactive
+//                  task's calls also write their text as it comes to TaskServices::live.
 //   generate_with_tools() a model call that may call the agent's own C++ functions (AgentTool):
 //                  each call is parsed, run, answered as a tool message, for at most max_rounds
 //                  rounds; then the model answers without tools. Every call and result goes to the
@@ -46,6 +47,7 @@
 #include "agents/activity.hpp"
 #include "agents/agent_config.hpp"
 #include "agents/file_access.hpp"
+#include "agents/live_output.hpp"
 #include "engine/engine.hpp"
 #include "engine/router.hpp"
 #include "engine/sectional.hpp"
@@ -83,6 +85,8 @@ struct TaskServices {
   engine::Router* router = nullptr;
   // Threads for call_blocking(), shared by every task; null = call_blocking() is refused.
   scheduler::BlockingPool* blocking = nullptr;
+  // Where an interactive task's model calls show their text as it is written; null = nowhere.
+  LiveOutput* live = nullptr;
 };
 
 struct GenerateOptions {
@@ -183,6 +187,7 @@ class TaskContext {
   engine::Request make_request(const GenerateOptions& options) const;
   void would_write(const std::string& what, nlohmann::json data);
   engine::Result run_request(engine::Request request);
+  engine::Result wait_for(engine::Generation& generation);
   engine::ChatMessage run_tool_call(const engine::ToolCall& call, const std::vector<AgentTool>& tools);
   void record_call(const engine::Result& result, const engine::RouteInfo& route = {"local", "local", 0});
 

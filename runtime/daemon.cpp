@@ -139,6 +139,7 @@ class Server {
 
   void poke() { dispatcher_.poke(); }
   void set_router(engine::Router* router) { runner_.set_router(router); }
+  void set_live_output(agents::LiveOutput* live) { runner_.set_live_output(live); }
   void set_http_address(std::string address) { http_address_ = std::move(address); }
 
   void serve() {
@@ -371,7 +372,9 @@ int run_daemon(const DaemonOptions& o) {
     Metrics metrics;
     MeteredEngine metered(*engine, metrics);
     StatusBoard board;
+    agents::LiveOutput live;  // interactive tasks' text as it is written, for /api/tasks/ID/events
     Server server(o, *db, *engine, metered, catalog, triggers, board);
+    server.set_live_output(&live);
     std::unique_ptr<engine::OpenAIEngine> cloud;
     std::unique_ptr<MeteredEngine> cloud_metered;
     std::unique_ptr<engine::Router> router;
@@ -395,7 +398,7 @@ int run_daemon(const DaemonOptions& o) {
       info.model = std::filesystem::path(info.model).stem().string();  // the id clients name
       http = std::make_unique<HttpServer>(
           o.http, HttpContext{metered, [llama] { return llama->stats(); }, info, o.agents.max_tokens, metrics,
-                              board, o.db_path, [&server] { server.poke(); }});
+                              board, o.db_path, [&server] { server.poke(); }, &live});
       spdlog::info("http: listening on {}:{} (OpenAI-compatible /v1, control API /api, /metrics)", http->host(),
                    http->port());
       server.set_http_address(http->host() + ":" + std::to_string(http->port()));

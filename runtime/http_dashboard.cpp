@@ -85,7 +85,7 @@ json live_slow(storage::Database& db) {
   f.status = storage::TaskStatus::failed;
   f.limit = 8;
   for (const auto& t : tasks.list(f)) failures.push_back(summary_json(t));
-  return {{"agents", agents}, {"failures", failures}};
+  return {{"agents", agents}, {"failures", failures}, {"decode", decode_last_hour(db, storage::now_ms())}};
 }
 
 // The last task of each named agent (one indexed row each).
@@ -101,25 +101,39 @@ void add_last_runs(storage::TaskStore& tasks, json& slow, const json& daemon_age
 struct LiveStream {
   std::shared_ptr<storage::Database> db;
   std::string last_fast;
-  json slow;
-  int64_t slow_at = 0;
+  int64_t slow_at = 0;  // when the slow part it last sent was computed
 };
 
-bool live_next(LiveStream& s, const StatusBoard& board, const Metrics& metrics, httplib::DataSink& sink) {
+// The slow part, shared by every stream: computed again only when the fast part changed since it
+// was computed, and at most once per kSlowEveryMs. Each page load opens a stream, and at 1M tasks
+// the 24 h window alone read ~86k rows: a few hundred ms of CPU per load, which the page's own
+// /api/tasks request waited behind on a 2-core machine. Streams that ask while it is computed wait
+// for it rather than compute it again. Returns the value and when it was computed.
+std::pair<json, int64_t> shared_slow(SlowLiveState& shared, storage::Database& db, const std::string& fast_text,
+                                     const json& daemon_agents, int64_t now) {
+  std::lock_guard lock(shared.mutex);
+  if (shared.at == 0 || (shared.for_fast != fast_text && now - shared.at >= kSlowEveryMs)) {
+    storage::TaskStore tasks(db);
+    shared.value = live_slow(db);
+    add_last_runs(tasks, shared.value, daemon_agents);
+    shared.at = now;
+    shared.for_fast = fast_text;
+  }
+  return {shared.value, shared.at};
+}
+
+bool live_next(LiveStream& s, SlowLiveState& shared, const StatusBoard& board, const Metrics& metrics, httplib::DataSink& sink) {
   storage::TaskStore tasks(*s.db);
   json daemon = board.get();
   json fast = live_fast(tasks, daemon, metrics);
   std::string fast_text = json_text(fast);
   const int64_t now = storage::now_ms();
-  const bool changed = fast_text != s.last_fast;
-  if (changed || s.slow_at == 0) {
-    if (now - s.slow_at >= kSlowEveryMs || s.slow_at == 0) {
-      s.slow = live_slow(*s.db);
-      add_last_runs(tasks, s.slow, daemon.value("agents", json::array()));
-      s.slow_at = now;
-    }
-    fast["agents"] = s.slow["agents"];
-    fast["failures"] = s.slow["failures"];
+  auto [slow, slow_at] = shared_slow(shared, *s.db, fast_text, daemon.value("agents", json::array()), now);
+  if (fast_text != s.last_fast || slow_at != s.slow_at) {
+    s.slow_at = slow_at;
+    fast["agents"] = slow["agents"];
+    fast["failures"] = slow["failures"];
+    fast["decode"] = slow["decode"];
     fast["now"] = now;
     std::string text = "event: state\ndata: " + json_text(fast) + "\n\n";
     if (!sink.write(text.data(), text.size())) return false;
@@ -153,7 +167,7 @@ void HttpServer::live_events(const httplib::Request&, httplib::Response& res) {
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider("text/event-stream", [this, stream, held](size_t, httplib::DataSink& sink) {
     try {
-      return live_next(*stream, context_.status, context_.metrics, sink);
+      return live_next(*stream, slow_live_, context_.status, context_.metrics, sink);
     } catch (const std::exception& e) {
       spdlog::error("http: /api/events: stream ended by: {}", e.what());
       sink.done();
@@ -198,6 +212,19 @@ void HttpServer::agent_notes(const httplib::Request& req, httplib::Response& res
   // search_notes quotes every word (fts_query): no user text is read as FTS5 syntax.
   for (const auto& n : q.empty() ? memory.recent_notes(name, 50) : memory.search_notes(name, q, 50)) out.push_back(to_json(n));
   answer_json(res, out);
+}
+
+// One memory value in full (agent_detail shows each cut at 400 characters): the Chat page reads
+// its session's conversation ("session:NAME") here. A key never written is null (a new session is
+// no error); an agent that is not loaded is 404.
+void HttpServer::agent_memory(const httplib::Request& req, httplib::Response& res) {
+  std::string name = req.matches[1], key = req.matches[2];
+  bool loaded = false;
+  for (const auto& a : context_.status.get().value("agents", json::array())) loaded = loaded || a["name"] == name;
+  if (!loaded) return answer_error(res, 404, "no agent '" + name + "'", "not_found");
+  auto db = storage::open_database(context_.db_path, storage::OpenMode::read_only);
+  auto value = storage::MemoryStore(*db).get(name, key);
+  answer_json(res, {{"key", key}, {"value", value ? *value : json(nullptr)}});
 }
 
 }  // namespace agentd::runtime

@@ -272,24 +272,64 @@ void stream_chat(httplib::Response& res, std::shared_ptr<Stream> s) {
       });
 }
 
-// One look at a task's timeline: the events not sent yet, then "end" once the task ended.
-bool task_events_next(storage::Database& db, int64_t id, size_t& sent, httplib::DataSink& sink) {
+// What one task-events stream has sent: timeline events, and of the live text the call and bytes.
+struct TaskEventsSent {
+  size_t events = 0;
+  int call = 0;
+  size_t text_bytes = 0;
+  uint64_t version = 0;
+};
+
+// The live text written since the last delta (whole UTF-8 characters only), as a "delta" event
+// {"call": N, "text": "..."}; a new call starts its text afresh.
+bool send_delta(const agents::LiveOutput::Snapshot& s, TaskEventsSent& sent, httplib::DataSink& sink) {
+  sent.version = s.version;
+  if (s.call != sent.call) {
+    sent.call = s.call;
+    sent.text_bytes = 0;
+  }
+  size_t upto = agents::complete_utf8_prefix(s.text);
+  if (upto <= sent.text_bytes) return true;
+  json delta = {{"call", s.call}, {"text", s.text.substr(sent.text_bytes, upto - sent.text_bytes)}};
+  sent.text_bytes = upto;
+  std::string text = "event: delta\ndata: " + json_text(delta) + "\n\n";
+  return sink.write(text.data(), text.size());
+}
+
+// One look at a task: the timeline events not sent yet; then, if it ended, the rest of its live
+// text and "end"; else its live text as it comes for up to kLook (the task's other writes come
+// from the agent thread or another process: the timeline is read again after that).
+bool task_events_next(storage::Database& db, agents::LiveOutput* live, int64_t id, TaskEventsSent& sent,
+                      httplib::DataSink& sink) {
+  constexpr auto kLook = std::chrono::milliseconds(200);
   storage::TaskStore tasks(db);
+  auto t = tasks.get(id);  // before the events and the text: all of both were written before it ended
+  bool ended = !t || (t->status != storage::TaskStatus::queued && t->status != storage::TaskStatus::running);
   auto events = tasks.events(id);
-  for (; sent < events.size(); ++sent) {
-    std::string text = "event: " + events[sent].kind + "\ndata: " + json_text(to_json(events[sent])) + "\n\n";
+  for (; sent.events < events.size(); ++sent.events) {
+    std::string text = "event: " + events[sent.events].kind + "\ndata: " + json_text(to_json(events[sent.events])) + "\n\n";
     if (!sink.write(text.data(), text.size())) return false;
   }
-  auto t = tasks.get(id);
-  bool ended = !t || (t->status != storage::TaskStatus::queued && t->status != storage::TaskStatus::running);
   if (ended) {
+    if (auto s = live ? live->wait_change(id, sent.version, std::chrono::milliseconds(0)) : std::nullopt) {
+      if (!send_delta(*s, sent, sink)) return false;
+    }
     std::string end = "event: end\ndata: " + (t ? json_text(to_json(*t)) : "{}") + "\n\n";
     sink.write(end.data(), end.size());
     sink.done();
     return true;
   }
-  // The task's writes come from the agent thread (or another process): look again shortly.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  if (!live) {
+    std::this_thread::sleep_for(kLook);
+    return true;
+  }
+  const auto until = std::chrono::steady_clock::now() + kLook;
+  for (auto left = kLook; left.count() > 0;
+       left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now())) {
+    auto s = live->wait_change(id, sent.version, left);
+    if (!s) break;
+    if (!send_delta(*s, sent, sink)) return false;
+  }
   return true;
 }
 
@@ -374,6 +414,10 @@ void HttpServer::configure() {
   listener.serve_through(*idle_, clients_);
   s.new_task_queue = [&listener, workers] { return listener.make_workers(workers); };
   s.set_socket_options(listener_socket_options);
+  // No Nagle: httplib writes a response's head and body separately, and on a kept-alive connection
+  // the body then waited for the client's delayed ACK of the head (up to 40 ms on Linux): the
+  // dashboard's module files and its /api/tasks read took 30-150 ms each. Accepted sockets inherit it.
+  s.set_tcp_nodelay(true);
   s.set_payload_max_length(options_.max_body_bytes);
   s.set_keep_alive_timeout(kKeepAliveSeconds);
   s.set_read_timeout(5, 0);  // per read: a client that stops sending mid-request
@@ -467,6 +511,7 @@ void HttpServer::routes() {
   get("/api/events", &HttpServer::live_events);
   get(R"(/api/agents/([a-z][a-z0-9_-]*))", &HttpServer::agent_detail);
   get(R"(/api/agents/([a-z][a-z0-9_-]*)/notes)", &HttpServer::agent_notes);
+  get(R"(/api/agents/([a-z][a-z0-9_-]*)/memory/([A-Za-z0-9_.:-]{1,128}))", &HttpServer::agent_memory);
 }
 
 void HttpServer::models(const httplib::Request&, httplib::Response& res) {
@@ -554,7 +599,8 @@ void HttpServer::record_v1_call(const ChatCompletionRequest& c, int64_t started_
   call.llm_call = {{"route", "local"},  {"label", c.agent},
                    {"queue_wait_ms", r.queue_wait_ms}, {"ttft_ms", r.ttft_ms},
                    {"prompt_tokens", r.prompt_tokens}, {"cached_tokens", r.cached_tokens},
-                   {"completion_tokens", r.completion_tokens}, {"finish", engine::to_string(r.finish)}};
+                   {"completion_tokens", r.completion_tokens}, {"decode_tokens_per_s", r.decode_tokens_per_s},
+                   {"finish", engine::to_string(r.finish)}};
   try {
     storage::TaskStore(*storage::open_database(context_.db_path)).record_call(task, call);
   } catch (const std::exception& e) {
@@ -698,12 +744,13 @@ void HttpServer::task_events(const httplib::Request& req, httplib::Response& res
                             "rate_limit_error", "", "too_many_streams"});
   }
   auto held = std::make_shared<HttpGate::Ticket>(std::move(*ticket));
-  auto sent = std::make_shared<size_t>(0);
+  auto sent = std::make_shared<TaskEventsSent>();
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      guarded_stream("task " + std::to_string(*id) + " events",
-                     [db, id = *id, sent, held](size_t, httplib::DataSink& sink) { return task_events_next(*db, id, *sent, sink); }));
+      guarded_stream("task " + std::to_string(*id) + " events", [db, live = context_.live, id = *id, sent, held](size_t, httplib::DataSink& sink) {
+        return task_events_next(*db, live, id, *sent, sink);
+      }));
 }
 
 }  // namespace agentd::runtime

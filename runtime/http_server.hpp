@@ -9,13 +9,16 @@
 //   POST /api/agents/NAME/run   queue a task now ({"input": "...", "dry_run": false}); 202 {"id": N}
 //   GET  /api/tasks             ?agent= &status= &class= &since= &until= (ms) &text= &limit= &before=
 //   GET  /api/tasks/ID          one task with its timeline and sections
-//   GET  /api/tasks/ID/events   the task's timeline as server-sent events, live until it ends
+//   GET  /api/tasks/ID/events   the task's timeline as server-sent events, live until it ends; an
+//                               interactive task's model text too, as "delta" events while written
 //   POST /api/tasks/ID/cancel
 //   GET  /metrics               Prometheus text format
 //   GET  /  and /web/FILE       the dashboard (runtime/web, embedded; runtime/web_ui)
 //   GET  /api/events            the daemon's live state as server-sent events (the dashboard's one stream)
 //   GET  /api/agents/NAME       one agent: definition as loaded, schedule, memory keys
 //   GET  /api/agents/NAME/notes ?q= full-text search of its notes (recent ones without q)
+//   GET  /api/agents/NAME/memory/KEY  one memory value in full, null if never written (the chat
+//                               agent's "session:web")
 //
 // Loopback by default. Listening on any other address requires a bearer token, read from the
 // environment variable named in the config; the daemon refuses to start without it. When a
@@ -55,6 +58,7 @@
 #include <thread>
 #include <vector>
 
+#include "agents/live_output.hpp"
 #include "engine/llama_engine.hpp"
 #include "runtime/http_admission.hpp"
 #include "runtime/http_checks.hpp"
@@ -93,6 +97,7 @@ struct HttpContext {
   StatusBoard& status;
   std::filesystem::path db_path;
   std::function<void()> poke;  // a task was queued or cancelled
+  agents::LiveOutput* live = nullptr;  // interactive tasks' text as it comes; null = no "delta" events
 };
 
 bool is_loopback(const std::string& host);
@@ -119,6 +124,15 @@ class LiveGenerations {
   std::mutex mutex_;
   std::set<engine::Generation*> live_;  // guarded by mutex_
   bool stopping_ = false;              // guarded by mutex_
+};
+
+// The slow part of the dashboard's live state (24 h window per agent, last runs, failures, decode
+// rate), shared by every /api/events stream (runtime/http_dashboard.cpp).
+struct SlowLiveState {
+  std::mutex mutex;
+  nlohmann::json value;  // guarded by mutex
+  int64_t at = 0;        // ms; 0 = never computed; guarded by mutex
+  std::string for_fast;  // the fast part it was computed with; guarded by mutex
 };
 
 class HttpServer {
@@ -169,6 +183,7 @@ class HttpServer {
   void live_events(const httplib::Request& req, httplib::Response& res);
   void agent_detail(const httplib::Request& req, httplib::Response& res);
   void agent_notes(const httplib::Request& req, httplib::Response& res);
+  void agent_memory(const httplib::Request& req, httplib::Response& res);
 
   void record_v1_call(const ChatCompletionRequest& c, int64_t started_at, const engine::Result& r);
   // The class's ticket, or nullopt after answering 429 (the class, or the client, is full).
@@ -181,6 +196,7 @@ class HttpServer {
   int port_ = 0;
   std::array<std::unique_ptr<HttpGate>, scheduler::kPriorityClasses> classes_;  // chat completions in flight
   HttpGate event_streams_;
+  SlowLiveState slow_live_;
   LiveGenerations generations_;
   struct Route {
     std::regex pattern;

@@ -139,7 +139,20 @@ json database_status(storage::Database& db) {
   out["tasks"] = counts;
   out["agents"] = agents;
   out["model_calls"] = {{"by_agent", routes}, {"by_day", days}};
+  out["decode_last_hour"] = decode_last_hour(db, storage::now_ms());
   return out;
+}
+
+json decode_last_hour(storage::Database& db, int64_t now_ms) {
+  constexpr int64_t kWindowMs = 3'600'000, kBucketMs = 300'000;
+  auto rate = storage::TaskStore(db).decode_rate(now_ms - kWindowMs, kBucketMs);
+  auto per_s = [](int64_t tokens, double seconds) { return seconds > 0 ? json(tokens / seconds) : json(nullptr); };
+  json buckets = json::array();
+  for (const auto& b : rate.buckets) {
+    buckets.push_back({{"start", b.start_ms}, {"tokens", b.tokens}, {"tokens_per_s", per_s(b.tokens, b.seconds)}});
+  }
+  return {{"since", now_ms - kWindowMs}, {"window_ms", kWindowMs}, {"bucket_ms", kBucketMs}, {"tokens", rate.tokens},
+          {"tokens_per_s", per_s(rate.tokens, rate.seconds)}, {"buckets", buckets}};
 }
 
 void write_status_file(const std::filesystem::path& path, const nlohmann::json& status) {

@@ -38,7 +38,15 @@ class StatusBoard {
 
 // What the database says: queue per class, task counts by status, each agent's task counts,
 // last and next run. Used by `agentd status` and GET /api/status.
+// Also "decode_last_hour" (decode_last_hour below).
 nlohmann::json database_status(storage::Database& db);
+
+// The model's decode speed over the last hour from the recorded llm_call events: completion
+// tokens over decode seconds, in all and per 5-minute bucket, oldest first:
+//   {"since": MS, "window_ms": 3600000, "bucket_ms": 300000, "tokens": N, "tokens_per_s": X or null,
+//    "buckets": [{"start": MS, "tokens": N, "tokens_per_s": X}, ...]}  (buckets with calls only)
+// One index range over the hour's calls (schema v6), cheap enough for every live tick.
+nlohmann::json decode_last_hour(storage::Database& db, int64_t now_ms);
 
 // Tokens per second between two samples of the engine's counters.
 class ThroughputMeter {

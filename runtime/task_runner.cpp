@@ -35,7 +35,7 @@ scheduler::Job TaskRunner::job_for(storage::Task task, std::shared_ptr<const Loa
 
 void TaskRunner::run(const storage::Task& task, const LoadedAgent& agent, std::stop_token stop) {
   spdlog::info("task {} ({}) started{}", task.id, task.agent, task.attempt > 1 ? " (attempt " + std::to_string(task.attempt) + ")" : "");
-  agents::TaskContext ctx(agent.config, task, agents::TaskServices{engine_, tasks_, memory_, now_ms_, router_, &blocking_}, stop);
+  agents::TaskContext ctx(agent.config, task, agents::TaskServices{engine_, tasks_, memory_, now_ms_, router_, &blocking_, live_}, stop);
   try {
     std::string output = agent.agent->run(ctx);
     storage::Transaction tx(db_);

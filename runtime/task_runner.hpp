@@ -19,6 +19,7 @@
 #include <memory>
 #include <set>
 
+#include "agents/live_output.hpp"
 #include "engine/engine.hpp"
 #include "engine/router.hpp"
 #include "runtime/agent_catalog.hpp"
@@ -36,6 +37,8 @@ class TaskRunner {
 
   // Agents' model calls go through `router` when one is set (local / cloud / auto per agent).
   void set_router(engine::Router* router) { router_ = router; }
+  // Interactive tasks write their model calls' text there as it comes (the Chat page's stream).
+  void set_live_output(agents::LiveOutput* live) { live_ = live; }
   scheduler::Job job_for(storage::Task task, std::shared_ptr<const LoadedAgent> agent);
   scheduler::DispatcherHooks hooks();
   // From now on, a cancelled task is recorded as interrupted (the daemon is stopping).
@@ -54,6 +57,7 @@ class TaskRunner {
   const AgentCatalog& catalog_;
   std::function<int64_t()> now_ms_;
   engine::Router* router_ = nullptr;
+  agents::LiveOutput* live_ = nullptr;
   std::atomic<bool> shutting_down_{false};
   std::set<int64_t> timed_out_;
   std::set<int64_t> running_;

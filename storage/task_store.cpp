@@ -315,6 +315,27 @@ std::vector<AgentStats> TaskStore::agent_stats() {
   return out;
 }
 
+TaskStore::DecodeRate TaskStore::decode_rate(int64_t since_ms, int64_t bucket_ms) {
+  // `kind = 'llm_call'` spelled as in the partial index's WHERE, so SQLite may use it.
+  auto& q = db_.cached(
+      "SELECT (at - ?1) / ?2, SUM(tokens), SUM(tokens / rate) FROM ("
+      "  SELECT at, json_extract(data, '$.completion_tokens') AS tokens,"
+      "         CAST(json_extract(data, '$.decode_tokens_per_s') AS REAL) AS rate"
+      "  FROM task_events WHERE kind = 'llm_call' AND at >= ?1) "
+      "WHERE rate > 0 AND tokens > 0 GROUP BY 1 ORDER BY 1");
+  q.bind(1, since_ms);
+  q.bind(2, std::max<int64_t>(bucket_ms, 1));
+  DecodeRate out;
+  while (q.step()) {
+    DecodeBucket b{since_ms + q.int64(0) * bucket_ms, q.int64(1), q.real(2)};
+    out.tokens += b.tokens;
+    out.seconds += b.seconds;
+    out.buckets.push_back(b);
+  }
+  q.reset();
+  return out;
+}
+
 }  // namespace agentd::storage
 
 namespace agentd::storage {

@@ -161,6 +161,20 @@ class TaskStore {
     double cost_usd = 0;
   };
   std::vector<CallStats> call_stats(int64_t since_ms = 0);
+  // Decode speed of the model calls recorded since `since_ms` (llm_call events with a
+  // decode_tokens_per_s): completion tokens over decode seconds, in all and per bucket of
+  // `bucket_ms` from `since_ms` (only buckets with calls). An index range (task_events_llm_calls).
+  struct DecodeBucket {
+    int64_t start_ms = 0;
+    int64_t tokens = 0;
+    double seconds = 0;
+  };
+  struct DecodeRate {
+    int64_t tokens = 0;
+    double seconds = 0;
+    std::vector<DecodeBucket> buckets;
+  };
+  DecodeRate decode_rate(int64_t since_ms, int64_t bucket_ms);
   // Tasks per status, indexed by TaskStatus: the counts the schema's triggers keep up to date in
   // every transaction that changes a task (six rows read; the tasks table is not scanned).
   std::array<int64_t, kTaskStatuses> count_by_status();

@@ -1,87 +1,98 @@
-// Chat: the model at the interactive class, streamed token by token from /v1/chat/completions
-// (labelled agent "chat", so it is counted with the chat agent). The conversation is kept for the
-// tab's life in sessionStorage; answers are rendered as safe Markdown once complete.
-import { clear, fill, h } from "./dom.js";
-import { get } from "./api.js";
+// Chat: a conversation with the chat agent, kept in its session (the agent's memory
+// "session:NAME"; the session is in the URL, #/chat?session=web). Each message is a chat-agent
+// task at the interactive class (POST /api/agents/chat/run), so `agentd tasks` lists the turns;
+// the answer streams from the task's own event stream ("delta" events, while the model writes)
+// and is rendered as safe Markdown from the task's output once it ended. A reload reads the
+// session back from the agent's memory.
+import { fill, h, link } from "./dom.js";
+import { get, post } from "./api.js";
+import { setParams } from "./route.js";
 import { renderMarkdown } from "./markdown.js";
 
-const KEY = "agentd.chat";
+const AGENT = "chat";
 
-export function render(main) {
+export function render(main, params) {
+  let session = validSession(params.get("session")) || "web";
+  const title = h("p", { class: "muted", id: "chat-session" });
   const log = h("div", { class: "chat-log", id: "chat-log" });
   const input = h("textarea", { rows: 2, id: "chat-input", placeholder: "Say something (Enter sends, Shift+Enter: new line)" });
   const send = h("button", { type: "submit", id: "chat-send" }, "Send");
   const reset = h("button", { type: "button", id: "chat-reset" }, "New conversation");
   const form = h("form", { class: "chat-form", id: "chat-form" }, input, send, reset);
-  main.append(h("h1", {}, "Chat"), log, form);
+  main.append(h("h1", {}, "Chat"), title, log, form);
 
-  let messages = JSON.parse(sessionStorage.getItem(KEY) || "[]");
-  let system = null;
-  let controller = null;
-  get("/api/agents/chat").then((a) => { system = a.definition?.system_prompt || null; }).catch(() => {});
+  let source = null;
+  let busy = false;
+  const bubble = (role, text, attrs = {}) => h("div", { class: `msg ${role}`, ...attrs }, h("div", { class: "who" }, role),
+    role === "assistant" ? renderMarkdown(text) : h("div", { class: "text" }, text));
 
-  const bubble = (role, text) => h("div", { class: `msg ${role}` }, h("div", { class: "who" }, role), role === "assistant" ? renderMarkdown(text) : h("div", { class: "text" }, text));
-  const redraw = () => { fill(log, messages.map((m) => bubble(m.role, m.content))); log.scrollTop = log.scrollHeight; };
-  redraw();
+  async function load() {
+    fill(title, `session “${session}” of the chat agent`);
+    // null for a session not started yet
+    const turns = (await get(`/api/agents/${AGENT}/memory/session:${encodeURIComponent(session)}`)).value?.turns || [];
+    fill(log, turns.map((t) => [bubble("user", t.user, { dataset: { turn: "stored" } }), bubble("assistant", t.assistant, { dataset: { turn: "stored" } })]));
+    log.scrollTop = log.scrollHeight;
+  }
 
-  reset.addEventListener("click", () => { messages = []; sessionStorage.removeItem(KEY); redraw(); });
+  reset.addEventListener("click", () => {
+    if (busy) return;
+    session = `web-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-")}`;
+    setParams(new URLSearchParams({ session }));
+    load().catch(showError);
+  });
   input.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); } });
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const text = input.value.trim();
-    if (!text || controller) return;
+    if (!text || busy) return;
+    busy = send.disabled = true;
     input.value = "";
-    messages.push({ role: "user", content: text });
     log.append(bubble("user", text));
     const live = h("div", { class: "text streaming", id: "chat-streaming" });
     const answer = h("div", { class: "msg assistant" }, h("div", { class: "who" }, "assistant"), live);
     log.append(answer);
-    send.disabled = true;
-    controller = new AbortController();
-    let reply = "";
     try {
-      const res = await fetch("/v1/chat/completions", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-Agentd-Request": "1" },
-        body: JSON.stringify({ model: "default", stream: true, priority: "interactive", agent: "chat",
-          messages: [...(system ? [{ role: "system", content: system }] : []), ...messages] }),
-        signal: controller.signal,
-      });
-      if (!res.ok) throw new Error((await res.json().catch(() => null))?.error?.message || `HTTP ${res.status}`);
-      for await (const piece of sseData(res.body)) {
-        if (piece === "[DONE]") break;
-        const chunk = JSON.parse(piece);
-        if (chunk.error) throw new Error(chunk.error.message);
-        const delta = chunk.choices?.[0]?.delta?.content;
-        if (delta) { reply += delta; live.textContent = reply; log.scrollTop = log.scrollHeight; }
-      }
-      messages.push({ role: "assistant", content: reply });
-      sessionStorage.setItem(KEY, JSON.stringify(messages));
-      answer.replaceWith(bubble("assistant", reply));
+      const task = await post(`/api/agents/${AGENT}/run`, { input: JSON.stringify({ session, message: text }), priority: "interactive" });
+      const ended = await follow(task.id, (shown) => { live.textContent = shown; answer.dataset.streamed = "true"; log.scrollTop = log.scrollHeight; });
+      const done = bubble("assistant", ended.output || "", { dataset: { task: task.id, streamed: answer.dataset.streamed || "false" } });
+      done.querySelector(".who").append(" · ", link(`#/tasks/${task.id}`, `task #${task.id}`));
+      if (ended.status !== "finished") done.append(h("div", { class: "error" }, `${ended.status}: ${ended.error || ""}`));
+      answer.replaceWith(done);
     } catch (err) {
-      live.textContent = reply;
-      answer.append(h("div", { class: "error" }, err.name === "AbortError" ? "stopped" : err.message));
+      answer.append(h("div", { class: "error" }, err.message));
     } finally {
-      controller = null;
-      send.disabled = false;
+      busy = send.disabled = false;
     }
   });
-  return () => { if (controller) controller.abort(); };
+
+  // The task's answer as the model writes it; resolves with the task once it ended.
+  function follow(id, onText) {
+    return new Promise((resolve, reject) => {
+      source = new EventSource(`/api/tasks/${id}/events`);
+      let call = 0;
+      let text = "";
+      source.addEventListener("delta", (e) => {
+        const d = JSON.parse(e.data);
+        if (d.call !== call) { call = d.call; text = ""; }  // a new model call (a tool round) starts afresh
+        text += d.text;
+        onText(text);
+      });
+      source.addEventListener("end", (e) => { source.close(); source = null; resolve(JSON.parse(e.data)); });
+      source.addEventListener("error", () => {
+        if (!source) return;
+        if (source.readyState === EventSource.CLOSED) { source = null; reject(new Error("the task's event stream closed")); }
+        else call = 0;  // reconnecting: the stream starts again from the beginning, the text with it
+      });
+    });
+  }
+
+  function showError(e) { log.append(h("p", { class: "error" }, e.message)); }
+
+  load().catch(showError);
+  return () => { if (source) source.close(); };
 }
 
-// The "data:" payloads of a server-sent event stream read from a fetch body.
-async function* sseData(body) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      for (const line of block.split("\n")) if (line.startsWith("data: ")) yield line.slice(6);
-    }
-  }
+// Session names as the chat agent takes them: 1-64 of [A-Za-z0-9_.-].
+function validSession(name) {
+  return name && /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : null;
 }

@@ -1,4 +1,5 @@
-// Overview: the shared engine (model, policy, slots busy and queue per class, decode tokens/s,
+// Overview: the shared engine (model, policy, slots busy and queue per class, decode tokens/s now
+// and over the last hour,
 // TTFT p50/p95 per class, prefix cache), the agents (state, last run, next run, 24 h success rate
 // and p95 duration, config errors) and recent failures, all live from /api/events.
 import { ago, clear, fill, duration, h, link, preview, statusBadge } from "./dom.js";
@@ -38,11 +39,43 @@ function drawEngine(el, s) {
       h("dt", {}, "policy"), h("dd", {}, e.policy ?? "—"),
       h("dt", {}, "slots"), h("dd", {}, e.slots ?? "—"),
       h("dt", {}, "decode"), h("dd", {}, `${(e.tokens_per_s ?? 0).toFixed(1)} tok/s`),
+      h("dt", {}, "decode, last hour"), decodeHour(s.decode),
       h("dt", {}, "prefix cache hits"), h("dd", {}, hitRate),
       h("dt", {}, "tasks"), h("dd", {}, Object.entries(s.tasks || {}).map(([k, v]) => `${k} ${v}`).join(" · "))),
     h("table", {},
       h("thead", {}, h("tr", {}, ["class", "generating", "waiting", "queued tasks", "calls", "TTFT p50", "TTFT p95"].map((t) => h("th", {}, t)))),
       h("tbody", {}, rows)));
+}
+
+// Completion tokens over decode seconds of the last hour's model calls, and a bar per 5 minutes.
+function decodeHour(d) {
+  if (!d || typeof d.tokens_per_s !== "number") return h("dd", { id: "decode-hour" }, "— (no model call in the last hour)");
+  return h("dd", { id: "decode-hour", dataset: { tokensPerS: d.tokens_per_s.toFixed(1) } },
+    `${d.tokens_per_s.toFixed(1)} tok/s over ${d.tokens} tokens `, sparkline(d));
+}
+
+function sparkline(d) {
+  const NS = "http://www.w3.org/2000/svg";
+  const n = Math.round(d.window_ms / d.bucket_ms);
+  const w = 6, height = 16;
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("width", n * w);
+  svg.setAttribute("height", height);
+  svg.setAttribute("viewBox", `0 0 ${n * w} ${height}`);
+  const top = Math.max(...d.buckets.map((b) => b.tokens_per_s || 0), 1);
+  for (const b of d.buckets) {
+    const i = Math.round((b.start - d.since) / d.bucket_ms);
+    if (i < 0 || i >= n || !b.tokens_per_s) continue;
+    const bar = document.createElementNS(NS, "rect");
+    const bh = Math.max(1, Math.round((height * b.tokens_per_s) / top));
+    for (const [k, v] of [["x", i * w], ["y", height - bh], ["width", w - 1], ["height", bh]]) bar.setAttribute(k, v);
+    const title = document.createElementNS(NS, "title");
+    title.textContent = `${new Date(b.start).toLocaleTimeString(undefined, { hour12: false })}: ${b.tokens_per_s.toFixed(1)} tok/s`;
+    bar.append(title);
+    svg.append(bar);
+  }
+  return svg;
 }
 
 function drawAgents(el, s) {

@@ -1,6 +1,7 @@
 // One task: its timeline (every event; each model call with route, queue wait, TTFT, tokens and
 // cost), sections as they finish, the output as safe Markdown, cancel and run-again. While the
-// task is queued or running, its own event stream (/api/tasks/ID/events) appends as it happens.
+// task is queued or running, its own event stream (/api/tasks/ID/events) appends as it happens,
+// and an interactive task's answer shows as the model writes it ("delta" events).
 import { clear, fill, duration, h, link, statusBadge, time } from "./dom.js";
 import { get, post } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
@@ -16,13 +17,19 @@ export function render(main, params, [id]) {
     h("div", { class: "grid" }, h("section", { class: "panel" }, h("h2", {}, "Timeline"), timeline), h("div", {}, sections, output)));
 
   let source = null;
-  let shown = 0;
+  let lastEvent = 0;  // the id of the newest event drawn: the stream and a reload overlap, by id
   let task = null;
+
+  function draw(ev) {
+    if (ev.id <= lastEvent) return;
+    lastEvent = ev.id;
+    timeline.append(event(ev));
+  }
 
   async function load() {
     task = await get(`/api/tasks/${id}`);
     drawHead();
-    for (; shown < task.events.length; shown++) timeline.append(event(task.events[shown]));
+    for (const ev of task.events) draw(ev);
     drawSections(task.sections);
     drawOutput();
     const live = task.status === "queued" || task.status === "running";
@@ -31,18 +38,26 @@ export function render(main, params, [id]) {
 
   function follow() {
     source = new EventSource(`/api/tasks/${id}/events`);
-    let index = 0;
     const onEvent = (e) => {
-      index++;
-      if (index <= shown) return;  // already drawn from the first read
       const ev = JSON.parse(e.data);
-      shown = index;
-      timeline.append(event(ev));
+      draw(ev);
       if (ev.kind === "section" || ev.kind === "started") load();
     };
-    for (const kind of ["queued", "started", "llm_call", "section", "memory_write", "emitted", "log", "finished", "failed", "cancelled", "interrupted", "resumed", "message"]) {
+    // Every kind a timeline holds (an SSE event reaches only the listeners of its name).
+    for (const kind of ["queued", "started", "llm_call", "section", "section_attempt", "memory_write", "emitted", "log", "read", "wrote",
+      "would_write", "blocking_call", "finished", "failed", "cancelled", "interrupted", "resumed", "message"]) {
       source.addEventListener(kind, onEvent);
     }
+    // An interactive task's answer as the model writes it, until the output replaces it.
+    let call = 0;
+    let text = "";
+    source.addEventListener("delta", (e) => {
+      const d = JSON.parse(e.data);
+      if (d.call !== call) { call = d.call; text = ""; }
+      text += d.text;
+      fill(output, h("h2", {}, "Output (being written)"), h("pre", { class: "streaming", id: "output-live" }, text));
+    });
+    source.addEventListener("error", () => { call = 0; });  // a reconnected stream starts again
     source.addEventListener("end", () => { source.close(); source = null; load(); });
   }
 

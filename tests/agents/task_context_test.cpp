@@ -577,3 +577,112 @@ TEST_F(ToolLoopTest, AnUnknownToolOrBadArgumentsAreAnsweredNotThrown) {
 
 }  // namespace
 }  // namespace agentd::agents
+
+namespace agentd::agents {
+namespace {
+
+// A generation that hands out its text in pieces, as the engine does while decoding.
+class PiecesGeneration : public engine::Generation {
+ public:
+  explicit PiecesGeneration(std::vector<std::string> pieces) : pieces_(std::move(pieces)) {}
+  std::optional<std::string> next_piece() override {
+    if (next_ >= pieces_.size()) return std::nullopt;
+    return pieces_[next_++];
+  }
+  void cancel() override {}
+  engine::Result wait() override {
+    std::string text;
+    for (const auto& p : pieces_) text += p;
+    return test_support::text_result(text);
+  }
+
+ private:
+  std::vector<std::string> pieces_;
+  size_t next_ = 0;
+};
+
+class LiveOutputTest : public test_support::AgentsTest {
+ protected:
+  void answer_in_pieces(std::vector<std::string> pieces) {
+    EXPECT_CALL(engine, submit(::testing::_)).WillOnce([pieces](engine::Request) {
+      return std::unique_ptr<engine::Generation>(std::make_unique<PiecesGeneration>(pieces));
+    });
+  }
+  TaskServices live_services() {
+    TaskServices s = services();
+    s.live = &live;
+    return s;
+  }
+  LiveOutput live;
+  std::stop_source stop;
+};
+
+// An interactive task's calls write their text to the live output as it comes, each call afresh.
+TEST_F(LiveOutputTest, AnInteractiveTasksCallsWriteTheirTextAsItComes) {
+  storage::Task task = make_task("in");
+  task.priority = scheduler::Priority::interactive;
+  TaskContext ctx(config, task, live_services(), stop.get_token());
+  answer_in_pieces({"Once ", "upon ", "a time"});
+  EXPECT_EQ(ctx.ask("tell me"), "Once upon a time");
+  auto s = live.wait_change(task.id, 0, std::chrono::milliseconds(0));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->call, 1);
+  EXPECT_EQ(s->text, "Once upon a time");
+  EXPECT_FALSE(live.wait_change(task.id, s->version, std::chrono::milliseconds(0))) << "nothing new";
+
+  answer_in_pieces({"The end."});
+  ctx.ask("and then?");
+  s = live.wait_change(task.id, s->version, std::chrono::milliseconds(0));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->call, 2);
+  EXPECT_EQ(s->text, "The end.");
+}
+
+// A background task's calls are not read piece by piece: nothing is written.
+TEST_F(LiveOutputTest, ABackgroundTaskWritesNothing) {
+  storage::Task task = make_task("in");
+  task.priority = scheduler::Priority::background;
+  TaskContext ctx(config, task, live_services(), stop.get_token());
+  answer_in_pieces({"quiet"});
+  EXPECT_EQ(ctx.ask("x"), "quiet");
+  EXPECT_FALSE(live.wait_change(task.id, 0, std::chrono::milliseconds(0)));
+}
+
+// Bounded: the oldest task is dropped past kTasks, and a task's text stops growing at kMaxBytes.
+TEST(LiveOutput, KeepsTheLastTasksAndABoundedText) {
+  LiveOutput live;
+  for (int64_t id = 1; id <= static_cast<int64_t>(LiveOutput::kTasks) + 1; ++id) live.begin_call(id);
+  EXPECT_FALSE(live.wait_change(1, 0, std::chrono::milliseconds(0))) << "the oldest was dropped";
+  EXPECT_TRUE(live.wait_change(2, 0, std::chrono::milliseconds(0)));
+  live.append(1, "dropped: not kept again");
+  EXPECT_FALSE(live.wait_change(1, 0, std::chrono::milliseconds(0)));
+  std::string big(LiveOutput::kMaxBytes - 1, 'x');
+  live.append(2, big);
+  live.append(2, "yy");  // would pass the bound
+  EXPECT_EQ(live.wait_change(2, 0, std::chrono::milliseconds(0))->text, big);
+}
+
+// A waiter on another thread wakes with the new text (no sleeping: the append happens after the
+// waiter is known to be waiting or before it looks; either way it must see the text).
+TEST(LiveOutput, AWaiterOnAnotherThreadSeesTheAppend) {
+  LiveOutput live;
+  live.begin_call(7);
+  uint64_t seen = live.wait_change(7, 0, std::chrono::milliseconds(0))->version;
+  std::thread writer([&] { live.append(7, "hello"); });
+  auto s = live.wait_change(7, seen, std::chrono::seconds(20));  // a hang guard, not a measure
+  writer.join();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->text, "hello");
+}
+
+TEST(LiveOutput, CompleteUtf8PrefixStopsBeforeACutCharacter) {
+  EXPECT_EQ(complete_utf8_prefix("abc"), 3u);
+  EXPECT_EQ(complete_utf8_prefix("a\xC3\xA9"), 3u);        // é whole
+  EXPECT_EQ(complete_utf8_prefix("a\xC3"), 1u);            // é cut after its lead byte
+  EXPECT_EQ(complete_utf8_prefix("a\xE2\x82"), 1u);        // € cut after two of three bytes
+  EXPECT_EQ(complete_utf8_prefix("a\xF0\x9F\x98\x80"), 5u);  // an emoji whole
+  EXPECT_EQ(complete_utf8_prefix(""), 0u);
+}
+
+}  // namespace
+}  // namespace agentd::agents

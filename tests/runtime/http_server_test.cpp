@@ -9,7 +9,10 @@
 // and its failure is reported, then the measurement goes on, so a server that makes the chat wait
 // for a thread fails by its step count, not by a hang.
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -294,6 +297,51 @@ TEST_F(HttpServerTest, TwoHundredIdleConnectionsHoldNoThreadAndLeaveTheChatUnaff
   EXPECT_EQ(with_idle, idle);
   EXPECT_LT(server_->worker_threads(), 200u);
   for (int fd : silent) ::close(fd);
+}
+
+// The server's end of a client's connection (the server runs in this process): the socket whose
+// local port is the server's and whose peer port is the client's.
+int server_end_of(int server_port, int client_port) {
+  DIR* fds = ::opendir("/proc/self/fd");
+  if (!fds) return -1;
+  int found = -1;
+  while (dirent* e = ::readdir(fds)) {
+    int fd = std::atoi(e->d_name);
+    sockaddr_in local{}, peer{};
+    socklen_t n = sizeof local, m = sizeof peer;
+    if (fd <= 2 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &n) != 0 || local.sin_family != AF_INET) continue;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &m) != 0) continue;
+    if (ntohs(local.sin_port) == server_port && ntohs(peer.sin_port) == client_port) found = fd;
+  }
+  ::closedir(fds);
+  return found;
+}
+
+// Nagle is off on the connections the server accepts: httplib writes a response's head and body
+// separately, and with Nagle the body of every answer on a kept-alive connection waited for the
+// client's delayed ACK of the head, ~40 ms (the dashboard's module files, one after another).
+TEST_F(HttpServerTest, AcceptedConnectionsSendWithoutNagleDelay) {
+  start(HttpOptions{});
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  ASSERT_EQ(::send(client, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  char buf[256];
+  ASSERT_GT(::recv(client, buf, sizeof buf, 0), 0);  // answered: the server has accepted it
+  sockaddr_in mine{};
+  socklen_t n = sizeof mine;
+  ASSERT_EQ(::getsockname(client, reinterpret_cast<sockaddr*>(&mine), &n), 0);
+  int accepted = server_end_of(server_->port(), ntohs(mine.sin_port));
+  ASSERT_GE(accepted, 0) << "the server's end of the connection";
+  int nodelay = 0;
+  socklen_t len = sizeof nodelay;
+  ASSERT_EQ(::getsockopt(accepted, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+  EXPECT_NE(nodelay, 0);
+  ::close(client);
 }
 
 // One client past http.max_per_client gets 429 with Retry-After and a JSON error, on chat

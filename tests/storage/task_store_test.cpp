@@ -503,3 +503,49 @@ TEST_F(TaskStoreTest, RecoverInterruptedMovesOnlyRunningTasks) {
 
 }  // namespace
 }  // namespace agentd::storage
+
+namespace agentd::storage {
+namespace {
+
+// Decode speed over a window: completion tokens over decode seconds (tokens / decode_tokens_per_s)
+// of the window's llm_call events only, per bucket from the window's start.
+TEST_F(TaskStoreTest, DecodeRateSumsTheWindowsModelCallsPerBucket) {
+  int64_t id = task_in(TaskStatus::running);
+  auto call_at = [&](int64_t at, nlohmann::json data, std::string_view kind = "llm_call") {
+    tasks.add_event(id, kind, data);
+    db->exec("UPDATE task_events SET at = " + std::to_string(at) + " WHERE id = (SELECT max(id) FROM task_events)");
+  };
+  const int64_t since = 1'000'000, bucket = 300'000;
+  call_at(since - 1, {{"completion_tokens", 999}, {"decode_tokens_per_s", 1.0}});     // before the window
+  call_at(since, {{"completion_tokens", 100}, {"decode_tokens_per_s", 50.0}});        // 2 s, bucket 0
+  call_at(since + 10, {{"completion_tokens", 20}, {"decode_tokens_per_s", 0.0}});     // no decode time: not counted
+  call_at(since + 20, {{"completion_tokens", 30}});                                  // an old row without the rate
+  call_at(since + 30, {{"completion_tokens", 500}, {"decode_tokens_per_s", 5.0}}, "log");  // not a model call
+  call_at(since + 2 * bucket + 5, {{"completion_tokens", 300}, {"decode_tokens_per_s", 100.0}});  // 3 s, bucket 2
+  call_at(since + 2 * bucket + 6, {{"completion_tokens", 100}, {"decode_tokens_per_s", 100.0}});  // 1 s, bucket 2
+
+  TaskStore::DecodeRate r = tasks.decode_rate(since, bucket);
+  EXPECT_EQ(r.tokens, 500);
+  EXPECT_DOUBLE_EQ(r.seconds, 6.0);
+  ASSERT_EQ(r.buckets.size(), 2u);
+  EXPECT_EQ(r.buckets[0].start_ms, since);
+  EXPECT_EQ(r.buckets[0].tokens, 100);
+  EXPECT_DOUBLE_EQ(r.buckets[0].seconds, 2.0);
+  EXPECT_EQ(r.buckets[1].start_ms, since + 2 * bucket);
+  EXPECT_EQ(r.buckets[1].tokens, 400);
+  EXPECT_DOUBLE_EQ(r.buckets[1].seconds, 4.0);
+  EXPECT_THAT(tasks.decode_rate(since + 3 * bucket, bucket).buckets, IsEmpty());
+}
+
+// The last hour's calls are read through the partial index on llm_call times, not by scanning
+// every event ever written (the Overview asks every few seconds).
+TEST_F(TaskStoreTest, DecodeRateReadsAnIndexRangeOfModelCalls) {
+  auto plan = db->prepare(
+      "EXPLAIN QUERY PLAN SELECT at, data FROM task_events WHERE kind = 'llm_call' AND at >= 1");
+  std::string steps;
+  while (plan.step()) steps += plan.text(3) + "; ";
+  EXPECT_THAT(steps, ::testing::HasSubstr("task_events_llm_calls")) << steps;
+}
+
+}  // namespace
+}  // namespace agentd::storage

@@ -217,15 +217,51 @@ test("a dry run from the run-now form shows what it would write and writes nothi
   await p.close();
 });
 
-test("chat streams its answer", async () => {
-  const p = await page("#/chat");
-  const streamed = p.waitForResponse((r) => r.url().endsWith("/v1/chat/completions") && r.headers()["content-type"].startsWith("text/event-stream"));
+test("chat streams the chat agent's answer and keeps the conversation in its session", async () => {
+  const p = await page("#/chat?session=webtest");
+  await p.locator("#chat-session", { hasText: "webtest" }).waitFor();
   await p.fill("#chat-input", "Once upon a time");
   await p.press("#chat-input", "Enter");
-  await streamed;
-  await p.locator(".msg.assistant .md").waitFor();
-  assert.ok((await p.locator(".msg.assistant .md").textContent()).length > 0);
+  const done = p.locator(".msg.assistant[data-task]");
+  await done.waitFor();
+  // The text came as the task's "delta" events before its output replaced it.
+  assert.equal(await done.getAttribute("data-streamed"), "true", "the answer was streamed");
+  const answer = (await done.locator(".md").textContent()).trim();
+  assert.ok(answer.length > 0);
+  // The turn is a chat-agent task at the interactive class, listed by `agentd tasks`.
+  const id = Number(await done.getAttribute("data-task"));
+  const task = await api(`/api/tasks/${id}`);
+  assert.equal(task.agent, "chat");
+  assert.equal(task.priority, "interactive");
+  assert.equal(task.status, "finished");
+  assert.deepEqual(JSON.parse(task.input), { session: "webtest", message: "Once upon a time" });
+  const listed = JSON.parse(execFileSync(binary, ["--db", path.join(dir, "agentd.db"), "tasks", "--agent", "chat", "--json"]));
+  assert.ok(listed.some((t) => t.id === id), "agentd tasks lists the turn");
   await shot(p, "chat");
+  // A reload reads the conversation back from the chat agent's session.
+  await p.reload();
+  await p.locator('.msg.user[data-turn="stored"]', { hasText: "Once upon a time" }).waitFor();
+  const stored = await p.locator('.msg.assistant[data-turn="stored"] .md').allTextContents();
+  assert.deepEqual(stored.map((t) => t.trim()), [answer]);
+  const memory = await api("/api/agents/chat/memory/session:webtest");
+  assert.equal(memory.value.turns.length, 1);
+  assert.equal(memory.value.turns[0].user, "Once upon a time");
+  await p.close();
+});
+
+test("overview shows the decode tokens/s of the last hour's model calls", async () => {
+  // The chat turn above (and the agents' runs at start-up) are model calls of the last hour.
+  const status = await api("/api/status");
+  assert.equal(typeof status.decode_last_hour.tokens_per_s, "number", JSON.stringify(status.decode_last_hour));
+  assert.ok(status.decode_last_hour.buckets.length >= 1);
+  const p = await page("#/");
+  const shown = p.locator("#decode-hour[data-tokens-per-s]");
+  await shown.waitFor();
+  const figure = Number(await shown.getAttribute("data-tokens-per-s"));
+  assert.ok(Number.isFinite(figure) && figure > 0, `decode figure ${figure}`);
+  assert.match(await shown.textContent(), /^\d+(\.\d)? tok\/s/);
+  assert.ok((await shown.locator("svg.spark rect").count()) >= 1, "a bar per 5 minutes with calls");
+  await shot(p, "overview");
   await p.close();
 });
 
@@ -279,6 +315,35 @@ test("a cross-origin POST and a foreign Host are refused", async () => {
   assert.equal((await raw("GET", "/", { Host: `evil.example:${port}` })).status, 403);
   assert.equal((await raw("GET", "/api/tasks", { Host: "evil.example" })).status, 403);
   assert.equal((await api("/api/tasks?agent=chat&limit=1000")).length, before, "no task was started");
+});
+
+test("a long-form task's sections appear on its page as they finish, without a reload", async () => {
+  // A task of an agent not loaded yet waits in the queue, so its page is open before it starts;
+  // then the agent (the drafter plugin: an outline, one model call per section) is loaded (SIGHUP).
+  const out = execFileSync(binary, ["--db", path.join(dir, "agentd.db"), "submit", "longform", "--force", "--agents", agentsDir,
+    "--input", "A short guide to the Eiffel Tower for a first visit"]);
+  const id = Number(String(out).trim());
+  const p = await page(`#/tasks/${id}`);
+  await p.locator("#task-status .badge", { hasText: "queued" }).waitFor();
+  await p.evaluate(() => { window.__samePage = true; });
+  fs.writeFileSync(path.join(agentsDir, "longform.json"), JSON.stringify({
+    plugin: "drafter", priority: "background", folders: { write: ["../var/longform"] },
+    generation: { section_tokens: 48, temperature: 0.7 },
+    settings: { title: "The Eiffel Tower", brief: "A short guide to the Eiffel Tower.", outline: ["Why", "How", "Today"] },
+  }));
+  daemon.kill("SIGHUP");
+  // Each finished section reaches the open page through the task's event stream.
+  await p.locator("#timeline li.k-section").first().waitFor();
+  await p.locator("#task-status .badge", { hasText: "finished" }).waitFor();
+  await p.locator("#sections details.s-done").nth(2).waitFor();
+  assert.equal(await p.evaluate(() => window.__samePage), true, "the page was never reloaded");
+  const task = await api(`/api/tasks/${id}`);
+  assert.deepEqual(task.sections.map((x) => x.status), ["done", "done", "done"]);
+  // The outline and each finished section are "section" events, each shown once.
+  const sectionEvents = task.events.filter((e) => e.kind === "section").length;
+  assert.equal(await p.locator("#timeline li.k-section").count(), sectionEvents, JSON.stringify(task.events.map((e) => e.kind)));
+  await shot(p, "long-form");
+  await p.close();
 });
 
 test("no page logged a console error", () => {
