@@ -47,16 +47,4 @@ std::optional<LiveOutput::Snapshot> LiveOutput::wait_change(int64_t task, uint64
   return tasks_.at(task).snapshot;
 }
 
-size_t complete_utf8_prefix(std::string_view text) {
-  // Look back at most 3 bytes for the lead byte of a sequence that is cut short.
-  size_t n = text.size();
-  for (size_t back = 1; back <= std::min<size_t>(3, n); ++back) {
-    auto c = static_cast<unsigned char>(text[n - back]);
-    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: keep looking for its lead
-    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-    return len > back ? n - back : n;
-  }
-  return n;
-}
-
 }  // namespace agentd::agents

@@ -54,8 +54,4 @@ class LiveOutput {
   uint64_t next_begun_ = 0;         // guarded by mutex_
 };
 
-// The longest prefix of `text` that does not end inside a UTF-8 sequence (a token may end in
-// the middle of a character; its rest comes with the next one).
-size_t complete_utf8_prefix(std::string_view text);
-
 }  // namespace agentd::agents

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "engine/json_schema_grammar.hpp"
+#include "engine/stop_matcher.hpp"
 #include "scheduler/bounded_json.hpp"
 #include "runtime/http_connections.hpp"
 #include "runtime/http_workers.hpp"
@@ -288,7 +289,7 @@ bool send_delta(const agents::LiveOutput::Snapshot& s, TaskEventsSent& sent, htt
     sent.call = s.call;
     sent.text_bytes = 0;
   }
-  size_t upto = agents::complete_utf8_prefix(s.text);
+  size_t upto = s.text.size() - engine::incomplete_utf8_tail(s.text);  // a token may end mid-character
   if (upto <= sent.text_bytes) return true;
   json delta = {{"call", s.call}, {"text", s.text.substr(sent.text_bytes, upto - sent.text_bytes)}};
   sent.text_bytes = upto;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agents/task_context.hpp"
+#include "engine/stop_matcher.hpp"
 #include "agents_test_support.hpp"
 
 namespace agentd::agents {
@@ -675,13 +676,13 @@ TEST(LiveOutput, AWaiterOnAnotherThreadSeesTheAppend) {
   EXPECT_EQ(s->text, "hello");
 }
 
-TEST(LiveOutput, CompleteUtf8PrefixStopsBeforeACutCharacter) {
-  EXPECT_EQ(complete_utf8_prefix("abc"), 3u);
-  EXPECT_EQ(complete_utf8_prefix("a\xC3\xA9"), 3u);        // é whole
-  EXPECT_EQ(complete_utf8_prefix("a\xC3"), 1u);            // é cut after its lead byte
-  EXPECT_EQ(complete_utf8_prefix("a\xE2\x82"), 1u);        // € cut after two of three bytes
-  EXPECT_EQ(complete_utf8_prefix("a\xF0\x9F\x98\x80"), 5u);  // an emoji whole
-  EXPECT_EQ(complete_utf8_prefix(""), 0u);
+TEST(LiveOutput, TheStreamStopsBeforeACutCharacter) {
+  EXPECT_EQ(engine::incomplete_utf8_tail("abc"), 0u);
+  EXPECT_EQ(engine::incomplete_utf8_tail("a\xC3\xA9"), 0u);        // é whole
+  EXPECT_EQ(engine::incomplete_utf8_tail("a\xC3"), 1u);            // é cut after its lead byte
+  EXPECT_EQ(engine::incomplete_utf8_tail("a\xE2\x82"), 2u);        // € cut after two of three bytes
+  EXPECT_EQ(engine::incomplete_utf8_tail("a\xF0\x9F\x98\x80"), 0u);  // an emoji whole
+  EXPECT_EQ(engine::incomplete_utf8_tail(""), 0u);
 }
 
 }  // namespace
