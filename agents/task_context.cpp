@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agents/event_name.hpp"
+#include "engine/request_json.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/section_store.hpp"
 #include "storage/task_store.hpp"
@@ -69,6 +70,7 @@ engine::Result TaskContext::run_request(engine::Request request) {
   check_cancelled();
   std::unique_ptr<engine::Generation> generation;
   engine::RoutedGeneration* routed = nullptr;
+  nlohmann::json asked = engine::request_record(request, storage::now_ms());
   try {
     if (services_.router) {
       auto g = services_.router->submit_routed(std::move(request),
@@ -88,7 +90,7 @@ engine::Result TaskContext::run_request(engine::Request request) {
     std::stop_callback cancel_on_stop(stop_, [&] { generation->cancel(); });  // any thread may stop us
     result = wait_for(*generation);
   }
-  record_call(result, routed ? routed->route() : engine::RouteInfo{"local", "local", 0});
+  record_call(std::move(asked), result, routed ? routed->route() : engine::RouteInfo{"local", "local", 0});
   // A reasoning model's thinking is kept in the timeline; the answer (result.text) never holds it.
   if (!result.reasoning.empty()) log("reasoning", {{"text", result.reasoning}});
   if (result.finish == engine::FinishReason::cancelled && cancelled()) throw TaskCancelled();
@@ -154,7 +156,7 @@ engine::Result TaskContext::generate_with_tools(const GenerateOptions& options, 
   }
 }
 
-void TaskContext::record_call(const engine::Result& result, const engine::RouteInfo& route) {
+void TaskContext::record_call(nlohmann::json request, const engine::Result& result, const engine::RouteInfo& route) {
   services_.tasks.add_event(task_.id, storage::event::llm_call,
                             {{"route", route.route},
                              {"route_reason", route.reason},
@@ -166,7 +168,8 @@ void TaskContext::record_call(const engine::Result& result, const engine::RouteI
                              {"completion_tokens", result.completion_tokens},
                              {"decode_tokens_per_s", result.decode_tokens_per_s},
                              {"times_preempted", result.times_preempted},
-                             {"finish", engine::to_string(result.finish)}});
+                             {"finish", engine::to_string(result.finish)},
+                             {"request", std::move(request)}});
 }
 
 namespace {
@@ -175,7 +178,7 @@ namespace {
 class TaskJournal : public engine::SectionJournal {
  public:
   TaskJournal(storage::Database& db, storage::TaskStore& tasks, int64_t task_id, const std::string& agent,
-              std::function<void(const engine::Result&)> record_call)
+              std::function<void(const nlohmann::json&, const engine::Result&)> record_call)
       : sections_(db), tasks_(tasks), task_id_(task_id), agent_(agent), record_call_(std::move(record_call)) {}
 
   std::vector<std::string> outline() override {
@@ -215,7 +218,7 @@ class TaskJournal : public engine::SectionJournal {
                      {{"idx", a.idx}, {"attempt", a.attempt}, {"distinct4", a.distinct4}, {"seed", a.seed},
                       {"repeat_penalty", a.repeat_penalty}, {"accepted", a.accepted}, {"tokens", a.tokens}});
   }
-  void call(const engine::Result& result) override { record_call_(result); }
+  void call(const nlohmann::json& request, const engine::Result& result) override { record_call_(request, result); }
 
  private:
   storage::Database& sections_db() { return tasks_.database(); }
@@ -224,7 +227,7 @@ class TaskJournal : public engine::SectionJournal {
   storage::TaskStore& tasks_;
   int64_t task_id_;
   const std::string& agent_;
-  std::function<void(const engine::Result&)> record_call_;
+  std::function<void(const nlohmann::json&, const engine::Result&)> record_call_;
 };
 
 }  // namespace
@@ -251,7 +254,7 @@ std::string TaskContext::generate_long(const std::string& brief, engine::LongFor
   options.priority = task_.priority;
   options.task_id = task_.id;
   TaskJournal journal(services_.tasks.database(), services_.tasks, task_.id, config_.name,
-                      [this](const engine::Result& r) { record_call(r); });
+                      [this](const nlohmann::json& asked, const engine::Result& r) { record_call(asked, r); });
   try {
     return engine::SectionalGenerator(services_.engine, std::move(options)).generate(brief, journal, stop_);
   } catch (const engine::RequestError& e) {

@@ -189,7 +189,9 @@ class TaskContext {
   engine::Result run_request(engine::Request request);
   engine::Result wait_for(engine::Generation& generation);
   engine::ChatMessage run_tool_call(const engine::ToolCall& call, const std::vector<AgentTool>& tools);
-  void record_call(const engine::Result& result, const engine::RouteInfo& route = {"local", "local", 0});
+  // The call's llm_call event: how it ended, and what it asked (engine::request_record).
+  void record_call(nlohmann::json request, const engine::Result& result,
+                   const engine::RouteInfo& route = {"local", "local", 0});
 
   // The parts of the task's row an agent reads.
   struct TaskInfo {

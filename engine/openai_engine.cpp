@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/generation_stream.hpp"
+#include "engine/request_json.hpp"
 #include "engine/sse_stream.hpp"
 
 namespace agentd::engine {
@@ -19,10 +20,8 @@ using nlohmann::json;
 namespace {
 
 json request_body(const Request& r, const std::string& model) {
-  json messages = json::array();
-  for (const auto& m : r.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
   json body = {{"model", model},
-               {"messages", messages},
+               {"messages", messages_json(r.messages)},
                {"max_tokens", r.max_tokens},
                {"temperature", r.sampling.temperature},
                {"top_p", r.sampling.top_p},

@@ -1,6 +1,7 @@
 #include "engine/sectional.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <random>
 #include <sstream>
@@ -8,6 +9,7 @@
 
 #include "core/text.hpp"
 #include "engine/repetition.hpp"
+#include "engine/request_json.hpp"
 
 namespace agentd::engine {
 
@@ -102,13 +104,16 @@ Result SectionalGenerator::call(Request request, SectionJournal& journal, std::s
   if (stop.stop_requested()) throw std::runtime_error("cancelled");
   request.priority = options_.priority;
   request.task_id = options_.task_id;
+  const auto sent_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch()).count();
+  nlohmann::json asked = request_record(request, sent_at);
   auto generation = engine_.submit(std::move(request));
   Result result;
   {
     std::stop_callback cancel_on_stop(stop, [&] { generation->cancel(); });
     result = generation->wait();
   }
-  journal.call(result);
+  journal.call(asked, result);
   if (stop.stop_requested()) throw std::runtime_error("cancelled");
   if (result.finish == FinishReason::error) throw std::runtime_error("model call failed: " + result.error);
   if (result.finish == FinishReason::cancelled || result.finish == FinishReason::deadline) {

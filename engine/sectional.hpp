@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/engine.hpp"
 
 namespace agentd::engine {
@@ -76,8 +78,9 @@ class SectionJournal {
   virtual void section_started(int idx, const std::string& title) = 0;
   virtual void save(const SectionText& section, int attempts) = 0;
   virtual void attempt(const SectionAttempt& attempt) = 0;
-  // Each engine call, for accounting (the timeline's llm_call).
-  virtual void call(const Result& result) = 0;
+  // Each engine call, for accounting (the timeline's llm_call): what it asked, as
+  // request_record() keeps it, and how it ended.
+  virtual void call(const nlohmann::json& request, const Result& result) = 0;
 };
 
 // Headings from a model's outline: lines such as "- Intro", "1. Intro", "## Intro"; markers and

@@ -1,9 +1,14 @@
 // `agentd tasks` and `agentd task ID`: reading task history.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "runtime/cli.hpp"
 #include "runtime/task_json.hpp"
+#include "runtime/trace_export.hpp"
 #include "runtime/time_spec.hpp"
 #include "scheduler/priority.hpp"
 #include "storage/schema.hpp"
@@ -41,6 +46,22 @@ void print_task_table(const std::vector<storage::Task>& tasks) {
   if (tasks.empty()) std::printf("(no tasks)\n");
 }
 
+// An event's data for one timeline line: a model call's request (the whole prompt, kept for
+// `--json` and --export-trace) is shown as its size.
+nlohmann::json timeline_data(const nlohmann::json& data) {
+  if (!data.is_object() || !data.contains("request") || !data["request"].is_object()) return data;
+  nlohmann::json shown = data;
+  const nlohmann::json& request = data["request"];
+  size_t chars = request.contains("prompt") && request["prompt"].is_string() ? request["prompt"].get_ref<const std::string&>().size() : 0;
+  size_t messages = 0;
+  for (const auto& m : request.value("messages", nlohmann::json::array())) {
+    ++messages;
+    if (m.contains("content") && m["content"].is_string()) chars += m["content"].get_ref<const std::string&>().size();
+  }
+  shown["request"] = std::to_string(messages) + " message(s), " + std::to_string(chars) + " chars";
+  return shown;
+}
+
 void print_task_detail(const storage::Task& t, const std::vector<storage::TaskEvent>& events,
                        const std::vector<storage::Section>& sections) {
   std::printf("task %lld  %s  agent=%s plugin=%s priority=%s trigger=%s attempt=%d%s\n",
@@ -53,7 +74,7 @@ void print_task_detail(const storage::Task& t, const std::vector<storage::TaskEv
   if (t.parent_id) std::printf("  parent %lld", static_cast<long long>(*t.parent_id));
   std::printf("\n\ninput:\n%s\n\ntimeline:\n", t.input.c_str());
   for (const auto& e : events) {
-    std::string data = e.data.is_object() && e.data.empty() ? "" : e.data.dump();
+    std::string data = e.data.is_object() && e.data.empty() ? "" : timeline_data(e.data).dump();
     std::printf("  %s  %-12s %s\n", format_local_time(e.at).c_str(), e.kind.c_str(), data.c_str());
   }
   if (!sections.empty()) {
@@ -67,12 +88,49 @@ void print_task_detail(const storage::Task& t, const std::vector<storage::TaskEv
   if (t.output) std::printf("\noutput:\n%s\n", t.output->c_str());
 }
 
+// Writes the trace to `path` whole or not at all (a temporary file renamed into place).
+void export_trace_file(CliGlobals& g, const std::string& path, int64_t since_ms, std::optional<int64_t> until_ms) {
+  auto db = g.open_reader();
+  storage::TaskStore store(*db);
+  TraceExport done;
+  if (path == "-") {
+    done = export_trace(store, since_ms, until_ms, std::cout);
+  } else {
+    const std::string partial = path + ".partial";
+    {
+      std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+      if (!out) throw CliError("--export-trace: cannot write " + partial + ": " + std::strerror(errno));
+      done = export_trace(store, since_ms, until_ms, out);
+      out.flush();
+      if (!out) throw CliError("--export-trace: writing " + partial + " failed: " + std::strerror(errno));
+    }
+    std::error_code ec;
+    std::filesystem::rename(partial, path, ec);
+    if (ec) throw CliError("--export-trace: cannot move " + partial + " to " + path + ": " + ec.message());
+  }
+  std::fprintf(stderr, "wrote %lld model call(s) of %lld background task(s)", static_cast<long long>(done.written),
+               static_cast<long long>(done.background_tasks));
+  if (done.written > 0) {
+    std::fprintf(stderr, ", sent %s to %s", format_local_time(done.first_sent_at).c_str(),
+                 format_local_time(done.last_sent_at).c_str());
+  }
+  std::fprintf(stderr, ", to %s\n", path == "-" ? "stdout" : path.c_str());
+  if (done.not_recorded > 0) {
+    std::fprintf(stderr, "left out %lld call(s) recorded before agentd kept what calls asked\n",
+                 static_cast<long long>(done.not_recorded));
+  }
+  if (done.raw_prompts > 0) {
+    std::fprintf(stderr, "left out %lld call(s) with a raw prompt (a trace holds chat messages)\n",
+                 static_cast<long long>(done.raw_prompts));
+  }
+}
+
 }  // namespace
 
 void add_history_commands(CLI::App& app, CliGlobals& g) {
   auto* tasks = app.add_subcommand("tasks", "List tasks, newest first");
   struct TasksArgs {
-    std::string agent, status, since, until, text;
+    std::string agent, status, since, until, text, export_trace;
     int limit = 20;
   };
   auto args = std::make_shared<TasksArgs>();
@@ -84,6 +142,9 @@ void add_history_commands(CLI::App& app, CliGlobals& g) {
   tasks->add_option("--text", args->text, "Input, output or error contains this text");
   tasks->add_option("--limit,-n", args->limit, "At most this many tasks")->check(CLI::PositiveNumber)->capture_default_str();
   tasks->add_flag("--json", g.json, "Print a JSON array");
+  tasks->add_option("--export-trace", args->export_trace,
+                    "Write the model calls of --since/--until (default: the last 24h) as a day to replay, "
+                    "JSON lines (bench/replay: replay_bench --trace FILE); - for stdout");
   tasks->callback([&g, args] {
     storage::TaskFilter f;
     int64_t now = storage::now_ms();
@@ -102,6 +163,13 @@ void add_history_commands(CLI::App& app, CliGlobals& g) {
     };
     f.since_ms = time_arg(args->since, "--since");
     f.until_ms = time_arg(args->until, "--until");
+    if (!args->export_trace.empty()) {
+      if (!args->agent.empty() || !args->status.empty() || !args->text.empty()) {
+        throw CliError("--export-trace: a replayed day is every model call of a time window; "
+                       "--agent, --status and --text do not apply (use --since and --until)", 2);
+      }
+      return export_trace_file(g, args->export_trace, f.since_ms.value_or(now - 24 * 3600 * 1000LL), f.until_ms);
+    }
     if (!args->text.empty()) f.text = args->text;
     f.limit = args->limit;
     auto db = g.open_reader();

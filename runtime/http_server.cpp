@@ -11,6 +11,7 @@
 #include <random>
 
 #include "engine/json_schema_grammar.hpp"
+#include "engine/request_json.hpp"
 #include "engine/stop_matcher.hpp"
 #include "scheduler/bounded_json.hpp"
 #include "runtime/http_connections.hpp"
@@ -601,7 +602,8 @@ void HttpServer::record_v1_call(const ChatCompletionRequest& c, int64_t started_
                    {"queue_wait_ms", r.queue_wait_ms}, {"ttft_ms", r.ttft_ms},
                    {"prompt_tokens", r.prompt_tokens}, {"cached_tokens", r.cached_tokens},
                    {"completion_tokens", r.completion_tokens}, {"decode_tokens_per_s", r.decode_tokens_per_s},
-                   {"finish", engine::to_string(r.finish)}};
+                   {"finish", engine::to_string(r.finish)},
+                   {"request", engine::request_record(c.request, started_at)}};
   try {
     storage::TaskStore(*storage::open_database(context_.db_path)).record_call(task, call);
   } catch (const std::exception& e) {

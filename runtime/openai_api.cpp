@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/json_schema_grammar.hpp"
+#include "engine/request_json.hpp"
 #include "scheduler/bounded_json.hpp"
 #include "storage/database.hpp"
 
@@ -330,19 +331,11 @@ const char* openai_finish_reason(const engine::Result& result) {
   return openai_finish_reason(result.finish);
 }
 
-json tool_calls_json(const std::vector<engine::ToolCall>& calls) {
-  json out = json::array();
-  for (const auto& c : calls) {
-    out.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
-  }
-  return out;
-}
-
 json message_json(const engine::Result& result) {
   json m = {{"role", "assistant"}};
   m["content"] = result.text.empty() && !result.tool_calls.empty() ? json(nullptr) : json(result.text);
   if (!result.reasoning.empty()) m["reasoning_content"] = result.reasoning;
-  if (!result.tool_calls.empty()) m["tool_calls"] = tool_calls_json(result.tool_calls);
+  if (!result.tool_calls.empty()) m["tool_calls"] = engine::tool_calls_json(result.tool_calls);
   return m;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 namespace agentd::storage {
 
@@ -334,6 +335,26 @@ TaskStore::DecodeRate TaskStore::decode_rate(int64_t since_ms, int64_t bucket_ms
   }
   q.reset();
   return out;
+}
+
+void TaskStore::each_call(int64_t since_ms, std::optional<int64_t> until_ms,
+                          const std::function<void(const RecordedCall&)>& fn) {
+  auto q = db_.prepare(
+      "SELECT e.task_id, t.agent, t.priority, e.at, e.data FROM task_events e JOIN tasks t ON t.id = e.task_id "
+      "WHERE e.kind = 'llm_call' AND e.at >= ?1 AND e.at < ?2 "
+      "ORDER BY coalesce(json_extract(e.data, '$.request.sent_at'), e.at), e.id");
+  q.bind(1, since_ms);
+  q.bind(2, until_ms.value_or(std::numeric_limits<int64_t>::max()));
+  while (q.step()) {
+    RecordedCall c;
+    c.task_id = q.int64(0);
+    c.agent = q.text(1);
+    c.priority = core::parse_priority(q.text(2)).value_or(core::Priority::background);
+    c.at = q.int64(3);
+    c.data = nlohmann::json::parse(q.text(4), nullptr, false);
+    if (c.data.is_discarded() || !c.data.is_object()) c.data = nlohmann::json::object();
+    fn(c);
+  }
 }
 
 }  // namespace agentd::storage

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -175,6 +176,17 @@ class TaskStore {
     std::vector<DecodeBucket> buckets;
   };
   DecodeRate decode_rate(int64_t since_ms, int64_t bucket_ms);
+  // Each model call recorded (llm_call event) that ended at or after `since_ms` and before
+  // `until_ms`, in the order they were sent, with its task's agent and class: what `agentd tasks
+  // --export-trace` writes out. An index range (task_events_llm_calls), handed over one at a time.
+  struct RecordedCall {
+    int64_t task_id = 0;
+    std::string agent;
+    core::Priority priority = core::Priority::background;
+    int64_t at = 0;       // when the call ended
+    nlohmann::json data;  // the event: tokens, times and, since schema 6's daemons, "request"
+  };
+  void each_call(int64_t since_ms, std::optional<int64_t> until_ms, const std::function<void(const RecordedCall&)>& fn);
   // Tasks per status, indexed by TaskStatus: the counts the schema's triggers keep up to date in
   // every transaction that changes a task (six rows read; the tasks table is not scanned).
   std::array<int64_t, kTaskStatuses> count_by_status();

@@ -35,6 +35,7 @@ std::string request_body(const ReplayRequest& r, bool send_priority) {
             {"stream", true},              {"stream_options", {{"include_usage", true}}},
             {"temperature", 0}};
   if (r.schema) b["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", "answer"}, {"schema", *r.schema}}}};
+  if (r.tools) b["tools"] = *r.tools;
   if (send_priority) {
     b["priority"] = r.klass;
     b["agent"] = r.agent;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 namespace agentd::bench::replay {
 
@@ -47,9 +48,23 @@ ReplayRequest request_from(const json& j, const std::string& source, size_t line
     if (!j["schema"].is_object()) refuse(source, line, "'schema' must be a JSON object");
     r.schema = j["schema"];
   }
-  r.chain = j.value("chain", -1);
-  r.after_s = j.value("after", 0.0);
-  r.task = j.value("task", -1);
+  if (j.contains("tools") && !j["tools"].is_null()) {
+    if (!j["tools"].is_array()) refuse(source, line, "'tools' must be an array");
+    r.tools = j["tools"];
+  }
+  auto whole = [&](const char* key) {
+    if (!j.contains(key)) return -1;
+    if (!j[key].is_number_integer() || j[key].get<int64_t>() < 0 || j[key].get<int64_t>() > std::numeric_limits<int32_t>::max()) {
+      refuse(source, line, std::string("'") + key + "' must be an integer >= 0");
+    }
+    return j[key].get<int>();
+  };
+  r.chain = whole("chain");
+  r.task = whole("task");
+  if (j.contains("after")) {
+    if (!j["after"].is_number() || j["after"].get<double>() < 0) refuse(source, line, "'after' must be a number >= 0");
+    r.after_s = j["after"];
+  }
   return r;
 }
 
@@ -84,6 +99,7 @@ std::optional<int> parse_count(std::string_view s) {
 json to_json(const ReplayRequest& r) {
   json j = {{"time", r.time_s}, {"agent", r.agent}, {"class", r.klass}, {"messages", r.messages}, {"max_tokens", r.max_tokens}};
   if (r.schema) j["schema"] = *r.schema;
+  if (r.tools) j["tools"] = *r.tools;
   if (r.chain >= 0) j["chain"] = r.chain;
   if (r.after_s > 0) j["after"] = r.after_s;
   if (r.task >= 0) j["task"] = r.task;

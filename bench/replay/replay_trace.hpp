@@ -1,7 +1,7 @@
 // A replayed day: one request per line of a JSON-lines file, and the readers of the inputs a day
 // is made from. A line:
 //   {"time": 12.5, "agent": "mail", "class": "background", "messages": [...], "max_tokens": 96,
-//    "schema": {...}}                       (schema optional: response_format json_schema)
+//    "schema": {...}, "tools": [...]}       (optional: response_format json_schema; OpenAI tools)
 // plus optional fields the generator writes and a recorded day may leave out: "chain" (requests
 // of one chain are sent one after another: an agent's runs, a chat session), "after" (seconds to
 // wait after the previous request of the chain finished), "task" (a background task ends with the
@@ -26,6 +26,7 @@ struct ReplayRequest {
   nlohmann::json messages = nlohmann::json::array();
   int max_tokens = 0;
   std::optional<nlohmann::json> schema;
+  std::optional<nlohmann::json> tools;  // offered functions (a recorded day's tool-calling agents)
   int chain = -1;          // -1: independent
   double after_s = 0;      // think time after the chain's previous request finished
   int task = -1;           // background task id (-1: none)

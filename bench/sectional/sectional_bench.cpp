@@ -77,7 +77,7 @@ class MemoryJournal final : public SectionJournal {
   void section_started(int, const std::string&) override {}
   void save(const SectionText& section, int) override { sections.push_back(section); }
   void attempt(const SectionAttempt& a) override { attempts.push_back(a); }
-  void call(const Result& r) override {
+  void call(const nlohmann::json&, const Result& r) override {
     ++calls;
     generated_tokens += r.completion_tokens;
     if (r.finish == FinishReason::stop) ++ended_at_eos;

@@ -123,9 +123,20 @@ function event(e) {
       if (d[k] !== undefined) facts.push(h("span", { class: "chip" }, `${label} ${k.endsWith("_ms") ? duration(d[k]) : d[k]}`));
     }
   }
-  const rest = Object.entries(d).filter(([k]) => e.kind !== "llm_call" || !["route", "queue_wait_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "tokens", "cost_usd"].includes(k));
+  const rest = Object.entries(d).filter(([k]) => e.kind !== "llm_call" || !["route", "queue_wait_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "tokens", "cost_usd", "request"].includes(k));
   return h("li", { class: `ev k-${e.kind}` },
     h("span", { class: "at" }, new Date(e.at).toLocaleTimeString(undefined, { hour12: false })), " ",
     h("strong", {}, e.kind), " ", facts,
-    rest.length ? h("span", { class: "data" }, rest.map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ")) : null);
+    rest.length ? h("span", { class: "data" }, rest.map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ")) : null,
+    e.kind === "llm_call" && d.request ? asked(d.request) : null);
+}
+
+// What a model call asked, folded: each message as text (model input is never markup here).
+function asked(request) {
+  const messages = Array.isArray(request.messages) ? request.messages : [{ role: "prompt", content: request.prompt }];
+  return h("details", { class: "request" },
+    h("summary", {}, `request: ${messages.length} message${messages.length === 1 ? "" : "s"}, max ${request.max_tokens} tokens${request.cut ? " (cut)" : ""}`),
+    messages.map((m) => h("div", { class: "message" }, h("strong", {}, `${m.role}: `),
+      typeof m.content === "string" ? m.content : "",
+      Array.isArray(m.tool_calls) ? m.tool_calls.map((c) => ` [calls ${c.function?.name}(${c.function?.arguments})]`) : null)));
 }

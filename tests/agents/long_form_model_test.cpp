@@ -129,7 +129,7 @@ TEST_F(LongFormModelTest, AChatGetsItsFirstTokenBeforeTheDraftsSectionFinishes) 
     }
     void save(const engine::SectionText&, int) override {}
     void attempt(const engine::SectionAttempt&) override {}
-    void call(const engine::Result&) override {
+    void call(const nlohmann::json&, const engine::Result&) override {
       std::lock_guard lock(*mutex);
       if (started == 1) section_two = engine->last->steps();
     }

@@ -83,8 +83,9 @@ class RecordingJournal : public SectionJournal {
     events.push_back("attempt " + std::to_string(a.idx) + "/" + std::to_string(a.attempt));
     attempts.push_back(a);
   }
-  void call(const Result& result) override {
+  void call(const nlohmann::json& request, const Result& result) override {
     events.push_back("call");
+    requests.push_back(request);
     calls.push_back(result);
   }
 
@@ -97,6 +98,7 @@ class RecordingJournal : public SectionJournal {
   std::vector<Saved> saved;
   std::vector<SectionAttempt> attempts;
   std::vector<Result> calls;
+  std::vector<nlohmann::json> requests;  // what each call asked, as request_record() keeps it
   std::function<void(const SectionText&)> on_save;
 };
 
@@ -394,6 +396,18 @@ TEST_F(SectionalTest, GivenOutlineMakesOneCallPerSectionWithTheOptions) {
   EXPECT_THAT(journal.started, ElementsAre(std::pair{0, std::string("A")}, std::pair{1, std::string("B")},
                                            std::pair{2, std::string("C")}));
   EXPECT_EQ(journal.calls.size(), 3u);
+  // Each call's record is what was sent: history and `agentd tasks --export-trace` read it.
+  ASSERT_EQ(journal.requests.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    const nlohmann::json& asked = journal.requests[i];
+    EXPECT_EQ(asked["priority"], "interactive");
+    EXPECT_EQ(asked["max_tokens"], 123);
+    EXPECT_GT(asked["sent_at"].get<int64_t>(), 0);
+    ASSERT_EQ(asked["messages"].size(), requests[i].messages.size());
+    EXPECT_EQ(asked["messages"].back()["content"], requests[i].messages.back().content);
+    EXPECT_FALSE(asked.contains("cut"));
+  }
   EXPECT_EQ(journal.attempts.size(), 3u);
   // The outline is persisted before any section; each section is saved as soon as it is done.
   EXPECT_THAT(journal.events,

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "replay_client.hpp"
@@ -15,6 +16,7 @@
 #include "replay_trace.hpp"
 #include "server_process.hpp"
 #include "stats.hpp"
+#include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 #include "workload.hpp"
 
@@ -217,6 +219,35 @@ TEST(Smoke, ReplaysADayAgainstAgentd) {
   EXPECT_GT(sum.peak_rss_mib, 0);
   EXPECT_FALSE(run.waiting.empty());
   EXPECT_THAT(table({sum}), HasSubstr("agentd_batched"));
+
+  // The day as the daemon recorded it, exported and read back: every answered request is there
+  // with what was sent (agent, class, messages, budget, schema), in the order it was sent.
+  const std::string db = (dir.path() / "agentd_batched" / "agentd.db").string();
+  const std::string trace = (dir.path() / "day.jsonl").string();
+  auto exported = agentd::testing::run_process({AGENTD_BINARY_PATH, "--db", db, "tasks", "--since", "1h", "--export-trace", trace});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  std::ifstream in(trace);
+  const auto recorded = read_trace_jsonl(in, trace);
+  auto key = [](const ReplayRequest& r) {
+    return r.agent + "|" + r.klass + "|" + std::to_string(r.max_tokens) + "|" + r.messages.dump() + "|" +
+           (r.schema ? r.schema->dump() : "");
+  };
+  std::multiset<std::string> sent;
+  for (const auto& r : recorded) sent.insert(key(r));
+  size_t answered = 0;
+  for (size_t i = 0; i < day.size(); ++i) {
+    const Outcome& out = run.outcomes[i];
+    if (out.done_s < 0 || out.cut || out.failed) continue;
+    ++answered;
+    auto found = sent.find(key(day[i]));
+    EXPECT_NE(found, sent.end()) << "request " << i << " of agent " << day[i].agent << " is not in the export";
+    if (found != sent.end()) sent.erase(found);
+  }
+  EXPECT_GT(answered, 0u);
+  EXPECT_GE(recorded.size(), answered);
+  ASSERT_FALSE(recorded.empty());
+  EXPECT_EQ(recorded.front().time_s, 0.0);
+  EXPECT_THAT(exported.err, HasSubstr("wrote " + std::to_string(recorded.size()) + " model call(s)"));
 }
 
 }  // namespace

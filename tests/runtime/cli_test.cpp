@@ -115,6 +115,81 @@ TEST_F(CliTest, TaskShowsTimelineSectionsAndOutput) {
   EXPECT_NE(text.out.find("timeline:"), std::string::npos);
 }
 
+// `agentd tasks --export-trace`: the recorded model calls of a window as a day to replay, in the
+// order they were sent; an agent's calls are one chain with the gaps they had, /v1 calls stand
+// alone under their label, background tasks are numbered, and what cannot be replayed is counted.
+TEST_F(CliTest, ExportTraceWritesTheRecordedCallsAsADayToReplay) {
+  auto db = storage::open_database(db_path());
+  storage::TaskStore tasks(*db);
+  const int64_t t0 = storage::now_ms() - 60'000;
+  auto call = [&](const std::string& agent, Priority p, int64_t sent, int64_t ended, json request) {
+    storage::EndedCall c;
+    c.output = "ok";
+    c.started_at = sent;
+    c.finished_at = ended;
+    c.llm_call = {{"completion_tokens", 5}};
+    if (!request.is_null()) c.llm_call["request"] = std::move(request);
+    return tasks.record_call({agent, agent, p, "test", "in", {}}, c);
+  };
+  auto asked = [](int64_t sent, const char* priority, const std::string& text) {
+    return json{{"sent_at", sent}, {"priority", priority}, {"max_tokens", 32},
+                {"messages", json::array({{{"role", "user"}, {"content", text}}})}};
+  };
+  call("mail", Priority::background, t0, t0 + 1000, asked(t0, "background", "label this mail"));
+  call("mail", Priority::background, t0 + 3000, t0 + 4000, asked(t0 + 3000, "background", "summarize it"));
+  const int64_t chat = call("chat", Priority::interactive, t0 + 500, t0 + 900, asked(t0 + 500, "interactive", "hello"));
+  json schema_call = asked(t0 + 2000, "tool", "extract the total");
+  schema_call["schema"] = {{"type", "object"}, {"properties", {{"total", {{"type", "number"}}}}}};
+  call("v1:extractor", Priority::tool, t0 + 2000, t0 + 2500, schema_call);
+  call("v1", Priority::background, t0 + 2600, t0 + 2700, {{"sent_at", t0 + 2600}, {"priority", "background"},
+                                                        {"max_tokens", 8}, {"prompt", "raw text"}});
+  call("v1", Priority::background, t0 - 2 * 86'400'000LL, t0 - 2 * 86'400'000LL + 10, asked(0, "background", "old"));
+
+  const auto file = dir_ / "day.jsonl";
+  auto r = agentd({"tasks", "--export-trace", file.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("wrote 4 model call(s) of 2 background task(s)"), std::string::npos) << r.err;
+  // The fixture's mail call was recorded without its request; the raw prompt has no chat form.
+  EXPECT_NE(r.err.find("left out 1 call(s) recorded before"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("left out 1 call(s) with a raw prompt"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(file.string() + ".partial"));
+
+  std::ifstream in(file);
+  std::vector<json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0]["agent"], "mail");
+  EXPECT_EQ(lines[0]["time"], 0.0);
+  EXPECT_EQ(lines[0]["class"], "background");
+  EXPECT_EQ(lines[0]["messages"][0]["content"], "label this mail");
+  EXPECT_EQ(lines[0]["max_tokens"], 32);
+  EXPECT_EQ(lines[1]["agent"], "chat");
+  EXPECT_EQ(lines[1]["time"], 0.5);
+  EXPECT_FALSE(lines[1].contains("task"));  // interactive: no background task
+  EXPECT_EQ(lines[2]["agent"], "extractor");  // a /v1 call under its label
+  EXPECT_EQ(lines[2]["class"], "tool");
+  EXPECT_EQ(lines[2]["schema"]["properties"]["total"]["type"], "number");
+  EXPECT_FALSE(lines[2].contains("chain"));
+  EXPECT_EQ(lines[3]["agent"], "mail");
+  EXPECT_EQ(lines[3]["time"], 3.0);
+  EXPECT_EQ(lines[3]["chain"], lines[0]["chain"]);
+  EXPECT_NE(lines[1]["chain"], lines[0]["chain"]);
+  EXPECT_EQ(lines[3]["after"], 2.0);  // sent 2 s after the chain's previous call ended
+  EXPECT_EQ(lines[0]["task"], 0);
+  EXPECT_EQ(lines[3]["task"], 1);
+
+  // The timeline shows a call's request as its size; --json keeps it whole.
+  auto shown = agentd({"task", std::to_string(chat)});
+  EXPECT_NE(shown.out.find("\"request\":\"1 message(s), 5 chars\""), std::string::npos) << shown.out;
+  json whole = agentd_json({"task", std::to_string(chat), "--json"});
+  ASSERT_EQ(whole["events"][1]["kind"], "llm_call");
+  EXPECT_EQ(whole["events"][1]["data"]["request"]["messages"][0]["content"], "hello");
+
+  auto mixed = agentd({"tasks", "--agent", "mail", "--export-trace", file.string()});
+  EXPECT_EQ(mixed.exit_code, 2);
+  EXPECT_NE(mixed.err.find("--agent, --status and --text do not apply"), std::string::npos) << mixed.err;
+}
+
 TEST_F(CliTest, UnknownTaskIsAnErrorNamingTheId) {
   auto r = agentd({"task", "999999"});
   EXPECT_EQ(r.exit_code, 1);
