@@ -147,7 +147,60 @@ constexpr std::string_view kV6 = R"sql(
 CREATE INDEX task_events_llm_calls ON task_events (at) WHERE kind = 'llm_call';
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
+// Per agent, what task_counts keeps in all: tasks by status, and the time finished tasks ran, kept
+// by triggers in the same transaction as the change. `agentd status`, /api/status and the
+// dashboard's Agents page read these rows instead of grouping every task (~640 ms at 1M tasks). A
+// row is dropped when its count reaches 0, so an agent whose history was pruned away is gone, as
+// it was from the GROUP BY. `timed`/`duration_ms`: finished tasks with both times, and their sum;
+// a change of either time takes the task's old part out and puts its new part in.
+constexpr std::string_view kV7 = R"sql(
+CREATE TABLE agent_counts (
+  agent       TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  n           INTEGER NOT NULL,
+  timed       INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (agent, status)
+) WITHOUT ROWID;
+INSERT INTO agent_counts (agent, status, n, timed, duration_ms)
+  SELECT agent, status, count(*),
+         count(CASE WHEN status = 'finished' THEN finished_at - started_at END),
+         coalesce(sum(CASE WHEN status = 'finished' THEN finished_at - started_at END), 0)
+  FROM tasks GROUP BY agent, status;
+CREATE TRIGGER agent_counts_insert AFTER INSERT ON tasks BEGIN
+  INSERT INTO agent_counts (agent, status, n, timed, duration_ms)
+    VALUES (new.agent, new.status, 1,
+            new.status = 'finished' AND new.finished_at - new.started_at IS NOT NULL,
+            CASE WHEN new.status = 'finished' THEN coalesce(new.finished_at - new.started_at, 0) ELSE 0 END)
+    ON CONFLICT (agent, status) DO UPDATE
+    SET n = n + 1, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms;
+END;
+CREATE TRIGGER agent_counts_delete AFTER DELETE ON tasks BEGIN
+  UPDATE agent_counts
+    SET n = n - 1,
+        timed = timed - (old.status = 'finished' AND old.finished_at - old.started_at IS NOT NULL),
+        duration_ms = duration_ms - CASE WHEN old.status = 'finished' THEN coalesce(old.finished_at - old.started_at, 0) ELSE 0 END
+    WHERE agent = old.agent AND status = old.status;
+  DELETE FROM agent_counts WHERE agent = old.agent AND status = old.status AND n <= 0;
+END;
+CREATE TRIGGER agent_counts_update AFTER UPDATE OF status, started_at, finished_at ON tasks
+  WHEN old.status <> new.status OR old.started_at IS NOT new.started_at OR old.finished_at IS NOT new.finished_at BEGIN
+  UPDATE agent_counts
+    SET n = n - 1,
+        timed = timed - (old.status = 'finished' AND old.finished_at - old.started_at IS NOT NULL),
+        duration_ms = duration_ms - CASE WHEN old.status = 'finished' THEN coalesce(old.finished_at - old.started_at, 0) ELSE 0 END
+    WHERE agent = old.agent AND status = old.status;
+  DELETE FROM agent_counts WHERE agent = old.agent AND status = old.status AND n <= 0;
+  INSERT INTO agent_counts (agent, status, n, timed, duration_ms)
+    VALUES (new.agent, new.status, 1,
+            new.status = 'finished' AND new.finished_at - new.started_at IS NOT NULL,
+            CASE WHEN new.status = 'finished' THEN coalesce(new.finished_at - new.started_at, 0) ELSE 0 END)
+    ON CONFLICT (agent, status) DO UPDATE
+    SET n = n + 1, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms;
+END;
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 [[noreturn]] void throw_too_new(const std::filesystem::path& path, int version) {
   throw SchemaTooNewError(path.string() + ": schema version " + std::to_string(version) +

@@ -149,6 +149,8 @@ class TaskStore {
   std::vector<TaskEvent> events(int64_t task_id);
   std::vector<Task> list(const TaskFilter& filter);
   std::vector<Task> with_status(TaskStatus status, int limit = 1000);
+  // Per agent, from the counts the schema keeps (agent_counts): no scan of the tasks. Its
+  // last_created_at is its newest task's (highest id's) creation time.
   std::vector<AgentStats> agent_stats();
   // Per agent, the tasks created at or after `since_ms` (a range of tasks_by_created).
   std::vector<AgentWindowStats> window_stats(int64_t since_ms);

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <regex>
 
 #include "storage/retention.hpp"
@@ -19,6 +20,33 @@ using ::testing::IsEmpty;
 
 class TaskCountsTest : public test_support::StorageTest {
  protected:
+  // Per agent, what grouping every task says (agent_stats()'s query before schema 7), as text.
+  static std::vector<std::string> grouped(Database& db) {
+    std::vector<std::string> out;
+    auto s = db.prepare(
+        "SELECT agent, count(*), sum(status = 'queued'), sum(status = 'running'), sum(status = 'finished'), "
+        "sum(status = 'failed'), sum(status = 'cancelled'), sum(status = 'interrupted'), "
+        "(SELECT created_at FROM tasks t WHERE t.agent = tasks.agent ORDER BY id DESC LIMIT 1), "
+        "coalesce(avg(CASE WHEN status = 'finished' THEN finished_at - started_at END), 0) "
+        "FROM tasks GROUP BY agent ORDER BY agent");
+    while (s.step()) {
+      std::string row;
+      for (int c = 1; c < 9; ++c) row += std::to_string(s.int64(c)) + " ";
+      out.push_back(s.text(0) + " " + row + std::to_string(std::lround(s.real(9))));
+    }
+    return out;
+  }
+  static std::vector<std::string> kept(TaskStore& tasks) {
+    std::vector<std::string> out;
+    for (const AgentStats& a : tasks.agent_stats()) {
+      out.push_back(a.agent + " " + std::to_string(a.total) + " " + std::to_string(a.queued) + " " +
+                    std::to_string(a.running) + " " + std::to_string(a.finished) + " " + std::to_string(a.failed) + " " +
+                    std::to_string(a.cancelled) + " " + std::to_string(a.interrupted) + " " +
+                    std::to_string(a.last_created_at.value_or(0)) + " " + std::to_string(std::lround(a.mean_duration_ms)));
+    }
+    return out;
+  }
+
   // What a full scan says, in count_by_status() order.
   static std::array<int64_t, kTaskStatuses> counted(Database& db) {
     std::array<int64_t, kTaskStatuses> out{};
@@ -96,6 +124,61 @@ TEST_F(TaskCountsTest, ReadingThemTouchesNoTaskRow) {
   }
 }
 
+// agent_stats() (`agentd status`, /api/status) reads the per-agent counts: equal to grouping every
+// task at each step of a task's life, /v1 records and pruning included, and a rolled-back change
+// takes its count with it.
+TEST_F(TaskCountsTest, PerAgentStatsEqualGroupingEveryTask) {
+  auto db = open();
+  TaskStore tasks(*db);
+  {
+    Transaction batch(*db);
+    for (int i = 0; i < 6'000; ++i) {
+      int64_t id = tasks.enqueue({.agent = i % 3 ? "mail" : i % 2 ? "digest" : "news"});
+      if (i % 5 == 0) continue;
+      tasks.claim(id);
+      if (i % 5 == 1) tasks.finish(id, "out");
+      if (i % 5 == 2) tasks.fail(id, "boom");
+      if (i % 5 == 3) tasks.cancel(id, "no");
+    }
+    EndedCall call;
+    call.started_at = 1000;
+    call.finished_at = 1750;
+    tasks.record_call({.agent = "v1:script"}, call);
+    batch.commit();
+  }
+  EXPECT_EQ(kept(tasks), grouped(*db));
+  EXPECT_EQ(kept(tasks).size(), 4u);
+  tasks.recover_interrupted();
+  EXPECT_EQ(kept(tasks), grouped(*db));
+  for (const Task& t : tasks.with_status(TaskStatus::interrupted, 100)) tasks.requeue(t.id);
+  EXPECT_EQ(kept(tasks), grouped(*db));
+
+  db->exec("UPDATE tasks SET created_at = 1000 WHERE id <= 3000 OR agent = 'v1:script'");
+  prune_history(*db, 2000, /*batch=*/700);
+  EXPECT_EQ(kept(tasks), grouped(*db));
+  EXPECT_EQ(kept(tasks).size(), 3u);  // the /v1 record is pruned away, and its agent with it
+  {
+    Transaction undone(*db);
+    tasks.enqueue({.agent = "coder"});
+  }
+  EXPECT_EQ(kept(tasks), grouped(*db));
+}
+
+TEST_F(TaskCountsTest, PerAgentStatsReadNoTaskRowButEachAgentsNewest) {
+  auto db = open();
+  TaskStore tasks(*db);
+  for (int i = 0; i < 1000; ++i) tasks.enqueue({.agent = i % 2 ? "mail" : "news"});
+  auto run = statements_run(*db, [&] { tasks.agent_stats(); });
+  ASSERT_FALSE(run.empty());
+  for (const auto& sql : run) {
+    auto plan = db->prepare("EXPLAIN QUERY PLAN " + sql);
+    std::string steps;
+    while (plan.step()) steps += plan.text(3) + "; ";
+    EXPECT_THAT(steps, Not(::testing::HasSubstr("SCAN t"))) << sql << " → " << steps;
+    EXPECT_THAT(steps, Not(::testing::HasSubstr("SCAN tasks"))) << sql << " → " << steps;
+  }
+}
+
 // A database written before the counts existed (schema 2) gets them filled in by the migration.
 TEST_F(TaskCountsTest, AreFilledInWhenAnOlderDatabaseIsMigrated) {
   {
@@ -110,6 +193,8 @@ TEST_F(TaskCountsTest, AreFilledInWhenAnOlderDatabaseIsMigrated) {
   auto db = open();
   EXPECT_EQ(TaskStore(*db).count_by_status(), counted(*db));
   EXPECT_EQ(TaskStore(*db).count_by_status()[static_cast<size_t>(TaskStatus::finished)], 3);
+  TaskStore tasks(*db);
+  EXPECT_EQ(kept(tasks), grouped(*db));  // and the per-agent counts (schema 7)
 }
 
 }  // namespace

@@ -439,8 +439,8 @@ TEST_F(TaskStoreTest, AgentStatsCountsStatusesAndMeanDuration) {
   finished_in(300, 2000);
   int64_t failed = task_in(TaskStatus::failed, "alpha");
   set_task_times(*db, failed, 3000, 3000, 3000 + 50'000);  // not a finished task: not in the mean
-  set_task_times(*db, task_in(TaskStatus::queued, "alpha"), 9000);
   set_task_times(*db, task_in(TaskStatus::running, "alpha"), 4000, 4000);
+  set_task_times(*db, task_in(TaskStatus::queued, "alpha"), 9000);  // the newest task
   set_task_times(*db, task_in(TaskStatus::cancelled, "beta"), 500);
   set_task_times(*db, task_in(TaskStatus::interrupted, "beta"), 600);
   set_task_times(*db, task_in(TaskStatus::interrupted, "beta"), 700);
