@@ -378,6 +378,10 @@ KillTotals kill_and_resume_all(LlamaEngine& engine, KillSwitch& kill, const std:
     std::string where = sec.killed ? "sect " + std::to_string(sec.at_section + 1) : "no";
     std::printf("%-6d %-10s %7s %11d %9d %6d %12d %6d %8s\n", i + 1, "sectional", where.c_str(), sec.before_kill,
                 sec.cut_call_tokens, sec.lost, sec.after_resume, sec.kept, sec.same_document ? "yes" : "NO");
+    if (!sec.same_document) {
+      std::printf("       note: the resumed document differs from the uninterrupted one: expected with the prefix\n"
+                  "       cache on (other prefill batches can move logits in their last bits), a bug without it\n");
+    }
     std::printf("%-6d %-10s %7s %11d %9d %6d %12s %6s %8s\n", i + 1, "single", one.killed ? "yes" : "no",
                 one.before_kill, one.cut_call_tokens, one.lost, "-", "-", "-");
     if (!one.killed) {
