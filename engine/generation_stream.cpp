@@ -115,6 +115,12 @@ void GenerationStream::set_cached_tokens(int tokens) {
   result_.cached_tokens = tokens;
 }
 
+void GenerationStream::set_message_parts(std::vector<ToolCall> tool_calls, std::string reasoning) {
+  Lock lock(mutex_);
+  result_.tool_calls = std::move(tool_calls);
+  result_.reasoning = std::move(reasoning);
+}
+
 void GenerationStream::set_prompt_tokens(int tokens) {
   Lock lock(mutex_);
   result_.prompt_tokens = tokens;

@@ -56,6 +56,8 @@ class GenerationStream {
   void set_cached_tokens(int tokens);
   // Backends that learn the prompt's size only at the end (a remote server's usage).
   void set_prompt_tokens(int tokens);
+  // A remote server's answer parts that are not text: its tool calls and its reasoning.
+  void set_message_parts(std::vector<ToolCall> tool_calls, std::string reasoning);
   void finish(FinishReason why, std::string error, int completion_tokens, int times_preempted,
               int64_t step);
 

@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <regex>
 #include <thread>
@@ -34,7 +35,36 @@ json request_body(const Request& r, const std::string& model) {
                                {"json_schema", {{"name", "output"}, {"schema", json::parse(r.json_schema)}}}};
   }
   if (!r.grammar.empty()) body["grammar"] = r.grammar;
+  if (!r.tools.empty()) {
+    body["tools"] = tools_json(r.tools);
+    body["parallel_tool_calls"] = r.parallel_tool_calls;
+    switch (r.tool_choice) {
+      case ToolChoice::automatic: body["tool_choice"] = "auto"; break;
+      case ToolChoice::none: body["tool_choice"] = "none"; break;
+      case ToolChoice::required: body["tool_choice"] = "required"; break;
+      case ToolChoice::named: body["tool_choice"] = {{"type", "function"}, {"function", {{"name", r.tool_name}}}}; break;
+    }
+  }
   return body;
+}
+
+// One streamed delta's tool_calls ([{"index", "id"?, "function": {"name"?, "arguments"?}}]) added to
+// the calls so far: the id and name come once, the arguments text in pieces. Entries that are not
+// objects, or whose index is not a small number, are skipped (the server is not trusted).
+void add_tool_call_deltas(const json& deltas, std::vector<ToolCall>& calls) {
+  constexpr int kMaxCalls = 64;
+  for (const json& d : deltas) {
+    if (!d.is_object()) continue;
+    const int index = d.contains("index") && d["index"].is_number_integer() ? d["index"].get<int>() : static_cast<int>(calls.size());
+    if (index < 0 || index >= kMaxCalls) continue;
+    if (calls.size() <= static_cast<size_t>(index)) calls.resize(static_cast<size_t>(index) + 1);
+    ToolCall& call = calls[static_cast<size_t>(index)];
+    if (d.contains("id") && d["id"].is_string()) call.id = d["id"];
+    if (!d.contains("function") || !d["function"].is_object()) continue;
+    const json& f = d["function"];
+    if (f.contains("name") && f["name"].is_string()) call.name = f["name"];
+    if (f.contains("arguments") && f["arguments"].is_string()) call.arguments += f["arguments"].get<std::string>();
+  }
 }
 
 // What one HTTP attempt ended with.
@@ -143,13 +173,19 @@ class Worker {
       if (std::optional<std::string> content = chunk_content(chunk)) {
         std::string piece = std::move(*content);
         if (!piece.empty()) {
-          if (!a.got_tokens) {
-            stream_->mark_admitted(0);
-            stream_->mark_first_token(0);
-          }
-          a.got_tokens = true;
+          note_first_token(a);
           ++pieces_;
           stream_->push(std::move(piece));
+        }
+      }
+      if (choice.contains("delta") && choice["delta"].is_object()) {
+        const json& delta = choice["delta"];
+        if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
+          add_tool_call_deltas(delta["tool_calls"], tool_calls_);
+          note_first_token(a);
+        }
+        for (const char* key : {"reasoning_content", "reasoning"}) {
+          if (delta.contains(key) && delta[key].is_string()) reasoning_ += delta[key].get<std::string>();
         }
       }
       if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
@@ -159,9 +195,24 @@ class Worker {
     return true;
   }
 
+  // Tokens have come (text or a tool call): a failure from now on is not retried.
+  void note_first_token(Attempt& a) {
+    if (!a.got_tokens) {
+      stream_->mark_admitted(0);
+      stream_->mark_first_token(0);
+    }
+    a.got_tokens = true;
+  }
+
   void end(FinishReason why, const std::string& error) {
     if (finished_) return;
     finished_ = true;
+    tool_calls_.erase(std::remove_if(tool_calls_.begin(), tool_calls_.end(), [](const ToolCall& c) { return c.name.empty(); }),
+                      tool_calls_.end());
+    for (size_t i = 0; i < tool_calls_.size(); ++i) {
+      if (tool_calls_[i].id.empty()) tool_calls_[i].id = "call_" + std::to_string(i);  // the tool message answers by id
+    }
+    stream_->set_message_parts(std::move(tool_calls_), std::move(reasoning_));
     stream_->finish(why, error, completion_tokens_ > 0 ? completion_tokens_ : pieces_, 0, 0);
   }
 
@@ -172,6 +223,8 @@ class Worker {
   FinishReason finish_ = FinishReason::stop;
   int completion_tokens_ = 0;
   int pieces_ = 0;
+  std::vector<ToolCall> tool_calls_;
+  std::string reasoning_;
   bool finished_ = false;
 };
 

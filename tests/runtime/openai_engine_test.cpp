@@ -61,6 +61,42 @@ TEST_F(OpenAIEngineTest, StreamsAGenerationFromAgentdsOwnEndpoint) {
   EXPECT_EQ(remote.info().backend, "openai");
 }
 
+// A model call with tools routed to a remote server: the tools and the choice go on the wire,
+// the call comes back streamed in pieces and is put together in the Result, as the local engine
+// gives it (an agent's tool loop runs the same either way). The remote is agentd on
+// stories260K, whose grammar makes the output a valid call when a call is required.
+TEST_F(OpenAIEngineTest, ToolsGoToTheRemoteAndItsCallComesBackInTheResult) {
+  engine::OpenAIEngine remote({.base_url = start_server(), .model = "stories260K"});
+  engine::Request r = greedy("What is the weather in Paris?", 400);  // a 512-token vocabulary: JSON takes many
+  r.tools = {{"get_weather", "The weather in a city",
+              R"({"type": "object", "properties": {"city": {"type": "string", "maxLength": 12}}, "required": ["city"]})"},
+             {"get_time", "The time in a city", R"({"type": "object", "properties": {}})"}};
+  r.tool_choice = engine::ToolChoice::named;
+  r.tool_name = "get_weather";
+  engine::Result result = remote.submit(r)->wait();
+  ASSERT_NE(result.finish, engine::FinishReason::error) << result.error;
+  ASSERT_EQ(result.tool_calls.size(), 1u) << result.text;
+  EXPECT_EQ(result.tool_calls[0].name, "get_weather");
+  EXPECT_FALSE(result.tool_calls[0].id.empty());
+  json args = json::parse(result.tool_calls[0].arguments);  // the pieces joined into one JSON object
+  ASSERT_TRUE(args.is_object()) << result.tool_calls[0].arguments;
+  EXPECT_TRUE(args.contains("city")) << args.dump();
+
+  // The answer to the call goes back as a tool message, with the call in the assistant message.
+  engine::Request next = greedy("What is the weather in Paris?", 8);
+  engine::ChatMessage asked{"assistant", ""};
+  asked.tool_calls = result.tool_calls;
+  next.messages.push_back(asked);
+  engine::ChatMessage answer{"tool", R"({"sky": "clear"})"};
+  answer.tool_call_id = result.tool_calls[0].id;
+  next.messages.push_back(answer);
+  next.tools = r.tools;
+  next.tool_choice = engine::ToolChoice::none;
+  engine::Result after = remote.submit(next)->wait();
+  EXPECT_EQ(after.finish, engine::FinishReason::length) << after.error;
+  EXPECT_TRUE(after.tool_calls.empty());
+}
+
 TEST_F(OpenAIEngineTest, CancelStopsTheRemoteGeneration) {
   engine::OpenAIEngine remote({.base_url = start_server({"--ctx", "2048"}), .model = "stories260K"});
   auto g = remote.submit(greedy("Once upon a time", 1900));
