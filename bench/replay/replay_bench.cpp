@@ -9,6 +9,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "cpu_noise.hpp"
 #include "llama_tools.hpp"
 #include "replay_client.hpp"
@@ -132,6 +134,12 @@ int main(int argc, char** argv) {
   app.add_option("--slots", o.server.slots, "parallel sequences of every server");
   app.add_option("--ctx", o.server.ctx, "context tokens per sequence");
   app.add_option("--systems", o.systems, "which systems, in order")->delimiter(',');
+  app.add_option("--agentd-engine", o.server.agentd_engine,
+                 "more keys of agentd.json's \"engine\" for the agentd systems, e.g. '{\"prefill_chunk\": 512}'")
+      ->check([](const std::string& v) {
+        auto j = nlohmann::json::parse(v, nullptr, false);
+        return j.is_object() ? std::string() : std::string("--agentd-engine: not a JSON object: " + v);
+      });
   app.add_option("--agentd", o.agentd, "the agentd executable");
   app.add_option("--llama-server", o.llama_server, "the llama-server executable");
   app.add_option("--llama-batched-bench", o.batched_bench, "the llama-batched-bench executable");

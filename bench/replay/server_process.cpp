@@ -1,6 +1,7 @@
 #include "server_process.hpp"
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -48,8 +49,10 @@ namespace {
 std::vector<std::string> agentd_args(ServerKind kind, const std::string& program, const ServerSetup& s, const fs::path& dir,
                                      int port) {
   fs::create_directories(dir / "agents.d");  // no agents: the replay is the only load
-  std::ofstream(dir / "agentd.json") << R"({"http": {"max_queued": 100000, "max_per_client": 100000}, "engine": {"prefix_cache": )"
-                                     << (kind == ServerKind::agentd_no_cache ? "false" : "true") << "}}";
+  nlohmann::json engine = nlohmann::json::parse(s.agentd_engine);
+  engine["prefix_cache"] = kind != ServerKind::agentd_no_cache;
+  std::ofstream(dir / "agentd.json")
+      << nlohmann::json{{"http", {{"max_queued", 100000}, {"max_per_client", 100000}}}, {"engine", engine}}.dump();
   return {program, "--db", (dir / "agentd.db").string(), "run", "--model", s.model, "--listen",
           "127.0.0.1:" + std::to_string(port), "--policy", kind == ServerKind::agentd_serial ? "serial" : "batched",
           "--slots", std::to_string(s.slots), "--ctx", std::to_string(s.ctx), "--threads", std::to_string(s.threads),

@@ -16,6 +16,7 @@ struct ServerSetup {
   int slots = 4;     // parallel sequences
   int ctx = 2048;    // context per sequence
   std::filesystem::path work_dir;
+  std::string agentd_engine = "{}";  // more "engine" keys of agentd.json, a JSON object (--agentd-engine)
 };
 
 enum class ServerKind { agentd_batched, agentd_no_cache, agentd_serial, llama_server };
