@@ -62,6 +62,7 @@ struct GenerationSettings {
   float repeat_penalty = 1.1f;
   std::optional<uint32_t> seed;  // none = random
   int section_tokens = 400;      // long-form output: most tokens per section (at least 5/8 asked)
+  int reasoning_budget = -1;     // a thinking model thinks at most this many tokens (-1: no bound)
 };
 
 struct AgentLimits {

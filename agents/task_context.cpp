@@ -56,6 +56,7 @@ engine::Request TaskContext::make_request(const GenerateOptions& o) const {
   r.sampling.repeat_penalty = o.repeat_penalty.value_or(g.repeat_penalty);
   if (auto seed = o.seed ? o.seed : g.seed) r.sampling.seed = *seed;
   r.max_tokens = o.max_tokens.value_or(g.max_tokens);
+  r.reasoning_budget = g.reasoning_budget;
   r.stop = o.stop;
   r.grammar = o.grammar;
   r.json_schema = o.json_schema;

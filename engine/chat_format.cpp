@@ -342,6 +342,11 @@ FormattedChat ChatFormat::apply(const Request& r) const {
   // JSON schema is applied by the engine, from the output on, as for a raw prompt.)
   if (!p.grammar.empty() && !p.grammar_lazy) f.grammar_prefill = p.generation_prompt;
   f.stops = p.additional_stops;
+  if (p.supports_thinking && r.thinking) {
+    f.thinking_start = p.thinking_start_tag;
+    f.thinking_ends = p.thinking_end_tags;
+    f.generation_prompt = p.generation_prompt;
+  }
   // Parsed only when there is something to split out: tool calls, or a model that thinks.
   const bool parse_tools = !in.tools.empty() && r.tool_choice != ToolChoice::none;
   if (jinja_ && (parse_tools || p.supports_thinking)) {

@@ -41,6 +41,11 @@ struct FormattedChat {
   // grammar must see first, e.g. "<think>\n"; "" when the grammar starts at the output.
   std::string grammar_prefill;
   std::vector<std::string> stops;                // extra stop strings of the format
+  // A thinking model's markers ("<think>", "</think>"), for a reasoning budget, and the template's
+  // generation prompt (it may already open the thinking); empty when the model does not think.
+  std::string thinking_start;
+  std::vector<std::string> thinking_ends;
+  std::string generation_prompt;
   std::shared_ptr<const OutputSyntax> syntax;    // how to parse the output; null = plain text
   // Caller text the template changed on the way (so it was not found verbatim): the tokenizer
   // refuses the request if such text holds a special token's text.

@@ -78,6 +78,9 @@ struct Request {
   std::string tool_name;              // ToolChoice::named
   bool parallel_tool_calls = false;   // more than one call in one answer
   bool thinking = true;               // false: a reasoning model is asked not to think
+  // At most this many tokens of thinking (-1: no bound); then the model's end-of-thinking marker
+  // is forced and it answers. Only for models whose template marks its thinking.
+  int reasoning_budget = -1;
   scheduler::Priority priority = scheduler::Priority::tool;
   std::optional<Clock::time_point> deadline;  // ends with FinishReason::deadline when passed
   int64_t task_id = 0;                // the task this call belongs to (0 = none), for accounting

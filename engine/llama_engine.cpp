@@ -20,6 +20,7 @@
 #include "engine/prompt_tokens.hpp"
 #include "engine/sequence.hpp"
 #include "json-schema-to-grammar.h"
+#include "reasoning-budget.h"
 #include "llama.h"
 #include "scheduler/bounded_json.hpp"
 
@@ -130,6 +131,8 @@ struct LlamaEngine::Impl {
   };
   Prompt tokenize(const Request& r) const;
   SamplerPtr make_grammar(const Request& r, const FormattedChat& chat) const;
+  SamplerPtr make_reasoning_budget(const Request& r, const FormattedChat& chat) const;
+  std::vector<llama_token> special_tokens(const std::string& text) const;
   void accept_prefill(llama_sampler* grammar, const std::string& text) const;
   std::unique_ptr<Sequence> prepare(Request r, std::shared_ptr<const OutputSyntax>& syntax);
   std::unique_ptr<PrefixCache> make_prefix_cache() const;
@@ -356,6 +359,36 @@ SamplerPtr LlamaEngine::Impl::make_grammar(const Request& r, const FormattedChat
   return grammar;
 }
 
+// Text with the template's markers read as the special tokens they are (our own markers, never
+// caller text).
+std::vector<llama_token> LlamaEngine::Impl::special_tokens(const std::string& text) const {
+  std::vector<llama_token> tokens(text.size() + 4);
+  const int n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                               static_cast<int32_t>(tokens.size()), false, true);
+  tokens.resize(static_cast<size_t>(std::max(n, 0)));
+  return tokens;
+}
+
+// A bound on a thinking model's thinking (Request::reasoning_budget): llama.cpp's reasoning-budget
+// sampler counts the tokens after the start marker and, at the budget, forces the first end marker
+// (after any unfinished character), so the answer follows. A template whose generation prompt
+// opens the thinking itself ("<think>\n") starts it counting; that is read from the text, since a
+// vocabulary without the marker as one token merges it with the newline after it. Null when there
+// is no budget or the model marks no thinking.
+SamplerPtr LlamaEngine::Impl::make_reasoning_budget(const Request& r, const FormattedChat& chat) const {
+  if (r.reasoning_budget < 0 || chat.thinking_start.empty() || chat.thinking_ends.empty()) return nullptr;
+  const std::vector<llama_token> start = special_tokens(chat.thinking_start);
+  std::vector<llama_tokens> ends;
+  for (const auto& e : chat.thinking_ends) {
+    if (auto t = special_tokens(e); !t.empty()) ends.push_back(std::move(t));
+  }
+  if (start.empty() || ends.empty()) return nullptr;
+  std::string opened = chat.generation_prompt;
+  while (!opened.empty() && std::isspace(static_cast<unsigned char>(opened.back()))) opened.pop_back();
+  const auto state = opened.ends_with(chat.thinking_start) ? REASONING_BUDGET_COUNTING : REASONING_BUDGET_IDLE;
+  return SamplerPtr(common_reasoning_budget_init(vocab, {start}, ends, ends.front(), r.reasoning_budget, state));
+}
+
 std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r, std::shared_ptr<const OutputSyntax>& syntax) {
   check_sampling(r);
   auto seq = std::make_unique<Sequence>();
@@ -369,7 +402,8 @@ std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r, std::shared_ptr<
   }
   Sampling sampling = r.sampling;
   if (sampling.repeat_last_n == -1) sampling.repeat_last_n = options.n_ctx_per_seq;
-  seq->sampler = make_sampler_chain(sampling, llama_vocab_n_tokens(vocab), make_grammar(r, prompt.chat));
+  seq->sampler = make_sampler_chain(sampling, llama_vocab_n_tokens(vocab), make_grammar(r, prompt.chat),
+                                    make_reasoning_budget(r, prompt.chat));
   seq->priority = r.priority;
   seq->rank = scheduler::index(r.priority);
   seq->deadline = r.deadline;

@@ -2,11 +2,13 @@
 
 namespace agentd::engine {
 
-SamplerPtr make_sampler_chain(const Sampling& s, int n_vocab, SamplerPtr grammar) {
+SamplerPtr make_sampler_chain(const Sampling& s, int n_vocab, SamplerPtr grammar, SamplerPtr budget) {
   auto params = llama_sampler_chain_default_params();
   params.no_perf = true;
   SamplerPtr chain(llama_sampler_chain_init(params));
-  // The chain owns what is added to it.
+  // The chain owns what is added to it. A reasoning budget goes first: when it forces the end of
+  // the thinking, every other token is already out.
+  if (budget) llama_sampler_chain_add(chain.get(), budget.release());
   if (grammar) llama_sampler_chain_add(chain.get(), grammar.release());
   if (s.repeat_penalty != 1.0f && s.repeat_last_n != 0) {
     llama_sampler_chain_add(chain.get(), llama_sampler_init_penalties(n_vocab, s.repeat_last_n,

@@ -22,9 +22,9 @@ struct SamplerDeleter {
 };
 using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
 
-// The sampling chain of one request: [grammar] [repeat penalty] then greedy (temperature 0) or
-// top-k, top-p, min-p, temperature and a seeded draw. Takes ownership of `grammar` (may be null).
-SamplerPtr make_sampler_chain(const Sampling& sampling, int n_vocab, SamplerPtr grammar);
+// The sampling chain of one request: [reasoning budget] [grammar] [repeat penalty] then greedy (temperature 0) or
+// top-k, top-p, min-p, temperature and a seeded draw. Takes ownership of `grammar` and `budget` (may be null).
+SamplerPtr make_sampler_chain(const Sampling& sampling, int n_vocab, SamplerPtr grammar, SamplerPtr budget = nullptr);
 
 // Where a sequence is in its life, as the inference thread sees it.
 enum class SeqState {

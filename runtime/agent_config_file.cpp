@@ -137,6 +137,7 @@ void read_generation(const ConfigReader& g, agents::GenerationSettings& s) {
     s.seed = static_cast<uint32_t>(seed);
   }
   g.integer("section_tokens", s.section_tokens, 32, 4096);
+  g.integer("reasoning_budget", s.reasoning_budget, -1, 1 << 20);
 }
 
 }  // namespace
@@ -177,7 +178,7 @@ LoadedAgent read_agent_file(const fs::path& file, const AgentsOptions& options, 
   c.complexity = complexity == "high" ? 3 : complexity == "medium" ? 2 : 1;
   c.generation.max_tokens = options.max_tokens;
   if (auto g = r.object("generation", {"max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed",
-                                       "section_tokens"})) {
+                                       "section_tokens", "reasoning_budget"})) {
     read_generation(*g, c.generation);
   }
   r.string("system_prompt", c.system_prompt);

@@ -26,7 +26,8 @@ json config_json(const agents::AgentConfig& c) {
   const auto& g = c.generation;
   json generation = {{"max_tokens", g.max_tokens}, {"temperature", tidy(g.temperature)}, {"top_p", tidy(g.top_p)},
                      {"top_k", g.top_k}, {"min_p", tidy(g.min_p)}, {"repeat_penalty", tidy(g.repeat_penalty)},
-                     {"section_tokens", g.section_tokens}};
+                     {"section_tokens", g.section_tokens},
+                     {"reasoning_budget", g.reasoning_budget}};
   if (g.seed) generation["seed"] = *g.seed;
   return {{"name", c.name}, {"plugin", c.plugin}, {"description", c.description}, {"enabled", c.enabled},
           {"priority", scheduler::to_string(c.priority)}, {"triggers", triggers}, {"route", c.route},

@@ -22,7 +22,7 @@ const std::vector<std::string> kKnown = {
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "seed", "stop",
     "stream", "stream_options", "response_format", "n", "user", "priority", "agent", "presence_penalty",
     "frequency_penalty", "tools", "tool_choice", "functions", "function_call", "logprobs", "top_logprobs",
-    "parallel_tool_calls", "metadata", "store", "reasoning_effort", "thinking"};
+    "parallel_tool_calls", "metadata", "store", "reasoning_effort", "thinking", "reasoning_budget_tokens"};
 
 // Reads message content: a string, or an array of {"type": "text", "text": ...} parts.
 std::optional<ApiError> read_content(const json& content, const std::string& at, std::string& out) {
@@ -169,8 +169,16 @@ std::optional<ApiError> read_tool_choice(const json& body, engine::Request& r) {
   return std::nullopt;
 }
 
-// Thinking off: "reasoning_effort": "none", or agentd's "thinking": false.
+// Thinking off: "reasoning_effort": "none", or agentd's "thinking": false. Thinking bounded:
+// "reasoning_budget_tokens": N (llama-server's name; -1 = no bound, 0 = answer at once).
 std::optional<ApiError> read_reasoning(const json& body, engine::Request& r) {
+  if (body.contains("reasoning_budget_tokens") && !body["reasoning_budget_tokens"].is_null()) {
+    const json& b = body["reasoning_budget_tokens"];
+    if (!b.is_number_integer() || b.get<int64_t>() < -1 || b.get<int64_t>() > 1'000'000) {
+      return bad("reasoning_budget_tokens", "'reasoning_budget_tokens' must be an integer from -1 (no bound) to 1000000");
+    }
+    r.reasoning_budget = b.get<int>();
+  }
   if (body.contains("reasoning_effort") && !body["reasoning_effort"].is_null()) {
     const json& e = body["reasoning_effort"];
     if (!e.is_string()) return bad("reasoning_effort", "'reasoning_effort' must be a string");

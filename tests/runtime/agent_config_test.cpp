@@ -60,7 +60,8 @@ TEST_F(AgentConfigTest, AGoodFileSetsEverySection) {
     "route": "auto",
     "complexity": "high",
     "generation": {"max_tokens": 400, "temperature": 0.2, "top_p": 0.9, "top_k": 20, "min_p": 0.1,
-                   "repeat_penalty": 1.2, "seed": 7, "section_tokens": 350},
+                   "repeat_penalty": 1.2, "seed": 7, "section_tokens": 350,
+                   "reasoning_budget": 512},
     "system_prompt": "Be brief.",
     "prompt": "Summarise {{input_file}}",
     "folders": {"read": ["../inbox"], "write": ["../out"]},
@@ -87,6 +88,7 @@ TEST_F(AgentConfigTest, AGoodFileSetsEverySection) {
   EXPECT_FLOAT_EQ(c.generation.temperature, 0.2f);
   EXPECT_EQ(c.generation.seed, 7u);
   EXPECT_EQ(c.generation.section_tokens, 350);
+  EXPECT_EQ(c.generation.reasoning_budget, 512);
   EXPECT_EQ(c.system_prompt, "Be brief.");
   EXPECT_EQ(c.write_folders, std::vector<fs::path>{fs::weakly_canonical(dir_ / "out")});
   // Read and watched: listed once (an agent listing its read folders reads each once).

@@ -97,6 +97,8 @@ TEST(OpenAiApi, BadRequestsNameTheFieldAndKeepOpenAisShape) {
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "priority": "urgent"})", 400, "priority", "interactive, tool or background"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "agent": 3})", 400, "agent", "must be a string"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "temprature": 1})", 400, "temprature", "unrecognized request argument"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "reasoning_budget_tokens": -2})", 400, "reasoning_budget_tokens", "from -1"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "reasoning_budget_tokens": "few"})", 400, "reasoning_budget_tokens", "must be an integer"},
   };
   for (const auto& c : cases) {
     auto parsed = parse(c.body);
@@ -140,7 +142,7 @@ TEST(OpenAiApi, ToolsToolChoiceAndToolHistoryMapOntoTheEngineRequest) {
     "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
       "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
     "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
-    "parallel_tool_calls": false, "reasoning_effort": "none"})");
+    "parallel_tool_calls": false, "reasoning_effort": "none", "reasoning_budget_tokens": 64})");
   ASSERT_TRUE(std::holds_alternative<ChatCompletionRequest>(parsed)) << std::get<ApiError>(parsed).message;
   const engine::Request& r = std::get<ChatCompletionRequest>(parsed).request;
   ASSERT_EQ(r.messages.size(), 3u);
@@ -155,6 +157,7 @@ TEST(OpenAiApi, ToolsToolChoiceAndToolHistoryMapOntoTheEngineRequest) {
   EXPECT_EQ(r.tool_name, "get_weather");
   EXPECT_FALSE(r.parallel_tool_calls);
   EXPECT_FALSE(r.thinking);
+  EXPECT_EQ(r.reasoning_budget, 64);
 
   engine::Result result;
   result.reasoning = "Paris, so call the tool.";

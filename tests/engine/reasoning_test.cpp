@@ -1,0 +1,68 @@
+// A thinking model's reasoning budget (Request::reasoning_budget): llama.cpp's reasoning-budget
+// sampler ends the thinking after N tokens by forcing the template's end marker, and the model
+// answers after it. The model is synthetic (random weights, bench/engine/synth_model) with a real
+// vocabulary and template (Qwen3.5's: "<think>" is one special token, and the generation prompt
+// opens the thinking): random weights never close a thinking block by themselves, so without a
+// budget every token is thinking, and with one the answer can only come from the budget.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "bench/engine/synth_model.hpp"
+#include "tests/engine/test_support.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace agentd::engine {
+namespace {
+
+class ReasoningBudgetTest : public test::ModelTest {
+ protected:
+  void SetUp() override {
+    const std::filesystem::path vocab = bench::default_vocab_path();
+    ASSERT_FALSE(vocab.empty()) << "needs the llama.cpp source tree's vocabularies and templates";
+    bench::SynthModelOptions synth;
+    synth.out = (dir_.path() / "thinker.gguf").string();
+    synth.vocab = (vocab.parent_path() / "ggml-vocab-qwen35.gguf").string();
+    synth.shape = {.dim = 64, .layers = 2, .heads = 2, .kv_heads = 2, .ff = 128, .ctx = 512};
+    bench::write_synthetic_model(synth);
+    options_ = test::options(Policy::batched);
+    options_.model_path = synth.out;
+    options_.chat_template = (vocab.parent_path() / "templates" / "Qwen3.5-4B.jinja").string();
+  }
+
+  static Request ask(int budget) {
+    Request r;
+    r.messages = {{"user", "Which city is the capital of Italy?"}};
+    r.max_tokens = 40;
+    r.sampling.temperature = 0.8f;
+    r.sampling.seed = 7;
+    r.reasoning_budget = budget;
+    return r;
+  }
+
+  testing::TempDir dir_;
+  LlamaEngineOptions options_;
+};
+
+TEST_F(ReasoningBudgetTest, ABudgetEndsTheThinkingAndTheAnswerFollows) {
+  LlamaEngine engine(options_);
+  Result unbounded = engine.submit(ask(-1))->wait();
+  ASSERT_EQ(unbounded.finish, FinishReason::length) << unbounded.error;
+  EXPECT_FALSE(unbounded.reasoning.empty());
+  EXPECT_TRUE(unbounded.text.empty()) << "random weights closed the thinking themselves: " << unbounded.text;
+
+  Result bounded = engine.submit(ask(8))->wait();
+  ASSERT_EQ(bounded.finish, FinishReason::length) << bounded.error;
+  EXPECT_EQ(bounded.completion_tokens, 40);
+  EXPECT_FALSE(bounded.text.empty()) << "the budget ended the thinking, so the rest is the answer";
+  EXPECT_LT(bounded.reasoning.size(), unbounded.reasoning.size());
+  EXPECT_THAT(bounded.text, ::testing::Not(::testing::HasSubstr("</think>")));
+
+  Result none = engine.submit(ask(0))->wait();
+  EXPECT_FALSE(none.text.empty());
+  EXPECT_LT(none.reasoning.size(), bounded.reasoning.size());
+}
+
+}  // namespace
+}  // namespace agentd::engine
