@@ -71,8 +71,9 @@ SystemSummary run_system(const std::string& name, const Options& o, const std::v
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// The daemon's CPU time of one replay by thread name ("agentd-http=8x1.20s"), compute ones marked;
-// threads that ended during it (counted as overhead) are only in the process's total.
+// The daemon's CPU time of one replay by thread name ("agentd-http=8x1.20s"), compute ones marked.
+// "unattributed" (counted as overhead) is the process's total beyond its live threads: threads
+// that ended, and what the busy daemon spent between reading its threads and reading the total.
 std::string cpu_by_thread(const CpuSplit& spent, pid_t pid) {
   std::map<std::string, std::pair<int, double>> by_name;  // name -> threads, seconds
   std::set<std::string> compute;
@@ -91,7 +92,7 @@ std::string cpu_by_thread(const CpuSplit& spent, pid_t pid) {
     out += buf;
     if (!compute.count(name)) live_noncompute += n_s.second;
   }
-  std::snprintf(buf, sizeof buf, " ended_threads=%.2fs", std::max(0.0, spent.noncompute_s - live_noncompute));
+  std::snprintf(buf, sizeof buf, " unattributed=%.2fs", std::max(0.0, spent.noncompute_s - live_noncompute));
   return out + buf;
 }
 
