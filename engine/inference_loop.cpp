@@ -6,6 +6,8 @@
 #include <boost/fiber/fiber.hpp>
 #include <boost/fiber/operations.hpp>
 
+#include "core/thread_name.hpp"
+
 namespace agentd::engine {
 
 namespace {
@@ -44,7 +46,10 @@ InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_
   last_prefix_save_ = Clock::now();
   counters_.kv_cells = static_cast<int>(llama_n_ctx(ctx));
   published_ = counters_;
-  thread_ = std::thread([this] { thread_main(); });
+  thread_ = std::thread([this] {
+    core::name_this_thread(core::thread_names::engine);  // before llama.cpp starts its workers from it
+    thread_main();
+  });
 }
 
 InferenceLoop::~InferenceLoop() {

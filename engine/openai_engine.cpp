@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "core/thread_name.hpp"
 #include "engine/generation_stream.hpp"
 #include "engine/request_json.hpp"
 #include "engine/sse_stream.hpp"
@@ -268,7 +269,10 @@ std::unique_ptr<Generation> OpenAIEngine::submit(Request request) {
   auto stream = std::make_shared<GenerationStream>(0, 0);
   std::string body = request_body(request, options_.model).dump();
   std::thread([w = std::make_shared<Worker>(stream, options_, origin_, prefix_ + "/chat/completions", api_key_,
-                                            std::move(body), request.deadline)] { w->run(); })
+                                            std::move(body), request.deadline)] {
+    core::name_this_thread(core::thread_names::cloud);
+    w->run();
+  })
       .detach();
   return std::make_unique<LlamaGeneration>(stream);
 }

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/thread_name.hpp"
 #include "runtime/agent_catalog.hpp"
 #include "runtime/http_server.hpp"
 #include "runtime/lock_file.hpp"
@@ -69,6 +70,7 @@ class SignalThread {
   template <typename OnStop>
   SignalThread(Control& control, OnStop on_stop) : set_(daemon_signals()) {
     thread_ = std::thread([this, &control, on_stop] {
+      core::name_this_thread(core::thread_names::signals);
       int stops = 0;
       for (;;) {
         int sig = 0;

@@ -14,6 +14,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
+
 namespace agentd::runtime {
 
 namespace {
@@ -117,7 +119,10 @@ IdleConnections::IdleConnections(Resume resume, std::chrono::milliseconds idle_t
   e.events = EPOLLIN;
   e.data.u64 = 0;  // ids start at 1
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &e);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    core::name_this_thread(core::thread_names::http_idle);
+    run();
+  });
 }
 
 IdleConnections::~IdleConnections() {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "core/thread_name.hpp"
 #include "engine/json_schema_grammar.hpp"
 #include "engine/request_json.hpp"
 #include "engine/stop_matcher.hpp"
@@ -372,7 +373,10 @@ HttpServer::HttpServer(HttpOptions options, HttpContext context)
   if (!static_cast<Listener&>(*server_).set_backlog(kListenBacklog)) {
     spdlog::warn("http: could not raise the listen backlog to {}; httplib's 5 applies", kListenBacklog);
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    core::name_this_thread(core::thread_names::http_accept);
+    server_->listen_after_bind();
+  });
 }
 
 LiveGenerations::Registration::Registration(LiveGenerations& live, engine::Generation& g) : live_(live), generation_(g) {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
+
 namespace agentd::runtime {
 
 HttpWorkers::HttpWorkers(size_t max_threads) : max_threads_(std::max<size_t>(max_threads, 1)) {}
@@ -14,7 +16,10 @@ void HttpWorkers::enqueue(std::function<void()> fn) {
     if (stopping_) return;  // shutting down: the job (and the connection it holds) is dropped
     jobs_.push_back(std::move(fn));
     if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
-      threads_.emplace_back([this] { work(); });
+      threads_.emplace_back([this] {
+        core::name_this_thread(core::thread_names::http_worker);
+        work();
+      });
       if (threads_.size() == max_threads_) {
         spdlog::warn("http: all {} worker threads started; further connections wait for one", max_threads_);
       }

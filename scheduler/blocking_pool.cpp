@@ -6,6 +6,8 @@
 
 #include <boost/fiber/condition_variable.hpp>
 
+#include "core/thread_name.hpp"
+
 namespace agentd::scheduler {
 
 // One queued call, shared by the caller (who may stop waiting) and the thread running it.
@@ -45,7 +47,12 @@ struct WakeCaller {
 
 BlockingPool::BlockingPool(std::size_t threads) {
   if (threads == 0) throw std::invalid_argument("BlockingPool: at least one thread");
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { worker(); });
+  for (std::size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      core::name_this_thread(core::thread_names::blocking);
+      worker();
+    });
+  }
 }
 
 BlockingPool::~BlockingPool() {

@@ -7,11 +7,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cpu_noise.hpp"
+#include "daemon_memory.hpp"
 #include "llama_tools.hpp"
 #include "replay_client.hpp"
 #include "replay_report.hpp"
@@ -68,8 +71,38 @@ SystemSummary run_system(const std::string& name, const Options& o, const std::v
   return summarize(name, day, run, rss);
 }
 
-// The scale run: the agents' work cloned (12 agents per copy), agentd batched only; chat p95 TTFT,
-// peak RSS and the daemon's CPU time at each size. The chats stay the same.
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// The daemon's CPU time of one replay by thread name ("agentd-http=8x1.20s"), compute ones marked.
+// "unattributed" (counted as overhead) is the process's total beyond its live threads: threads
+// that ended, and what the busy daemon spent between reading its threads and reading the total.
+std::string cpu_by_thread(const CpuSplit& spent, pid_t pid) {
+  std::map<std::string, std::pair<int, double>> by_name;  // name -> threads, seconds
+  std::set<std::string> compute;
+  for (const auto& t : spent.threads) {
+    const std::string name = t.tid == pid ? t.comm + "(main)" : t.comm;
+    by_name[name].first += 1;
+    by_name[name].second += t.seconds;
+    if (is_compute_thread(t.comm, t.tid == pid)) compute.insert(name);
+  }
+  std::string out;
+  char buf[160];
+  double live_noncompute = 0;
+  for (const auto& [name, n_s] : by_name) {
+    std::snprintf(buf, sizeof buf, " %s%s=%dx%.2fs", compute.count(name) ? "[compute]" : "", name.c_str(), n_s.first,
+                  n_s.second);
+    out += buf;
+    if (!compute.count(name)) live_noncompute += n_s.second;
+  }
+  std::snprintf(buf, sizeof buf, " unattributed=%.2fs", std::max(0.0, spent.noncompute_s - live_noncompute));
+  return out + buf;
+}
+
+// The scale run: the agents' work cloned (12 agents per copy), agentd batched only; at each size,
+// chat p95 TTFT and the daemon's overhead: its resident memory beyond the model and the KV cache
+// (from its /metrics, read at the end of the replay) and the CPU time of its threads other than
+// the engine's compute ones during the replay (thread_cpu.hpp says which are which). The chats
+// stay the same.
 bool scale_run(const Options& base) {
   std::vector<std::pair<int, SystemSummary>> rows;
   for (int agents : base.scale) {
@@ -79,13 +112,24 @@ bool scale_run(const Options& base) {
     ServerProcess server(ServerKind::agentd_batched, o.agentd, o.server);
     Target t{"agentd_batched", "127.0.0.1", server.port(), true};
     std::cerr << "replay: scale " << agents << " agents ..." << std::endl;
+    const CpuSplit loaded = server.cpu_split();  // after the model loaded: loading is not overhead
     DayRun run = run_day(day, t, o.work.day_minutes * 60);
-    const double cpu = server.cpu_seconds(), rss = server.peak_rss_mib();
+    const CpuSplit spent = cpu_between(loaded, server.cpu_split(), server.pid());
+    const DaemonMemory mem = read_daemon_memory(server.port());
+    const double rss = server.peak_rss_mib();
+    const pid_t pid = server.pid();
     server.stop();
     SystemSummary s = summarize("agentd_batched", day, run, rss);
     std::printf("replay_scale agents=%d chat_ttft_p95_ms=%.0f chats=%zu unanswered=%zu tasks_per_hour=%.0f failed=%zu "
-                "peak_rss_mib=%.0f daemon_cpu_s=%.1f\n",
-                agents, s.chat_ttft_p95_ms, s.chats, s.chats_unanswered, s.tasks_per_hour, s.failed, rss, cpu);
+                "peak_rss_mib=%.0f\n",
+                agents, s.chat_ttft_p95_ms, s.chats, s.chats_unanswered, s.tasks_per_hour, s.failed, rss);
+    std::printf("replay_scale_overhead agents=%d rss_beyond_model_kv_mib=%.1f (compute_buffers_mib=%.1f "
+                "prefix_store_mib=%.1f rest_mib=%.1f; resident_mib=%.1f model_mib=%.1f kv_mib=%.1f) "
+                "daemon_noncompute_cpu_s=%.2f daemon_compute_cpu_s=%.2f noncompute_share=%.2f\n",
+                agents, mem.beyond_model_kv() / kMiB, mem.compute / kMiB, mem.prefix_cache / kMiB, mem.other / kMiB,
+                mem.resident / kMiB, mem.model / kMiB, mem.kv / kMiB, spent.noncompute_s, spent.compute_s,
+                spent.total_s > 0 ? spent.noncompute_s / spent.total_s : 0.0);
+    std::printf("replay_scale_threads agents=%d%s\n", agents, cpu_by_thread(spent, pid).c_str());
     std::fflush(stdout);
     rows.emplace_back(agents, s);
   }

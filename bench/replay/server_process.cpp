@@ -11,8 +11,6 @@
 #include <chrono>
 #include <fcntl.h>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -122,20 +120,7 @@ double ServerProcess::peak_rss_mib() const {
   return -1;
 }
 
-double ServerProcess::cpu_seconds() const {
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = text.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(text.substr(close + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15: utime, stime (clock ticks)
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
+CpuSplit ServerProcess::cpu_split() const { return replay::cpu_split(pid_); }
 
 void ServerProcess::stop() {
   if (pid_ <= 0) return;

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 
+#include "thread_cpu.hpp"
+
 namespace agentd::bench::replay {
 
 struct ServerSetup {
@@ -33,7 +35,7 @@ class ServerProcess {
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   double peak_rss_mib() const;  // VmHWM of the process, read while it lives
-  double cpu_seconds() const;   // user + system time of all its threads so far
+  CpuSplit cpu_split() const;   // user + system time so far: compute threads and the rest (thread_cpu.hpp)
   void stop();                  // SIGTERM, then SIGKILL after 20 s; idempotent
 
  private:

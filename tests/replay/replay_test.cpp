@@ -1,16 +1,22 @@
 // The replay benchmark's parts: the workload generator (deterministic, scaled), the statistics,
-// the trace readers (a bad line refused with its number), and a short replay against the real
-// daemon on the test model.
+// the trace readers (a bad line refused with its number), the daemon's overhead readers (/proc
+// thread CPU, /metrics memory split), and a short replay against the real daemon on the test
+// model, whose threads carry their names.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "core/thread_name.hpp"
+#include "daemon_memory.hpp"
 #include "replay_client.hpp"
 #include "replay_report.hpp"
 #include "replay_trace.hpp"
@@ -18,12 +24,14 @@
 #include "stats.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
+#include "thread_cpu.hpp"
 #include "workload.hpp"
 
 namespace agentd::bench::replay {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
 
 std::vector<ChatTraceRow> chat_rows() {
   std::ifstream in(AGENTD_REPLAY_CHAT_TRACE);
@@ -192,6 +200,80 @@ TEST(Client, RecordedDaysChainEachAgentsWorkAndNotChats) {
   EXPECT_NE(c[0], c[1]);
 }
 
+// A thread may name itself anything: the name ends at the last ')' of the line, and utime and
+// stime are the 14th and 15th fields counted from the start of the line.
+TEST(ThreadCpu, ParsesAStatLineWhoseNameHasSpacesAndParentheses) {
+  auto s = parse_proc_stat("4242 (w (a) b) ) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 77\n");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->comm, "w (a) b) ");
+  EXPECT_EQ(s->ticks, 300u);
+  EXPECT_FALSE(parse_proc_stat("4242 (agentd) S 1 2 3").has_value());        // cut short
+  EXPECT_FALSE(parse_proc_stat("4242 agentd S 1 2 3 4 5 6 7 8 9 10 11 12").has_value());  // no name
+  EXPECT_FALSE(parse_proc_stat("4242 (a) S 1 2 3 4 5 6 7 8 9 10 x 12").has_value());     // utime not a number
+}
+
+// Compute: the engine's thread (and ggml's workers, which inherit its name) and threads a library
+// named; the main thread and the rest of ours are overhead.
+TEST(ThreadCpu, ComputeIsTheEngineAndWhatALibraryNamed) {
+  EXPECT_TRUE(is_compute_thread(core::thread_names::engine, false));
+  EXPECT_TRUE(is_compute_thread("ggml-worker", false));
+  for (const char* ours : {core::thread_names::http_worker, core::thread_names::http_accept, core::thread_names::http_idle,
+                           core::thread_names::signals, core::thread_names::blocking, core::thread_names::cloud, "agentd"}) {
+    EXPECT_FALSE(is_compute_thread(ours, false)) << ours;
+  }
+  EXPECT_FALSE(is_compute_thread("llama-server", true));  // the main thread, whatever its name
+}
+
+// Through the real /proc: a thread of this process that named itself is found under its name,
+// and the process's total holds every live thread's time.
+TEST(ThreadCpu, ReadsThisProcessThreadsByTheirNames) {
+  std::promise<void> named, done;
+  std::thread t([&] {
+    core::name_this_thread("w (a) b, long enough to be cut");
+    named.set_value();
+    done.get_future().wait();
+  });
+  named.get_future().wait();
+  const CpuSplit s = cpu_split(::getpid());
+  done.set_value();
+  t.join();
+  std::set<std::string> names;
+  double live = 0;
+  for (const auto& th : s.threads) {
+    names.insert(th.comm);
+    live += th.seconds;
+  }
+  EXPECT_TRUE(names.count("w (a) b, long e")) << "the name, cut to 15 characters";
+  EXPECT_GE(s.total_s + 0.02, live);  // one tick of rounding per reading
+  EXPECT_GE(s.compute_s, 0);
+}
+
+TEST(DaemonMemory, ReadsTheSplitFromMetricsAndSaysWhatIsMissing) {
+  const std::string text =
+      "# TYPE agentd_memory_bytes gauge\n"
+      "agentd_memory_bytes{part=\"model\"} 1000\n"
+      "agentd_memory_bytes{part=\"kv_cache\"} 200\n"
+      "agentd_memory_bytes{part=\"compute\"} 30\n"
+      "agentd_memory_bytes{part=\"prefix_cache\"} 4\n"
+      "agentd_memory_bytes{part=\"other\"} 766\n"
+      "agentd_resident_bytes 2000\n"
+      "agentd_resident_bytes_total 9\n";
+  DaemonMemory m = parse_daemon_memory(text);
+  EXPECT_EQ(m.resident, 2000u);
+  EXPECT_EQ(m.model, 1000u);
+  EXPECT_EQ(m.kv, 200u);
+  EXPECT_EQ(m.compute, 30u);
+  EXPECT_EQ(m.prefix_cache, 4u);
+  EXPECT_EQ(m.other, 766u);
+  EXPECT_EQ(m.beyond_model_kv(), 800u);
+  try {
+    parse_daemon_memory("agentd_resident_bytes 5\n");
+    FAIL() << "no split, no figure";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("part=\"model\""));
+  }
+}
+
 // A short replay (a day in 12 s) against the real daemon on the test model: every request is
 // answered or cut at the end, none fails, chats get their first token, and the report has them.
 TEST(Smoke, ReplaysADayAgainstAgentd) {
@@ -208,9 +290,23 @@ TEST(Smoke, ReplaysADayAgainstAgentd) {
   s.threads = 1;
   s.work_dir = dir.path();
   ServerProcess agentd(ServerKind::agentd_batched, AGENTD_BINARY_PATH, s);
+  const CpuSplit loaded = agentd.cpu_split();
   DayRun run = run_day(day, {"agentd_batched", "127.0.0.1", agentd.port(), true}, o.day_minutes * 60);
   SystemSummary sum = summarize("agentd_batched", day, run, agentd.peak_rss_mib());
+  const CpuSplit spent = cpu_between(loaded, agentd.cpu_split(), agentd.pid());
+  const DaemonMemory mem = read_daemon_memory(agentd.port());
   agentd.stop();
+  // The daemon's threads carry their names (core/thread_name.hpp), so its overhead can be told
+  // from its compute: the engine's thread did the decoding.
+  std::set<std::string> names;
+  for (const auto& t : spent.threads) names.insert(t.comm);
+  namespace tn = core::thread_names;
+  EXPECT_THAT(names, IsSupersetOf(std::vector<std::string>{"agentd", tn::engine, tn::http_accept, tn::http_worker,
+                                                           tn::http_idle, tn::signals, tn::blocking}));
+  EXPECT_GT(spent.compute_s, 0);
+  EXPECT_GT(mem.model, 0u);
+  EXPECT_GT(mem.kv, 0u);
+  EXPECT_GT(mem.resident, mem.model + mem.kv);
   EXPECT_EQ(sum.failed, 0u) << sum.first_error;
   EXPECT_GT(sum.requests_done, 0u);
   EXPECT_GT(sum.chats, 0u);
