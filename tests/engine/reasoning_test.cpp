@@ -64,5 +64,24 @@ TEST_F(ReasoningBudgetTest, ABudgetEndsTheThinkingAndTheAnswerFollows) {
   EXPECT_LT(none.reasoning.size(), bounded.reasoning.size());
 }
 
+// Without engine.chat_template, a model whose GGUF carries a template is formatted with it. Qwen3.5's
+// vocabulary file carries a plain chatml template (a default system turn, no thinking), so the
+// same request gets another prompt than with Qwen3.5's own thinking template, and its output is
+// all answer: nothing is split out as thinking.
+TEST_F(ReasoningBudgetTest, TheModelsOwnTemplateFromItsGgufFormatsTheChat) {
+  Result thinking = LlamaEngine(options_).submit(ask(-1))->wait();
+  ASSERT_EQ(thinking.finish, FinishReason::length) << thinking.error;
+
+  options_.chat_template.clear();
+  LlamaEngine own(options_);
+  EXPECT_EQ(own.chat_template_name(), "the model's own (GGUF tokenizer.chat_template)");
+  Result plain = own.submit(ask(-1))->wait();
+  ASSERT_EQ(plain.finish, FinishReason::length) << plain.error;
+  EXPECT_NE(plain.prompt_tokens, thinking.prompt_tokens);
+  EXPECT_TRUE(plain.reasoning.empty()) << plain.reasoning;
+  EXPECT_FALSE(plain.text.empty());
+  EXPECT_FALSE(thinking.reasoning.empty());
+}
+
 }  // namespace
 }  // namespace agentd::engine
