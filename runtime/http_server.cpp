@@ -582,13 +582,12 @@ void HttpServer::chat_completions(const httplib::Request& req, httplib::Response
   stream_chat(res, stream);
 }
 
-// A /v1 call is history too: one ended task, agent "v1" or "v1:<label>" (never a loaded agent's
-// name, so no dispatcher takes it), with its llm_call event. A database that refuses the write
-// costs the record, never the answer (logged).
+// A /v1 call is history too: one ended task (agent v1_task_agent(label)) with its llm_call event.
+// A database that refuses the write costs the record, never the answer (logged).
 void HttpServer::record_v1_call(const ChatCompletionRequest& c, int64_t started_at, const engine::Result& r) {
   constexpr size_t kKeptChars = 4000;
   storage::NewTask task;
-  task.agent = c.agent.empty() ? "v1" : "v1:" + c.agent;
+  task.agent = v1_task_agent(c.agent);
   task.plugin = "v1";
   task.priority = c.request.priority;
   task.trigger = "http /v1";

@@ -334,6 +334,18 @@ const char* openai_finish_reason(engine::FinishReason reason) {
   return reason == engine::FinishReason::length ? "length" : "stop";
 }
 
+std::string v1_task_agent(const std::string& label) {
+  std::string agent = "v1";  // appended, not `"v1:" + label`: GCC 12 warns (-Wrestrict) on that form
+  if (!label.empty()) agent.append(":").append(label);
+  return agent;
+}
+
+std::optional<std::string> v1_label(const std::string& task_agent) {
+  if (task_agent == "v1") return "";
+  if (task_agent.starts_with("v1:")) return task_agent.substr(3);
+  return std::nullopt;
+}
+
 const char* openai_finish_reason(const engine::Result& result) {
   if (!result.tool_calls.empty() && result.finish != engine::FinishReason::length) return "tool_calls";
   return openai_finish_reason(result.finish);

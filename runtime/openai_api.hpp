@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -50,6 +51,12 @@ struct ChatCompletionRequest {
   bool stream = false;
   bool include_usage = false;
 };
+
+// A /v1 call is history too, as an ended task of agent "v1", or "v1:LABEL" for a request whose
+// "agent" is LABEL (never a loaded agent's name, so no dispatcher takes it). v1_label reads such a
+// task's agent back: its LABEL ("" for plain "v1"), or nullopt for any other task's agent.
+std::string v1_task_agent(const std::string& label);
+std::optional<std::string> v1_label(const std::string& task_agent);
 
 // `model_id` is the one model served; "default" is accepted as an alias. An unknown model is a
 // 404. `max_tokens_cap` bounds max_tokens (the context decides the rest at submit time).

@@ -4,18 +4,11 @@
 #include <map>
 #include <string>
 
+#include "runtime/openai_api.hpp"
+
 namespace agentd::runtime {
 
 using nlohmann::json;
-
-namespace {
-
-// A /v1 call's task is agent "v1" or "v1:<label>" (the client's "agent"): its calls stand alone,
-// under the label the client gave (a replayed day then sends it again).
-bool stands_alone(const std::string& agent) { return agent == "v1" || agent.starts_with("v1:"); }
-std::string replayed_agent(const std::string& agent) { return agent.starts_with("v1:") ? agent.substr(3) : agent; }
-
-}  // namespace
 
 TraceExport export_trace(storage::TaskStore& tasks, int64_t since_ms, std::optional<int64_t> until_ms,
                          std::ostream& out) {
@@ -31,14 +24,16 @@ TraceExport export_trace(storage::TaskStore& tasks, int64_t since_ms, std::optio
     if (done.written == 0) done.first_sent_at = sent_at;
     done.last_sent_at = sent_at;
 
+    // A /v1 call stands alone, under the label its client gave (a replayed day sends it again).
+    const std::optional<std::string> label = v1_label(c.agent);
     json line = {{"time", static_cast<double>(sent_at - done.first_sent_at) / 1000.0},
-                 {"agent", replayed_agent(c.agent)},
+                 {"agent", label && !label->empty() ? *label : c.agent},
                  {"class", request->value("priority", std::string(core::to_string(c.priority)))},
                  {"messages", (*request)["messages"]},
                  {"max_tokens", std::max(1, request->value("max_tokens", 1))}};
     if (request->contains("schema")) line["schema"] = (*request)["schema"];
     if (request->contains("tools")) line["tools"] = (*request)["tools"];
-    if (!stands_alone(c.agent)) {
+    if (!label) {
       auto [it, added] = chains.try_emplace(c.agent, static_cast<int>(chains.size()));
       line["chain"] = it->second;
       if (auto last = chain_last_end.find(it->second); last != chain_last_end.end() && sent_at > last->second) {
