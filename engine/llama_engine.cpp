@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include "core/text.hpp"
 #include "engine/chat_format.hpp"
 #include "engine/chat_output.hpp"
 #include "engine/inference_loop.hpp"
@@ -310,18 +311,16 @@ std::string schema_grammar(const std::string& schema) {
 // Walks a grammar past text already in the prompt, as llama.cpp's common_sampler_init does
 // (a tokenizer that puts a space before the first token: that token is not the text's).
 void LlamaEngine::Impl::accept_prefill(llama_sampler* grammar, const std::string& text) const {
-  std::vector<llama_token> tokens(text.size() + 4);
-  const int n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                               static_cast<int32_t>(tokens.size()), false, true);
+  const std::vector<llama_token> tokens = special_tokens(text);
   try {
-    for (int i = 0; i < n; ++i) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
       char piece[64];
-      const int len = llama_token_to_piece(vocab, tokens[static_cast<size_t>(i)], piece, sizeof piece, 0, true);
+      const int len = llama_token_to_piece(vocab, tokens[i], piece, sizeof piece, 0, true);
       if (i == 0 && len > 0 && std::isspace(static_cast<unsigned char>(piece[0])) &&
           !std::isspace(static_cast<unsigned char>(text[0]))) {
         continue;
       }
-      llama_sampler_accept(grammar, tokens[static_cast<size_t>(i)]);
+      llama_sampler_accept(grammar, tokens[i]);
     }
   } catch (const std::exception& e) {
     throw RequestError(std::string("the tool-call grammar does not accept the template's generation prompt: ") + e.what());
@@ -383,9 +382,8 @@ SamplerPtr LlamaEngine::Impl::make_reasoning_budget(const Request& r, const Form
     if (auto t = special_tokens(e); !t.empty()) ends.push_back(std::move(t));
   }
   if (start.empty() || ends.empty()) return nullptr;
-  std::string opened = chat.generation_prompt;
-  while (!opened.empty() && std::isspace(static_cast<unsigned char>(opened.back()))) opened.pop_back();
-  const auto state = opened.ends_with(chat.thinking_start) ? REASONING_BUDGET_COUNTING : REASONING_BUDGET_IDLE;
+  const bool opened = core::trim(chat.generation_prompt).ends_with(chat.thinking_start);
+  const auto state = opened ? REASONING_BUDGET_COUNTING : REASONING_BUDGET_IDLE;
   return SamplerPtr(common_reasoning_budget_init(vocab, {start}, ends, ends.front(), r.reasoning_budget, state));
 }
 
