@@ -97,16 +97,22 @@ void export_trace_file(CliGlobals& g, const std::string& path, int64_t since_ms,
     done = export_trace(store, since_ms, until_ms, std::cout);
   } else {
     const std::string partial = path + ".partial";
-    {
-      std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-      if (!out) throw CliError("--export-trace: cannot write " + partial + ": " + std::strerror(errno));
-      done = export_trace(store, since_ms, until_ms, out);
-      out.flush();
-      if (!out) throw CliError("--export-trace: writing " + partial + " failed: " + std::strerror(errno));
+    try {
+      {
+        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        if (!out) throw CliError("--export-trace: cannot write " + partial + ": " + std::strerror(errno));
+        done = export_trace(store, since_ms, until_ms, out);
+        out.flush();
+        if (!out) throw CliError("--export-trace: writing " + partial + " failed: " + std::strerror(errno));
+      }
+      std::error_code ec;
+      std::filesystem::rename(partial, path, ec);
+      if (ec) throw CliError("--export-trace: cannot move " + partial + " to " + path + ": " + ec.message());
+    } catch (...) {
+      std::error_code ignored;
+      std::filesystem::remove(partial, ignored);  // no half-written day is left behind
+      throw;
     }
-    std::error_code ec;
-    std::filesystem::rename(partial, path, ec);
-    if (ec) throw CliError("--export-trace: cannot move " + partial + " to " + path + ": " + ec.message());
   }
   std::fprintf(stderr, "wrote %lld model call(s) of %lld background task(s)", static_cast<long long>(done.written),
                static_cast<long long>(done.background_tasks));
