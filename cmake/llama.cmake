@@ -24,7 +24,6 @@ if(NOT EXISTS "${AGENTD_LLAMA_SOURCE_DIR}/include/llama.h")
     "or -DAGENTD_SYSTEM_LLAMA=ON for an installed llama.cpp.")
 endif()
 
-set(BUILD_SHARED_LIBS OFF CACHE BOOL "" FORCE)
 set(LLAMA_BUILD_TESTS OFF CACHE BOOL "" FORCE)
 set(LLAMA_BUILD_EXAMPLES OFF CACHE BOOL "" FORCE)
 set(LLAMA_BUILD_TOOLS ON CACHE BOOL "" FORCE)      # llama-bench etc., excluded from `all`
@@ -36,20 +35,55 @@ set(LLAMA_BUILD_UI OFF CACHE BOOL "" FORCE)
 set(LLAMA_USE_PREBUILT_UI OFF CACHE BOOL "" FORCE) # llama-server: no UI download at build time (offline); it serves no web page
 set(GGML_CCACHE OFF CACHE BOOL "" FORCE)           # our launcher already applies ccache
 
-# CPU flags. GGML_NATIVE=ON compiles for whatever the build host reports; on hosts of this kind
-# that report AMX it enables ggml's AMX extra buffer type, and a Q8_0 model crashed in
-# ggml_cpu_extra_compute_forward. We pin x86-64-v3 (AVX2, FMA, F16C, BMI2), which every such host
-# has, with AMX and AVX-512 off: the same binary runs on every machine of the kind, and AVX2 is
-# what the matmul kernels use here (see docs/design.md, "CPU flags").
-if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
-  set(GGML_NATIVE OFF CACHE BOOL "" FORCE)
-  foreach(flag AVX AVX2 FMA F16C BMI2)
-    set(GGML_${flag} ON CACHE BOOL "" FORCE)
-  endforeach()
-  foreach(flag AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AVX_VNNI AMX_TILE AMX_INT8 AMX_BF16)
-    set(GGML_${flag} OFF CACHE BOOL "" FORCE)
-  endforeach()
+# The CPU path. By default ggml's CPU backend is built in every variant of this architecture
+# (x86: x64, sse42, ..., haswell, skylakex, icelake, zen4, sapphirerapids) as loadable libraries
+# beside libggml, as llama.cpp's own releases do, and engine/cpu_backend picks the best one this
+# CPU can run when the engine starts: one portable build, each host's best kernels. That needs
+# ggml and llama as shared libraries (GGML_BACKEND_DL).
+# With AGENTD_CPU_VARIANTS=OFF, one static CPU backend is compiled in instead, pinned on x86 to
+# x86-64-v3 (AVX2, FMA, F16C, BMI2) with AMX and AVX-512 off, which every host of this kind has.
+# GGML_NATIVE is never used: on hosts that report AMX it enabled ggml's AMX extra buffer type
+# without asking the kernel for the tile state, and a Q8_0 model crashed in
+# ggml_cpu_extra_compute_forward (see docs/design.md, "CPU path").
+if(APPLE)
+  set(agentd_cpu_variants_default OFF)  # Metal does the work there; ggml's macOS build is static
+else()
+  set(agentd_cpu_variants_default ON)
+endif()
+option(AGENTD_CPU_VARIANTS "Build every CPU variant of ggml and choose one at run time" ${agentd_cpu_variants_default})
+set(GGML_NATIVE OFF CACHE BOOL "" FORCE)
+if(AGENTD_CPU_VARIANTS)
+  set(BUILD_SHARED_LIBS ON CACHE BOOL "" FORCE)
+  set(GGML_BACKEND_DL ON CACHE BOOL "" FORCE)
+  set(GGML_CPU_ALL_VARIANTS ON CACHE BOOL "" FORCE)
+else()
+  set(BUILD_SHARED_LIBS OFF CACHE BOOL "" FORCE)
+  set(GGML_BACKEND_DL OFF CACHE BOOL "" FORCE)
+  set(GGML_CPU_ALL_VARIANTS OFF CACHE BOOL "" FORCE)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+    foreach(flag AVX AVX2 FMA F16C BMI2)
+      set(GGML_${flag} ON CACHE BOOL "" FORCE)
+    endforeach()
+    foreach(flag AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AVX_VNNI AMX_TILE AMX_INT8 AMX_BF16)
+      set(GGML_${flag} OFF CACHE BOOL "" FORCE)
+    endforeach()
+  endif()
 endif()
 
 add_subdirectory("${AGENTD_LLAMA_SOURCE_DIR}" "${CMAKE_BINARY_DIR}/llama.cpp" EXCLUDE_FROM_ALL SYSTEM)
+
+# The CPU variants are loaded at run time, never linked, so nothing would build them: this target
+# does, and the engine depends on it. AGENTD_CPU_BACKEND_DIR is where they land (beside libggml).
+if(AGENTD_CPU_VARIANTS)
+  get_property(agentd_ggml_targets DIRECTORY "${AGENTD_LLAMA_SOURCE_DIR}/ggml/src" PROPERTY BUILDSYSTEM_TARGETS)
+  list(FILTER agentd_ggml_targets INCLUDE REGEX "^ggml-cpu-")
+  list(FILTER agentd_ggml_targets EXCLUDE REGEX "-feats$")
+  if(NOT agentd_ggml_targets)
+    message(FATAL_ERROR "AGENTD_CPU_VARIANTS: ggml defined no CPU variant for ${CMAKE_SYSTEM_PROCESSOR}; configure with -DAGENTD_CPU_VARIANTS=OFF")
+  endif()
+  add_custom_target(agentd_cpu_variants)
+  add_dependencies(agentd_cpu_variants ${agentd_ggml_targets})
+  list(GET agentd_ggml_targets 0 agentd_first_variant)
+  set(AGENTD_CPU_BACKEND_DIR "$<TARGET_FILE_DIR:${agentd_first_variant}>")
+endif()
 set(AGENTD_LLAMA_TOOLS ON)

@@ -15,6 +15,7 @@
 #include "core/text.hpp"
 #include "engine/chat_format.hpp"
 #include "engine/chat_output.hpp"
+#include "engine/cpu_backend.hpp"
 #include "engine/inference_loop.hpp"
 #include "engine/json_schema_grammar.hpp"
 #include "engine/model_check.hpp"
@@ -423,6 +424,11 @@ LlamaEngine::LlamaEngine(LlamaEngineOptions options) : impl_(std::make_unique<Im
   check_model_file(m.options.model_path);  // exists, readable, GGUF magic
   init_backend_once();
   install_llama_log(m.options.log_level);
+  try {
+    load_cpu_backend(m.options.cpu_variant);  // before the model: its buffers live on the CPU device
+  } catch (const EngineError& e) {
+    throw EngineError(std::string("engine option cpu_variant=") + m.options.cpu_variant + ": " + e.what());
+  }
   m.load_model();  // unsupported architecture and damaged files fail here
   m.pick_chat_template();
   m.create_context();  // a context too large for memory fails here
@@ -475,6 +481,7 @@ EngineInfo LlamaEngine::info() const {
 EngineStats LlamaEngine::stats() const {
   EngineStats s = impl_->loop->stats();
   s.memory = impl_->memory;
+  s.cpu_backend = loaded_cpu_backend();
   return s;
 }
 

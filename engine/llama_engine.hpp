@@ -57,6 +57,9 @@ struct LlamaEngineOptions {
   // Lock the weights in RAM (mlock) so the OS cannot page them out while agents sit idle. If the
   // memory-lock limit forbids it, the engine warns (on_warning) how to raise it and goes on.
   bool mlock = false;
+  // The CPU backend variant: "auto" = the best this CPU can run, or a name ("haswell", "zen4";
+  // cpu_backend.hpp). Process-wide: the first engine's choice holds for the process.
+  std::string cpu_variant = "auto";
   Policy policy = Policy::batched;
   // A .jinja file (always used), or a llama.cpp built-in template name (e.g. "chatml") used when
   // the model has no template of its own (chat_format.hpp).
@@ -101,6 +104,7 @@ struct EngineStats {
   int kv_cells = 0;              // cells of the KV cache (all sequences)
   PrefixCacheStats prefix_cache;  // the RAM/disk store (zeros when it is off)
   EngineMemory memory;            // as allocated at load (memory_use.hpp)
+  std::string cpu_backend;        // the CPU variant computing ("zen4"), or "built-in" (cpu_backend.hpp)
 };
 
 class LlamaEngine final : public Engine {

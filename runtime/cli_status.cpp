@@ -38,6 +38,7 @@ void print_status(const json& s) {
                 e["backend"].get<std::string>().c_str(), e["model"].get<std::string>().c_str(),
                 e["policy"].get<std::string>().c_str(), e["slots"].get<int>(), e["context"].get<int>(),
                 e["tokens_per_s"].get<double>(), static_cast<long long>(e["tokens_generated"].get<int64_t>()));
+    if (e.contains("cpu_backend")) std::printf("  cpu backend: %s\n", e["cpu_backend"].get<std::string>().c_str());
     for (const char* cls : {"interactive", "tool", "background"}) {
       const json& c = e["classes"][cls];
       std::printf("  %-12s running %d, paused %d, waiting %d\n", cls, c["running"].get<int>(), c["paused"].get<int>(),

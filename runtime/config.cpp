@@ -38,6 +38,7 @@ void read_engine(const ConfigReader& e, engine::LlamaEngineOptions& o) {
     e.fail(e.at("kv_type"), "'" + kv_type + "' needs flash attention: set \"flash_attn\" to \"auto\" or \"on\"");
   }
   e.boolean("mlock", o.mlock);
+  e.string("cpu_variant", o.cpu_variant);  // "auto" or a variant's name; the engine says which exist
   e.string("chat_template", o.chat_template);
   e.boolean("prefix_cache", o.prefix_cache);
   e.integer("prefix_cache_mb", o.prefix_cache_mb, -1, 1 << 20);
@@ -119,7 +120,7 @@ void apply_config_file(const fs::path& path, DaemonOptions& o) {
   top.string("model", model);
   if (!model.empty()) o.engine.model_path = from_config_folder(path, model).string();
   if (auto e = top.object("engine", {"policy", "slots", "context", "threads", "prefill_chunk",
-                                       "paused_kv_streams", "flash_attn", "kv_type", "mlock", "chat_template", "prefix_cache",
+                                       "paused_kv_streams", "flash_attn", "kv_type", "mlock", "cpu_variant", "chat_template", "prefix_cache",
                                        "prefix_cache_mb", "prefix_cache_disk_mb"})) {
     read_engine(*e, o.engine);
   }

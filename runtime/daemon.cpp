@@ -372,7 +372,8 @@ int run_daemon(const DaemonOptions& o) {
       eo.on_warning = [](const std::string& w) { spdlog::warn("prefix cache: {}", w); };
       engine = std::make_unique<engine::LlamaEngine>(eo);
       auto info = engine->info();
-      spdlog::info("model {}: {} policy, {} slots x {} tokens", info.model, info.policy, info.slots, info.context);
+      spdlog::info("model {}: {} policy, {} slots x {} tokens, CPU backend {}", info.model, info.policy, info.slots,
+                   info.context, engine->stats().cpu_backend);
     }
     {
       Step s("load agents");

@@ -123,6 +123,8 @@ void render_memory(std::string& out, const engine::EngineStats& e) {
   metric(out, "agentd_resident_bytes", "gauge", "Resident memory of the process (VmRSS).", static_cast<int64_t>(m.resident));
   metric(out, "agentd_memory_locked_bytes", "gauge", "Memory locked in RAM (VmLck; engine.mlock).",
          static_cast<int64_t>(m.locked));
+  out += "# HELP agentd_cpu_backend_info The CPU backend variant computing (engine.cpu_variant), as a label.\n"
+         "# TYPE agentd_cpu_backend_info gauge\nagentd_cpu_backend_info{variant=\"" + e.cpu_backend + "\"} 1\n";
 }
 
 }  // namespace

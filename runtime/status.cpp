@@ -90,7 +90,7 @@ nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine
           {"stopping", stopping},
           {"engine",
            {{"backend", info.backend}, {"model", info.model}, {"policy", info.policy}, {"slots", info.slots},
-            {"context", info.context}, {"tokens_per_s", tokens_per_s}, {"tokens_generated", stats.tokens_generated},
+            {"context", info.context}, {"cpu_backend", stats.cpu_backend}, {"tokens_per_s", tokens_per_s}, {"tokens_generated", stats.tokens_generated},
             {"prompt_tokens", stats.prompt_tokens}, {"decode_steps", stats.decode_steps},
             {"preemptions", stats.preemptions}, {"classes", classes},
             {"prefix_cache", prefix_cache_json(stats)}, {"memory", memory_json(stats)}}},

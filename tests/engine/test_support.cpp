@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/cpu_backend.hpp"
 #include "llama.h"
 
 namespace agentd::engine::test {
@@ -18,6 +19,7 @@ llama_model* reference_model() {
   static llama_model* model = nullptr;
   std::call_once(once, [] {
     llama_backend_init();
+    engine::load_cpu_backend();
     auto params = llama_model_default_params();
     params.n_gpu_layers = 0;
     model = llama_model_load_from_file(model_path().c_str(), params);
