@@ -25,6 +25,7 @@
 #include "bench/engine/engine_runs.hpp"
 #include "bench/engine/llama_tools.hpp"
 #include "bench/engine/synth_model.hpp"
+#include "bench/engine/work_dir.hpp"
 
 namespace {
 
@@ -55,34 +56,6 @@ struct Options {
 struct Tools {
   ToolRun llama_bench;
   ToolRun batched_bench;
-};
-
-// A temporary directory for the model and the tools' log; removed at the end unless kept.
-class WorkDir {
- public:
-  explicit WorkDir(const std::string& given) {
-    if (!given.empty()) {
-      fs::create_directories(given);
-      path_ = given;
-      owned_ = false;
-      return;
-    }
-    std::string tmpl = (fs::temp_directory_path() / "agentd-engine-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("cannot create " + tmpl);
-    path_ = tmpl;
-  }
-  ~WorkDir() {
-    if (owned_ && !keep_) fs::remove_all(path_);
-  }
-  WorkDir(const WorkDir&) = delete;
-  WorkDir& operator=(const WorkDir&) = delete;
-  void keep() { keep_ = true; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-  bool owned_ = true;
-  bool keep_ = false;
 };
 
 void progress(const std::string& what) { std::fprintf(stderr, "%s ...\n", what.c_str()); }
@@ -188,7 +161,7 @@ int run(Options& opt) {
   if (opt.model.empty() && opt.synth.vocab.empty()) {
     throw std::runtime_error("no vocabulary for the synthetic model: pass --vocab or --model");
   }
-  WorkDir work(opt.work_dir);
+  WorkDir work(opt.work_dir, "agentd-engine-bench");
   if (opt.keep) work.keep();
   try {
     std::string model_line = opt.model;

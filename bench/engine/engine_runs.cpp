@@ -115,6 +115,7 @@ std::unique_ptr<LlamaEngine> open_engine(const EngineRunConfig& cfg, engine::Pol
   o.n_ctx_per_seq = cfg.prompt_tokens + 4 * cfg.gen_tokens;
   o.aging = Clock::duration::zero();
   o.flash_attn = *engine::parse_flash_attn(cfg.flash_attn);
+  o.kv_type = *engine::parse_kv_type(cfg.kv_type);
   // Off: these figures compare prefill and decode with llama.cpp's tools, which compute every
   // prompt; repeated prompts here would otherwise be served from the prefix cache (prefix_bench
   // measures that).

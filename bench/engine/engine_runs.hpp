@@ -22,6 +22,7 @@ struct EngineRunConfig {
   int single_reps = 3;     // generations per single-stream measurement (their mean: one is noisy)
   int ttft_probes = 3;     // interactive requests per TTFT measurement (idle, then loaded)
   std::string flash_attn = "auto";  // engine option and the tools' -fa
+  std::string kv_type = "f16";      // engine option (cpu_bench compares q8_0 with f16)
 };
 
 std::unique_ptr<engine::LlamaEngine> open_engine(const EngineRunConfig& cfg,

@@ -43,7 +43,8 @@ std::string join_ints(const std::vector<int>& v) {
 
 // Runs argv[0] (a path) with stdout captured and stderr appended to log_path; returns stdout.
 // Throws when the program cannot start or exits with a failure.
-std::string run_capture(const std::vector<std::string>& argv, const std::string& log_path) {
+std::string run_capture(const std::vector<std::string>& argv, const std::string& log_path,
+                        const std::string& cwd = "") {
   int out_pipe[2];
   if (pipe(out_pipe) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   posix_spawn_file_actions_t actions;
@@ -53,6 +54,7 @@ std::string run_capture(const std::vector<std::string>& argv, const std::string&
   posix_spawn_file_actions_addclose(&actions, out_pipe[1]);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -122,26 +124,40 @@ std::string find_tool(const std::string& given, const std::string& built, const 
   throw std::runtime_error(name + " not found on PATH; pass --" + name + " PATH");
 }
 
-LlamaBenchResult run_llama_bench(const ToolRun& run, int n_gen, int depth, int reps) {
+namespace {
+
+// One llama-bench test (-p n_prompt -n n_gen at depth): its mean tokens/s over the repetitions.
+LlamaBenchResult llama_bench_test(const ToolRun& run, int n_prompt, int n_gen, int depth, int reps) {
   const std::vector<std::string> argv = {
-      run.program, "-m", run.model, "-p", "0", "-n", std::to_string(n_gen),
+      run.program, "-m", run.model, "-p", std::to_string(n_prompt), "-n", std::to_string(n_gen),
       "-d", std::to_string(depth), "-t", std::to_string(run.threads),
       "-r", std::to_string(reps), "-fa", run.flash_attn, "-o", "json"};
   LlamaBenchResult r;
   r.command = join(argv);
-  const json tests = json_array_in(run_capture(argv, run.log_path));
+  const json tests = json_array_in(run_capture(argv, run.log_path, run.cwd));
   if (!tests.is_array()) {
     throw std::runtime_error("llama-bench printed no JSON array (`" + r.command + "`); see " +
                              run.log_path);
   }
   for (const json& t : tests) {
-    if (t.value("n_gen", 0) != n_gen || t.value("n_prompt", -1) != 0) continue;
+    if (t.value("n_gen", -1) != n_gen || t.value("n_prompt", -1) != n_prompt) continue;
     r.tokens_per_s = t.at("avg_ts").get<double>();
     r.stddev = t.value("stddev_ts", 0.0);
     r.reps = static_cast<int>(t.value("samples_ts", json::array()).size());
     return r;
   }
-  throw std::runtime_error("llama-bench printed no tg" + std::to_string(n_gen) + " result");
+  throw std::runtime_error("llama-bench printed no " +
+                           (n_gen ? "tg" + std::to_string(n_gen) : "pp" + std::to_string(n_prompt)) + " result");
+}
+
+}  // namespace
+
+LlamaBenchResult run_llama_bench(const ToolRun& run, int n_gen, int depth, int reps) {
+  return llama_bench_test(run, 0, n_gen, depth, reps);
+}
+
+LlamaBenchResult run_llama_bench_prompt(const ToolRun& run, int n_prompt, int reps) {
+  return llama_bench_test(run, n_prompt, 0, 0, reps);
 }
 
 const BatchedBenchRow* BatchedBenchResult::find(int pl) const {
@@ -159,7 +175,7 @@ BatchedBenchResult run_batched_bench(const ToolRun& run, int pp, int tg,
       "-tb", std::to_string(run.threads), "-fa", run.flash_attn, "--output-format", "jsonl"};
   BatchedBenchResult r;
   r.command = join(argv);
-  std::istringstream lines(run_capture(argv, run.log_path));
+  std::istringstream lines(run_capture(argv, run.log_path, run.cwd));
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line.front() != '{') continue;  // anything but the result lines
     const json row = json::parse(line, nullptr, /*allow_exceptions=*/false);

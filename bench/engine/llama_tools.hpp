@@ -19,6 +19,10 @@ struct ToolRun {
   std::string log_path;  // the child's stderr is appended here
   int threads = 2;
   std::string flash_attn = "auto";  // -fa: the same as the engine's
+  // Run in this directory ("" = the caller's). ggml loads CPU variants from the program's
+  // directory and the working directory, so a copy of the tool in a directory holding one
+  // variant runs that variant (cpu_bench).
+  std::string cwd;
 };
 
 // llama-bench text generation: n_gen tokens decoded one at a time after `depth` cached tokens.
@@ -29,6 +33,8 @@ struct LlamaBenchResult {
   std::string command;
 };
 LlamaBenchResult run_llama_bench(const ToolRun& run, int n_gen, int depth, int reps);
+// llama-bench prompt processing: n_prompt tokens in one batch.
+LlamaBenchResult run_llama_bench_prompt(const ToolRun& run, int n_prompt, int reps);
 
 // llama-batched-bench: `pl` sequences, each prefilling pp tokens then decoding tg tokens together.
 struct BatchedBenchRow {
