@@ -169,7 +169,12 @@ class Server {
   }
 
   // The dispatcher's source: the most urgent queued task among loaded agents with room.
+  // Called at every poll (5 times a second): an empty queue costs one index probe, not a list of
+  // every agent's name bound into a query (with 1,000 agents that was most of an idle daemon's CPU).
   std::optional<scheduler::Job> claim(const std::vector<std::string>& full) {
+    bool queued = false;
+    survive("looking at the queue", [&] { queued = tasks_.any_queued(); });
+    if (!queued) return std::nullopt;
     std::vector<std::string> names;
     for (const auto& name : catalog_.usable_names()) {
       if (std::find(full.begin(), full.end(), name) == full.end()) names.push_back(name);
@@ -244,7 +249,10 @@ class Server {
       lock.unlock();
       if (reload) reload_agents();
       survive("firing triggers", [&] {
-        if (triggers_.tick(storage::now_ms()) > 0) dispatcher_.poke();
+        if (int n = triggers_.tick(storage::now_ms()); n > 0) {
+          fired_ += static_cast<uint64_t>(n);
+          dispatcher_.poke();
+        }
       });
       survive("looking for cancelled tasks", [&] { notice_cancellations(); });
       if (SteadyClock::now() >= next_status) {
@@ -269,6 +277,7 @@ class Server {
   }
 
   void reload_agents() {
+    ++reloads_;
     try {
       auto report = catalog_.load();
       log_catalog(report, catalog_);
@@ -288,17 +297,41 @@ class Server {
     }
   }
 
-  void write_status(bool final) {
-    double rate = meter_.update(engine_.stats().tokens_generated, storage::now_ms());
-    auto status = status_json(started_at_, engine_, rate, dispatcher_.snapshot(), catalog_, triggers_, final);
+  // What the status shows that can change while the daemon runs, apart from the clock and memory.
+  struct StatusInputs {
+    uint64_t reloads = 0, fired = 0;
+    scheduler::DispatcherSnapshot dispatcher;
+    int64_t tokens = 0, prompt_tokens = 0, decode_steps = 0;
+    int engine_busy = 0;  // running + paused + queued, every class
+    bool operator==(const StatusInputs&) const = default;
+  };
+
+  // The status (board and status.json) every 2 s while anything changes, every 30 s while
+  // nothing does: with 1,000 agents it is ~1.2 MB of JSON (their definitions), and rebuilding
+  // it every 2 s was most of an idle daemon's CPU (3 % of a core; bench/README, "Daemon overhead").
+  void write_status(bool final, bool force = false) {
+    const auto stats = engine_.stats();
+    const double rate = meter_.update(stats.tokens_generated, storage::now_ms());
+    StatusInputs in{reloads_, fired_, dispatcher_.snapshot(), stats.tokens_generated, stats.prompt_tokens,
+                    stats.decode_steps, 0};
+    for (const auto& c : stats.by_class) in.engine_busy += c.running + c.paused + c.queued;
+    const auto now = SteadyClock::now();
+    if (!final && !force && in == last_status_ && rate == 0 && last_rate_ == 0 &&
+        now - last_status_at_ < std::chrono::seconds(30)) {
+      return;
+    }
+    auto status = status_json(started_at_, engine_, rate, in.dispatcher, catalog_, triggers_, final);
     if (!http_address_.empty()) status["http"] = http_address_;
     board_.set(status);
     write_status_file(status_file(o_.db_path), status);
+    last_status_ = std::move(in);
+    last_status_at_ = now;
+    last_rate_ = rate;
   }
 
  public:
   // Before serving: the HTTP API reads the board from its first request on.
-  void publish_status() { write_status(false); }
+  void publish_status() { write_status(false, /*force=*/true); }
 
  private:
 
@@ -315,6 +348,11 @@ class Server {
   ThroughputMeter meter_;
   int64_t started_at_ = storage::now_ms();
   std::string http_address_;  // host:port the HTTP server listens on, once it does
+  uint64_t reloads_ = 0;      // agent reloads (SIGHUP)
+  uint64_t fired_ = 0;        // tasks queued by triggers
+  StatusInputs last_status_;  // what the last status written showed
+  SteadyClock::time_point last_status_at_{};
+  double last_rate_ = 0;
 };
 
 }  // namespace
@@ -369,7 +407,7 @@ int run_daemon(const DaemonOptions& o) {
       Step s("load the model");
       engine::LlamaEngineOptions eo = o.engine;
       if (eo.prefix_cache_dir.empty()) eo.prefix_cache_dir = (data_dir / "prefix-cache").string();
-      eo.on_warning = [](const std::string& w) { spdlog::warn("prefix cache: {}", w); };
+      eo.on_warning = [](const std::string& w) { spdlog::warn("engine: {}", w); };
       engine = std::make_unique<engine::LlamaEngine>(eo);
       auto info = engine->info();
       spdlog::info("model {}: {} policy, {} slots x {} tokens, CPU backend {}", info.model, info.policy, info.slots,

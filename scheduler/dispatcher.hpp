@@ -94,6 +94,7 @@ struct DispatcherSnapshot {
   int stuck = 0;                      // stuck and not yet returned
   std::map<std::string, int> by_group;  // running per group, not counting stuck jobs
   bool stopping = false;
+  bool operator==(const DispatcherSnapshot&) const = default;
 };
 
 class Dispatcher {

@@ -117,6 +117,13 @@ std::optional<Task> TaskStore::claim_next(const std::vector<std::string>& agents
   return claim_and_read(id);
 }
 
+bool TaskStore::any_queued() {
+  auto& q = db_.cached("SELECT 1 FROM tasks WHERE status = 'queued' LIMIT 1");
+  const bool found = q.step();
+  q.reset();
+  return found;
+}
+
 bool TaskStore::finish(int64_t id, std::string_view output) {
   return transition(id, {TaskStatus::running}, TaskStatus::finished, event::finished,
                     {{"output_bytes", output.size()}}, output);

@@ -130,6 +130,8 @@ class TaskStore {
   std::optional<Task> claim_next();
   // The same among the tasks of `agents` only (the agents that are loaded and have room).
   std::optional<Task> claim_next(const std::vector<std::string>& agents);
+  // Whether any task is queued (one index probe): the daemon asks before listing its agents.
+  bool any_queued();
   // running -> finished. False if the task was no longer running (e.g. cancelled).
   bool finish(int64_t id, std::string_view output);
   // running or interrupted (given up on) -> failed.
