@@ -162,7 +162,7 @@ std::unique_ptr<PrefixCache> LlamaEngine::Impl::make_prefix_cache() const {
   o.ram_bytes = options.prefix_cache ? prefix_ram_bytes(options.prefix_cache_mb) : 0;
   if (o.ram_bytes == 0) return nullptr;
   o.block_tokens = kPrefixBlockTokens;
-  o.warn = options.on_warning;
+  o.warn = [this](const std::string& what) { warn("prefix cache: " + what); };
   if (!options.prefix_cache_dir.empty() && options.prefix_cache_disk_mb > 0) {
     o.dir = options.prefix_cache_dir;
     o.disk_bytes = static_cast<size_t>(options.prefix_cache_disk_mb) << 20;
