@@ -4,8 +4,10 @@
 //     the default shape (162M), with the CPU variant agentd chooses on this host
 //     (engine/cpu_backend) against the variant built with the flags agentd pinned before it had
 //     variants (haswell: AVX2, FMA, F16C, BMI2, the same compiler flags). Each side runs a copy of
-//     llama-bench in a directory holding that one variant, so ggml can load no other. Rounds
-//     alternate the two sides; ratios are per-round medians.
+//     llama-bench in a directory holding that one variant, so ggml can load no other. With
+//     --pinned-llama-bench, the baseline is instead the llama-bench of a build without variants
+//     (-DAGENTD_CPU_VARIANTS=OFF: the pinned static build itself). Rounds alternate the two sides;
+//     ratios are per-round medians.
 //  2. The KV cache type on agentd's own engine: bytes per slot and single-stream decode speed
 //     with q8_0 keys and values against f16 (flash attention on for both, as q8_0 needs it).
 //
@@ -54,6 +56,7 @@ struct Options {
   int prompt_tokens = 512;  // pp
   int gen_tokens = 128;     // tg
   std::string baseline = "haswell";
+  std::string pinned_llama_bench;  // a build without variants; "" = the baseline variant
   bool keep = false;
 };
 
@@ -163,9 +166,17 @@ int run(Options& opt) {
                 amx ? "granted" : "not granted (or no AMX)");
     std::printf("variants this host runs:");
     for (const auto& v : variants) if (v.score > 0) std::printf(" %s(%d)", v.name.c_str(), v.score);
-    std::printf("\nchosen: %s; pinned baseline: %s\n\n", best.name.c_str(), base.name.c_str());
+    const bool pinned_build = !opt.pinned_llama_bench.empty();
+    const std::string base_name = pinned_build ? "pinned" : base.name;
+    std::printf("\nchosen: %s; baseline: %s\n\n", best.name.c_str(),
+                pinned_build ? ("the pinned build's " + opt.pinned_llama_bench).c_str()
+                             : (base.name + " (the pinned build's flags)").c_str());
 
     ToolRun base_run = variant_tool(work, program, base), best_run = variant_tool(work, program, best);
+    if (pinned_build) {
+      base_run.program = opt.pinned_llama_bench;
+      base_run.cwd = work.path().string();  // no variant there: the build has its CPU backend linked in
+    }
     struct Row {
       std::string type, test;
       Pair pair;
@@ -204,13 +215,14 @@ int run(Options& opt) {
     const KvSide q8 = measure_kv((work / "synth-q8_0.gguf").string(), opt, "q8_0");
     const CpuNoise noise = cpu_noise(before, cpu_snapshot());
 
-    std::printf("llama-bench, t/s (median of %d rounds, -r %d each)   %10s %10s %8s\n", opt.rounds, opt.reps,
-                base.name.c_str(), best.name.c_str(), "ratio");
+    std::printf("llama-bench, t/s (median of %d rounds, -r %d each)   %10s %10s %8s  %s\n", opt.rounds, opt.reps,
+                base_name.c_str(), best.name.c_str(), "ratio", "rounds' ratios");
     for (const Row& r : rows) {
-      std::printf("  %-5s %-7s %-40s %10.1f %10.1f %8.3f\n", r.type.c_str(), r.test.c_str(),
+      const auto [lo, hi] = std::minmax_element(r.pair.ratio.begin(), r.pair.ratio.end());
+      std::printf("  %-5s %-7s %-40s %10.1f %10.1f %8.3f  %.3f-%.3f\n", r.type.c_str(), r.test.c_str(),
                   r.test == "prompt" ? ("pp" + std::to_string(opt.prompt_tokens)).c_str()
                                      : ("tg" + std::to_string(opt.gen_tokens)).c_str(),
-                  median(r.pair.base), median(r.pair.best), median(r.pair.ratio));
+                  median(r.pair.base), median(r.pair.best), median(r.pair.ratio), *lo, *hi);
     }
     std::printf("agentd engine, synthetic q8_0, %d-token prompt, flash attention on:\n", opt.prompt_tokens);
     std::printf("  KV f16:  %.2f MiB per slot, single-stream decode %.1f t/s\n", f16.bytes_per_slot / (1 << 20),
@@ -249,7 +261,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", opt.threads, "compute threads")->capture_default_str();
   app.add_option("--rounds", opt.rounds, "rounds, alternating the two variants")->capture_default_str();
   app.add_option("--reps", opt.reps, "llama-bench repetitions per round")->capture_default_str();
-  app.add_option("--baseline", opt.baseline, "the pinned build's variant")->capture_default_str();
+  app.add_option("--baseline", opt.baseline, "the variant with the pinned build's flags")->capture_default_str();
+  app.add_option("--pinned-llama-bench", opt.pinned_llama_bench,
+                 "llama-bench of a build with -DAGENTD_CPU_VARIANTS=OFF, as the baseline instead");
   app.add_option("--work-dir", opt.work_dir, "for the models and llama-bench's log (default: temp)");
   app.add_flag("--keep", opt.keep, "keep the work dir");
   CLI11_PARSE(app, argc, argv);
