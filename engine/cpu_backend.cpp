@@ -35,10 +35,12 @@ int score_of(const fs::path& path) {
   return score;
 }
 
+bool runnable(const CpuVariant& v, bool amx_granted) { return v.score > 0 && (!v.uses_amx || amx_granted); }
+
 std::string names_of(const std::vector<CpuVariant>& variants, bool runnable_only, bool amx_granted) {
   std::string out;
   for (const auto& v : variants) {
-    if (runnable_only && (v.score == 0 || (v.uses_amx && !amx_granted))) continue;
+    if (runnable_only && !runnable(v, amx_granted)) continue;
     out += (out.empty() ? "" : ", ") + v.name;
   }
   return out.empty() ? "none" : out;
@@ -75,16 +77,15 @@ std::vector<CpuVariant> find_cpu_variants(const fs::path& dir) {
 
 const CpuVariant& choose_cpu_variant(const std::vector<CpuVariant>& variants, std::string_view wanted,
                                      bool amx_granted) {
-  auto runnable = [&](const CpuVariant& v) { return v.score > 0 && (!v.uses_amx || amx_granted); };
   const CpuVariant* best = nullptr;
   for (const auto& v : variants) {
     if (wanted != "auto" && v.name != wanted) continue;
-    if (wanted != "auto" && !runnable(v)) {
+    if (wanted != "auto" && !runnable(v, amx_granted)) {
       throw EngineError("CPU variant '" + v.name + "' cannot run on this CPU" +
                         (v.score > 0 ? " (the kernel does not grant AMX tile state)" : "") +
                         "; this host can run: " + names_of(variants, true, amx_granted));
     }
-    if (runnable(v) && (!best || v.score > best->score)) best = &v;
+    if (runnable(v, amx_granted) && (!best || v.score > best->score)) best = &v;
   }
   if (!best && wanted != "auto") {
     throw EngineError("no CPU variant '" + std::string(wanted) + "'; built: " + names_of(variants, false, amx_granted));
@@ -120,6 +121,13 @@ std::vector<fs::path> cpu_backend_dirs() {
   return dirs;
 }
 
+std::vector<CpuVariant> built_cpu_variants() {
+  for (const auto& dir : cpu_backend_dirs()) {
+    if (auto variants = find_cpu_variants(dir); !variants.empty()) return variants;
+  }
+  return {};
+}
+
 bool cpu_variants_built() {
 #ifdef GGML_BACKEND_DL
   return true;
@@ -145,20 +153,19 @@ std::string load_cpu_backend(std::string_view wanted) {
     }
     return l.name = "built-in";
   }
-  std::string searched;
-  for (const auto& dir : cpu_backend_dirs()) {
-    searched += (searched.empty() ? "" : ", ") + dir.string();
-    const auto variants = find_cpu_variants(dir);
-    if (variants.empty()) continue;
-    const CpuVariant& v = choose_cpu_variant(variants, wanted, amx_tile_state_granted());
-    if (!ggml_backend_load(v.path.c_str())) {
-      const char* why = dlerror();
-      throw EngineError("cannot load CPU variant " + v.path.string() + ": " + (why ? why : "ggml refused it"));
-    }
-    return l.name = v.name;
+  const auto variants = built_cpu_variants();
+  if (variants.empty()) {
+    std::string searched;
+    for (const auto& dir : cpu_backend_dirs()) searched += (searched.empty() ? "" : ", ") + dir.string();
+    throw EngineError("no CPU backend (libggml-cpu-*.so) found in " + (searched.empty() ? "no directory" : searched) +
+                      "; they are built beside libggml (cmake/llama.cmake, AGENTD_CPU_VARIANTS)");
   }
-  throw EngineError("no CPU backend (libggml-cpu-*.so) found in " + (searched.empty() ? "no directory" : searched) +
-                    "; they are built beside libggml (cmake/llama.cmake, AGENTD_CPU_VARIANTS)");
+  const CpuVariant& v = choose_cpu_variant(variants, wanted, amx_tile_state_granted());
+  if (!ggml_backend_load(v.path.c_str())) {
+    const char* why = dlerror();
+    throw EngineError("cannot load CPU variant " + v.path.string() + ": " + (why ? why : "ggml refused it"));
+  }
+  return l.name = v.name;
 }
 
 std::string loaded_cpu_backend() {

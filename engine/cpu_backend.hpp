@@ -43,6 +43,9 @@ bool amx_tile_state_granted();
 // tree's (where a build run from its own tree finds them). Only existing ones.
 std::vector<std::filesystem::path> cpu_backend_dirs();
 
+// The variants of the first of cpu_backend_dirs() that holds any; empty when none does.
+std::vector<CpuVariant> built_cpu_variants();
+
 // True when this build has the CPU backend as loadable variants (else one is compiled in).
 bool cpu_variants_built();
 

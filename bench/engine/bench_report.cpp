@@ -20,12 +20,6 @@ std::vector<double> values(const std::vector<Round>& rounds, const Get& get) {
   return v;
 }
 
-double median(const std::vector<double>& sorted) {
-  const size_t n = sorted.size();
-  if (n == 0) return 0;
-  return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
 // "median  (min-max)  note"
 void row(const Figures& f, const std::string& what, const Get& get, const std::string& note) {
   const std::vector<double> v = values(f.rounds, get);

@@ -62,11 +62,6 @@ struct Options {
 
 void progress(const std::string& what) { std::fprintf(stderr, "%s ...\n", what.c_str()); }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 // The CPU's model name and the flags that decide the variants, from /proc/cpuinfo.
 std::string cpu_line() {
   std::ifstream in("/proc/cpuinfo");
@@ -151,10 +146,7 @@ int run(Options& opt) {
   if (!agentd::engine::cpu_variants_built()) {
     throw std::runtime_error("this build has one CPU backend compiled in (AGENTD_CPU_VARIANTS=OFF): nothing to compare");
   }
-  std::vector<CpuVariant> variants;
-  for (const auto& dir : agentd::engine::cpu_backend_dirs()) {
-    if (variants = agentd::engine::find_cpu_variants(dir); !variants.empty()) break;
-  }
+  const std::vector<CpuVariant> variants = agentd::engine::built_cpu_variants();
   const bool amx = agentd::engine::amx_tile_state_granted();
   const CpuVariant best = agentd::engine::choose_cpu_variant(variants, "auto", amx);
   const CpuVariant base = agentd::engine::choose_cpu_variant(variants, opt.baseline, amx);

@@ -22,12 +22,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 Request greedy_request(std::string prompt, int max_tokens, Priority priority) {
   Request r;
   r.prompt = std::move(prompt);
@@ -104,6 +98,12 @@ double full_batch_decode_rate(const std::vector<StepSample>& trace, int streams,
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 std::unique_ptr<LlamaEngine> open_engine(const EngineRunConfig& cfg, engine::Policy policy) {
   engine::LlamaEngineOptions o;

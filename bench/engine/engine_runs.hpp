@@ -28,6 +28,9 @@ struct EngineRunConfig {
 std::unique_ptr<engine::LlamaEngine> open_engine(const EngineRunConfig& cfg,
                                                  engine::Policy policy);
 
+// The median of `v` (the mean of the middle two for an even count), 0 when empty.
+double median(std::vector<double> v);
+
 // A raw prompt the engine tokenizes to exactly `tokens` tokens; `variant` makes it distinct.
 std::string prompt_of_length(const engine::LlamaEngine& engine, int tokens, int variant);
 

@@ -33,6 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace agentd;
 using engine::LlamaEngine;
+using bench::median;
 
 struct Options {
   std::string model;
@@ -49,12 +50,6 @@ struct Row {
   double cold_ms = 0, hit_ms = 0, restart_ms = 0, disk_ms = 0;
   int hit_cached = 0, restart_cached = 0, disk_cached = 0, prompt_tokens = 0;
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 engine::Request request(std::string prompt) {
   engine::Request r;

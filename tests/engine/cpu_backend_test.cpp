@@ -76,19 +76,11 @@ std::set<std::string> cpu_flags() {
   return {};
 }
 
-std::vector<CpuVariant> built_variants() {
-  for (const auto& dir : cpu_backend_dirs()) {
-    auto v = find_cpu_variants(dir);
-    if (!v.empty()) return v;
-  }
-  return {};
-}
-
 class BuiltVariantsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!cpu_variants_built()) GTEST_SKIP() << "built with AGENTD_CPU_VARIANTS=OFF: one CPU backend compiled in";
-    variants_ = built_variants();
+    variants_ = built_cpu_variants();
     ASSERT_FALSE(variants_.empty()) << "no libggml-cpu-*.so beside the binary or in the build tree";
   }
   const CpuVariant* find(const std::string& name) const {
