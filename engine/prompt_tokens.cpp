@@ -1,11 +1,17 @@
 #include "engine/prompt_tokens.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include "llama.h"
 
 namespace agentd::engine {
+namespace {
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+}  // namespace
 
 PromptTokenizer::PromptTokenizer(const llama_vocab* vocab) : vocab_(vocab) {
   const int32_t n = llama_vocab_n_tokens(vocab);
@@ -14,7 +20,9 @@ PromptTokenizer::PromptTokenizer(const llama_vocab* vocab) : vocab_(vocab) {
     if ((llama_vocab_get_attr(vocab, t) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_UNKNOWN)) == 0) continue;
     const char* text = llama_vocab_get_text(vocab, t);
     if (text == nullptr || *text == '\0') continue;
-    by_first_byte_[static_cast<unsigned char>(*text)].push_back({text, t});
+    const auto attr = llama_vocab_get_attr(vocab, t);
+    by_first_byte_[static_cast<unsigned char>(*text)].push_back(
+        {text, t, (attr & LLAMA_TOKEN_ATTR_LSTRIP) != 0, (attr & LLAMA_TOKEN_ATTR_RSTRIP) != 0});
   }
   for (auto& bucket : by_first_byte_) {
     std::stable_sort(bucket.begin(), bucket.end(),
@@ -66,10 +74,18 @@ std::vector<int32_t> PromptTokenizer::tokenize(const std::string& text, const Ra
     // A control token lies wholly in template text: it ends before the next caller text begins.
     const size_t template_end = next_plain < plain.size() ? plain[next_plain].first : text.size();
     if (const Special* s = special_at(text, i, template_end)) {
+      // lstrip/rstrip (llama-vocab.cpp, tokenizer_st_partition): the token swallows the
+      // whitespace before or after it, caller text included, as far as the next special token.
+      if (s->lstrip) {
+        while (!run.empty() && is_space(run.back())) run.pop_back();
+      }
       append_run(run, out);
       run.clear();
       out.push_back(s->token);
       i += s->text.size();
+      if (s->rstrip) {
+        while (i < text.size() && is_space(text[i])) ++i;
+      }
       continue;
     }
     run.push_back(text[i++]);

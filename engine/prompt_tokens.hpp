@@ -8,8 +8,9 @@
 // alike — is one run tokenized with parse_special off. So a prompt whose caller text holds no
 // special token gets exactly the tokens llama_tokenize(parse_special = true) gives (a text run
 // starts where llama.cpp's would: after a special token or at the start), and runs that span both
-// template and caller text merge across the boundary as they would in one call. Not modelled:
-// the lstrip/rstrip attributes a few vocabularies give special tokens (whitespace next to them).
+// template and caller text merge across the boundary as they would in one call.
+// Whitespace next to a control token with the lstrip/rstrip attribute (Phi-3's markers) is
+// swallowed as llama.cpp does, caller text included: it is only whitespace.
 // User-defined added tokens (e.g. Qwen's <tool_call>) are matched in all text, as llama.cpp
 // does with parse_special off.
 #pragma once
@@ -39,6 +40,8 @@ class PromptTokenizer {
   struct Special {
     std::string text;
     int32_t token;
+    bool lstrip;  // swallows the whitespace before it
+    bool rstrip;  // and after it
   };
   const Special* special_at(const std::string& text, size_t at, size_t end) const;  // match within [at, end)
   void append_run(const std::string& run, std::vector<int32_t>& out) const;

@@ -6,6 +6,7 @@
 //  - canned outputs in each model's tool-call syntax parse into the right calls; thinking is
 //    split out;
 //  - control-token text inside caller text stays plain text.
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -206,6 +207,38 @@ TEST(PromptTokens, LlamaMarkersInAToolResultStayPlainText) {
   const auto safe = tokenizer.tokenize(f.prompt, f.plain);
   const auto unsafe = tokenizer.tokenize(f.prompt, {});
   EXPECT_EQ(std::count(unsafe.begin(), unsafe.end(), header), std::count(safe.begin(), safe.end(), header) + 1);
+}
+
+std::vector<int32_t> llama_tokens_with_specials(const llama_vocab* vocab, const std::string& text) {
+  std::vector<llama_token> out(text.size() + 8);
+  const int n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), out.data(),
+                               static_cast<int32_t>(out.size()), true, true);
+  out.resize(static_cast<size_t>(std::max(0, n)));
+  return {out.begin(), out.end()};
+}
+
+// Phi-3's special tokens carry rstrip (llama.cpp sets it by model name): the whitespace after
+// <|user|>, <|end|> and <|assistant|> is swallowed, into the caller's text too. A message that
+// starts or ends with spaces and newlines tokenizes as llama.cpp's own tokenizer does. (lstrip,
+// the mirror rule, is only set on <mask> of embedding vocabularies whose normalizer drops the
+// whitespace anyway, so no vocabulary at hand can show it.)
+TEST(PromptTokens, RstripTokensSwallowTheWhitespaceAfterThemAsLlamaCppDoes) {
+  auto model = vocab_model("phi-3");
+  ASSERT_TRUE(model);
+  const llama_vocab* vocab = llama_model_get_vocab(model.get());
+  llama_token end = 0;
+  ASSERT_EQ(llama_tokenize(vocab, "<|end|>", 7, &end, 1, false, true), 1);
+  ASSERT_TRUE(llama_vocab_get_attr(vocab, end) & LLAMA_TOKEN_ATTR_RSTRIP) << "the vocabulary no longer sets rstrip";
+  ChatFormat format(model.get(), "phi-3", template_path("microsoft-Phi-3.5-mini-instruct"));
+  PromptTokenizer tokenizer(vocab);
+  Request r;
+  r.messages.push_back({"system", "  You answer briefly.\n\n"});
+  r.messages.push_back({"user", "\n\n   What is 2 + 2?   \n"});
+  r.messages.push_back({"assistant", " 4 \n"});
+  r.messages.push_back({"user", " \t And 3 + 3?"});
+  const FormattedChat f = format.apply(r);
+  ASSERT_TRUE(f.unlocated.empty()) << f.prompt;
+  EXPECT_EQ(tokenizer.tokenize(f.prompt, f.plain), llama_tokens_with_specials(vocab, f.prompt)) << f.prompt;
 }
 
 TEST(ChatFormatErrors, ATemplateThatCannotRenderIsRefusedNamingModelAndTemplate) {
