@@ -30,14 +30,21 @@ GenerationStream::GenerationStream(int prompt_tokens, int64_t submitted_step)
 }
 
 std::optional<std::string> GenerationStream::next_piece() {
+  while (auto d = next_delta()) {
+    if (!d->content.empty()) return std::move(d->content);
+  }
+  return std::nullopt;
+}
+
+std::optional<MessageDelta> GenerationStream::next_delta() {
   Lock lock(mutex_);
   ++piece_readers_;
   changed_.wait(lock, [&] { return !unread_.empty() || ended_; });
   --piece_readers_;
   if (unread_.empty()) return std::nullopt;
-  std::string piece = std::move(unread_.front());
+  MessageDelta d = std::move(unread_.front());
   unread_.pop_front();
-  return piece;
+  return d;
 }
 
 Result GenerationStream::wait() {
@@ -67,12 +74,21 @@ void GenerationStream::push(std::string piece) {
   {
     Lock lock(mutex_);
     result_.text += piece;
-    unread_.push_back(std::move(piece));
+    unread_.push_back(MessageDelta{.content = std::move(piece)});
     wake = piece_readers_ > 0;
   }
   // Only a reader of pieces wants this one: waking a wait()er per token costs the decode threads a
   // context switch on a machine with as many compute threads as cores.
   if (wake) changed_.notify_all();
+}
+
+void GenerationStream::push_delta(MessageDelta delta) {
+  {
+    Lock lock(mutex_);
+    result_.text += delta.content;
+    unread_.push_back(std::move(delta));
+  }
+  changed_.notify_all();
 }
 
 void GenerationStream::mark_admitted(int64_t step) {

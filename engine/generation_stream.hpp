@@ -40,8 +40,10 @@ class GenerationStream {
   GenerationStream(const GenerationStream&) = delete;
   GenerationStream& operator=(const GenerationStream&) = delete;
 
-  // Reader side: any thread or fiber.
+  // Reader side: any thread or fiber. next_piece() gives the answer text only (it skips the
+  // reasoning and tool-call deltas a remote backend pushes); next_delta() gives everything.
   std::optional<std::string> next_piece();
+  std::optional<MessageDelta> next_delta();
   Result wait();
   void cancel();
   bool cancel_requested() const { return stop_.stop_requested(); }
@@ -51,6 +53,8 @@ class GenerationStream {
 
   // Writer side: the inference thread only.
   void push(std::string piece);
+  // A remote server's delta of reasoning or of a tool call (answer text goes through push()).
+  void push_delta(MessageDelta delta);
   void mark_admitted(int64_t step);
   void mark_first_token(int64_t step);
   void set_cached_tokens(int tokens);
@@ -72,10 +76,10 @@ class GenerationStream {
   mutable std::mutex mutex_;
   boost::fibers::condition_variable_any changed_;  // a piece arrived or the generation ended
   // Guarded by mutex_:
-  std::deque<std::string> unread_;
+  std::deque<MessageDelta> unread_;  // answer text in .content
   Result result_;  // result_.text grows with every piece
   bool ended_ = false;
-  int piece_readers_ = 0;  // callers blocked in next_piece()
+  int piece_readers_ = 0;  // callers blocked in next_piece() or next_delta()
   StepMarks marks_;
   Clock::time_point submitted_at_;
   Clock::time_point admitted_at_;
@@ -90,6 +94,7 @@ class LlamaGeneration final : public Generation {
   ~LlamaGeneration() override;
 
   std::optional<std::string> next_piece() override { return stream_->next_piece(); }
+  std::optional<MessageDelta> next_delta() override { return stream_->next_delta(); }
   void cancel() override { stream_->cancel(); }
   Result wait() override { return stream_->wait(); }
 

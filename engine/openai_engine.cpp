@@ -49,25 +49,6 @@ json request_body(const Request& r, const std::string& model) {
   return body;
 }
 
-// One streamed delta's tool_calls ([{"index", "id"?, "function": {"name"?, "arguments"?}}]) added to
-// the calls so far: the id and name come once, the arguments text in pieces. Entries that are not
-// objects, or whose index is not a small number, are skipped (the server is not trusted).
-void add_tool_call_deltas(const json& deltas, std::vector<ToolCall>& calls) {
-  constexpr int kMaxCalls = 64;
-  for (const json& d : deltas) {
-    if (!d.is_object()) continue;
-    const int index = d.contains("index") && d["index"].is_number_integer() ? d["index"].get<int>() : static_cast<int>(calls.size());
-    if (index < 0 || index >= kMaxCalls) continue;
-    if (calls.size() <= static_cast<size_t>(index)) calls.resize(static_cast<size_t>(index) + 1);
-    ToolCall& call = calls[static_cast<size_t>(index)];
-    if (d.contains("id") && d["id"].is_string()) call.id = d["id"];
-    if (!d.contains("function") || !d["function"].is_object()) continue;
-    const json& f = d["function"];
-    if (f.contains("name") && f["name"].is_string()) call.name = f["name"];
-    if (f.contains("arguments") && f["arguments"].is_string()) call.arguments += f["arguments"].get<std::string>();
-  }
-}
-
 // What one HTTP attempt ended with.
 struct Attempt {
   bool connected = false;
@@ -182,11 +163,14 @@ class Worker {
       if (choice.contains("delta") && choice["delta"].is_object()) {
         const json& delta = choice["delta"];
         if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
-          add_tool_call_deltas(delta["tool_calls"], tool_calls_);
           note_first_token(a);
+          add_tool_call_deltas(delta["tool_calls"]);
         }
         for (const char* key : {"reasoning_content", "reasoning"}) {
-          if (delta.contains(key) && delta[key].is_string()) reasoning_ += delta[key].get<std::string>();
+          if (!delta.contains(key) || !delta[key].is_string() || delta[key].get_ref<const std::string&>().empty()) continue;
+          note_first_token(a);
+          reasoning_ += delta[key].get<std::string>();
+          stream_->push_delta(MessageDelta{.reasoning = delta[key].get<std::string>()});
         }
       }
       if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
@@ -194,6 +178,44 @@ class Worker {
       }
     }
     return true;
+  }
+
+  // One streamed delta's tool_calls ([{"index", "id"?, "function": {"name"?, "arguments"?}}]) added
+  // to the calls so far: the id and name come once, the arguments text in pieces. A call is
+  // streamed on from the delta that names it (its arguments so far with it), numbered in the
+  // order calls got their names, with "call_N" when the server gave no id; the Result lists the
+  // same calls in the same order with the same ids. Entries that are not objects, or whose index
+  // is not a small number, are skipped (the server is not trusted).
+  void add_tool_call_deltas(const json& deltas) {
+    constexpr int kMaxCalls = 64;
+    for (const json& d : deltas) {
+      if (!d.is_object()) continue;
+      const int index = d.contains("index") && d["index"].is_number_integer() ? d["index"].get<int>() : static_cast<int>(calls_.size());
+      if (index < 0 || index >= kMaxCalls) continue;
+      if (calls_.size() <= static_cast<size_t>(index)) calls_.resize(static_cast<size_t>(index) + 1);
+      RemoteCall& call = calls_[static_cast<size_t>(index)];
+      if (d.contains("id") && d["id"].is_string() && call.shown < 0) call.call.id = d["id"];
+      std::string piece;
+      if (d.contains("function") && d["function"].is_object()) {
+        const json& f = d["function"];
+        if (f.contains("name") && f["name"].is_string() && call.shown < 0) call.call.name = f["name"];
+        if (f.contains("arguments") && f["arguments"].is_string()) piece = f["arguments"].get<std::string>();
+      }
+      call.call.arguments += piece;
+      MessageDelta out;
+      if (call.shown >= 0) {
+        if (piece.empty()) continue;
+        out.tool_call.arguments = std::move(piece);
+      } else if (!call.call.name.empty()) {
+        call.shown = shown_calls_++;
+        if (call.call.id.empty()) call.call.id = "call_" + std::to_string(call.shown);  // the tool message answers by id
+        out.tool_call = call.call;
+      } else {
+        continue;  // shown once named
+      }
+      out.tool_index = call.shown;
+      stream_->push_delta(std::move(out));
+    }
   }
 
   // Tokens have come (text or a tool call): a failure from now on is not retried.
@@ -208,12 +230,11 @@ class Worker {
   void end(FinishReason why, const std::string& error) {
     if (finished_) return;
     finished_ = true;
-    tool_calls_.erase(std::remove_if(tool_calls_.begin(), tool_calls_.end(), [](const ToolCall& c) { return c.name.empty(); }),
-                      tool_calls_.end());
-    for (size_t i = 0; i < tool_calls_.size(); ++i) {
-      if (tool_calls_[i].id.empty()) tool_calls_[i].id = "call_" + std::to_string(i);  // the tool message answers by id
+    std::vector<ToolCall> calls(static_cast<size_t>(shown_calls_));  // the named ones, as streamed
+    for (RemoteCall& c : calls_) {
+      if (c.shown >= 0) calls[static_cast<size_t>(c.shown)] = std::move(c.call);
     }
-    stream_->set_message_parts(std::move(tool_calls_), std::move(reasoning_));
+    stream_->set_message_parts(std::move(calls), std::move(reasoning_));
     stream_->finish(why, error, completion_tokens_ > 0 ? completion_tokens_ : pieces_, 0, 0);
   }
 
@@ -224,7 +245,12 @@ class Worker {
   FinishReason finish_ = FinishReason::stop;
   int completion_tokens_ = 0;
   int pieces_ = 0;
-  std::vector<ToolCall> tool_calls_;
+  struct RemoteCall {
+    ToolCall call;
+    int shown = -1;  // its index in the deltas and the Result once named
+  };
+  std::vector<RemoteCall> calls_;  // by the server's index
+  int shown_calls_ = 0;
   std::string reasoning_;
   bool finished_ = false;
 };

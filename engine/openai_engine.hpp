@@ -11,6 +11,9 @@
 //   (the reader already has half an answer).
 // - The API key is read from the environment variable named in the options when the engine is
 //   created; it is sent as a bearer token and never logged or stored.
+// - next_delta() passes on the server's reasoning and tool-call deltas as they arrive (a call from
+//   the delta that names it, ids "call_N" where the server gave none); the Result holds the same
+//   calls, in the same order, with the same ids.
 // - A raw prompt (Request::prompt) is refused: chat servers take messages. A GBNF grammar is
 //   sent as llama-server's "grammar" extension; a JSON schema as response_format json_schema.
 #pragma once

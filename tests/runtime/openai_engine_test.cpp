@@ -62,7 +62,8 @@ TEST_F(OpenAIEngineTest, StreamsAGenerationFromAgentdsOwnEndpoint) {
 }
 
 // A model call with tools routed to a remote server: the tools and the choice go on the wire,
-// the call comes back streamed in pieces and is put together in the Result, as the local engine
+// the call comes back streamed, is passed on as tool-call deltas as it arrives (index, id and
+// name first, then arguments), and is put together in the Result, as the local engine
 // gives it (an agent's tool loop runs the same either way). The remote is agentd on
 // stories260K, whose grammar makes the output a valid call when a call is required.
 TEST_F(OpenAIEngineTest, ToolsGoToTheRemoteAndItsCallComesBackInTheResult) {
@@ -73,9 +74,27 @@ TEST_F(OpenAIEngineTest, ToolsGoToTheRemoteAndItsCallComesBackInTheResult) {
              {"get_time", "The time in a city", R"({"type": "object", "properties": {}})"}};
   r.tool_choice = engine::ToolChoice::named;
   r.tool_name = "get_weather";
-  engine::Result result = remote.submit(r)->wait();
+  auto generation = remote.submit(r);
+  std::vector<engine::MessageDelta> deltas;
+  while (auto d = generation->next_delta()) deltas.push_back(std::move(*d));
+  engine::Result result = generation->wait();
   ASSERT_NE(result.finish, engine::FinishReason::error) << result.error;
   ASSERT_EQ(result.tool_calls.size(), 1u) << result.text;
+  std::vector<engine::MessageDelta> call_deltas;
+  for (auto& d : deltas) {
+    if (d.tool_index >= 0) call_deltas.push_back(d);
+  }
+  // agentd's generic tool format (stories260K has no template of its own) is sent whole once
+  // it parses: one delta here. A server that streams the arguments in pieces sends more.
+  ASSERT_GE(call_deltas.size(), 1u) << "the call is passed on as a delta, not only in the Result";
+  EXPECT_EQ(call_deltas[0].tool_call.name, "get_weather");
+  EXPECT_EQ(call_deltas[0].tool_call.id, result.tool_calls[0].id);
+  std::string streamed_arguments;
+  for (const auto& d : call_deltas) {
+    EXPECT_EQ(d.tool_index, 0);
+    streamed_arguments += d.tool_call.arguments;
+  }
+  EXPECT_EQ(streamed_arguments, result.tool_calls[0].arguments);
   EXPECT_EQ(result.tool_calls[0].name, "get_weather");
   EXPECT_FALSE(result.tool_calls[0].id.empty());
   json args = json::parse(result.tool_calls[0].arguments);  // the pieces joined into one JSON object
