@@ -92,8 +92,6 @@ engine::Result TaskContext::run_request(engine::Request request) {
     result = wait_for(*generation);
   }
   record_call(std::move(asked), result, routed ? routed->route() : engine::RouteInfo{"local", "local", 0});
-  // A reasoning model's thinking is kept in the timeline; the answer (result.text) never holds it.
-  if (!result.reasoning.empty()) log("reasoning", {{"text", result.reasoning}});
   if (result.finish == engine::FinishReason::cancelled && cancelled()) throw TaskCancelled();
   if (result.finish == engine::FinishReason::error) throw std::runtime_error("model call failed: " + result.error);
   if (result.finish == engine::FinishReason::cancelled || result.finish == engine::FinishReason::deadline) {
@@ -171,6 +169,8 @@ void TaskContext::record_call(nlohmann::json request, const engine::Result& resu
                              {"times_preempted", result.times_preempted},
                              {"finish", engine::to_string(result.finish)},
                              {"request", std::move(request)}});
+  // A reasoning model's thinking is kept in the timeline; the answer (result.text) never holds it.
+  if (!result.reasoning.empty()) log("reasoning", {{"text", result.reasoning}});
 }
 
 namespace {
@@ -245,6 +245,7 @@ engine::LongFormOptions TaskContext::long_form_defaults() const {
   o.sampling.min_p = g.min_p;
   o.sampling.repeat_penalty = g.repeat_penalty;
   if (g.seed) o.sampling.seed = *g.seed;
+  o.reasoning_budget = g.reasoning_budget;
   o.priority = task_.priority;
   o.task_id = task_.id;
   return o;

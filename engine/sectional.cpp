@@ -102,6 +102,8 @@ SectionalGenerator::SectionalGenerator(Engine& engine, LongFormOptions options)
 
 Result SectionalGenerator::call(Request request, SectionJournal& journal, std::stop_token stop) {
   if (stop.stop_requested()) throw std::runtime_error("cancelled");
+  const int quarter = request.max_tokens / 4, half = request.max_tokens / 2;
+  request.reasoning_budget = options_.reasoning_budget < 0 ? quarter : std::min(options_.reasoning_budget, half);
   request.priority = options_.priority;
   request.task_id = options_.task_id;
   const auto sent_at = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -18,6 +18,8 @@
 // - The journal (SectionJournal) persists the outline and each finished section the moment it is
 //   done; on a second run (after a crash) generation continues at the first section the journal
 //   does not have. Finished sections are never regenerated.
+// - A thinking model thinks within a bound on every request (reasoning_budget): unbounded, its
+//   thinking would take a section's whole max_tokens and leave the section empty.
 // - The document is "## heading\n\ntext" per section, joined by blank lines.
 #pragma once
 
@@ -43,6 +45,10 @@ struct LongFormOptions {
   double min_distinct4 = 0.7;        // below this a section is regenerated
   int max_attempts = 3;              // per section, the first included
   float repeat_penalty_step = 0.15f; // added to the repeat penalty on each retry
+  // A thinking model's thinking per request, taken out of that request's max_tokens so that the
+  // text keeps most of them: -1 = a quarter of max_tokens; larger values are cut to a half.
+  // Models that do not think are not affected.
+  int reasoning_budget = -1;
   std::string system_prompt;
   Sampling sampling;                 // seed 0xFFFFFFFF = random; else section k, attempt a uses seed + 1000k + a - 1
   scheduler::Priority priority = scheduler::Priority::background;

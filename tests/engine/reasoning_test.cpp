@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "bench/engine/synth_model.hpp"
+#include "engine/sectional.hpp"
 #include "tests/engine/test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -81,6 +82,43 @@ TEST_F(ReasoningBudgetTest, TheModelsOwnTemplateFromItsGgufFormatsTheChat) {
   EXPECT_TRUE(plain.reasoning.empty()) << plain.reasoning;
   EXPECT_FALSE(plain.text.empty());
   EXPECT_FALSE(thinking.reasoning.empty());
+}
+
+// Long-form output from a thinking model: each section thinks within the sectional generator's
+// bound and still writes text. Random weights never close a thinking block themselves, so an
+// unbounded section would be all thinking, and the document empty.
+class ThinkingCalls : public SectionJournal {
+ public:
+  std::vector<std::string> outline() override { return {}; }
+  void save_outline(const std::vector<std::string>&) override {}
+  std::vector<SectionText> finished() override { return {}; }
+  void section_started(int, const std::string&) override {}
+  void save(const SectionText& section, int) override { saved.push_back(section); }
+  void attempt(const SectionAttempt&) override {}
+  void call(const nlohmann::json&, const Result& result) override { results.push_back(result); }
+  std::vector<SectionText> saved;
+  std::vector<Result> results;
+};
+
+TEST_F(ReasoningBudgetTest, EachLongFormSectionThinksWithinABoundAndWritesText) {
+  LlamaEngine engine(options_);
+  ASSERT_TRUE(engine.submit(ask(-1))->wait().text.empty()) << "this model would think a whole section away";
+  LongFormOptions o;
+  o.outline = {"Rome", "Paris"};
+  o.max_tokens = 40;
+  o.min_distinct4 = 0;  // random text: no retries
+  o.sampling.temperature = 0.8f;
+  o.sampling.seed = 11;
+  ThinkingCalls journal;
+  SectionalGenerator(engine, o).generate("Two capitals", journal);
+  ASSERT_EQ(journal.saved.size(), 2u);
+  ASSERT_EQ(journal.results.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_FALSE(journal.results[i].reasoning.empty()) << "the model thought";
+    EXPECT_FALSE(journal.saved[i].text.empty()) << "and the section still has text";
+    EXPECT_EQ(journal.results[i].completion_tokens, 40);
+  }
 }
 
 }  // namespace

@@ -373,6 +373,7 @@ TEST_F(SectionalTest, GivenOutlineMakesOneCallPerSectionWithTheOptions) {
     EXPECT_EQ(requests[i].priority, scheduler::Priority::interactive);
     EXPECT_EQ(requests[i].task_id, 77);
     EXPECT_EQ(requests[i].max_tokens, 123);
+    EXPECT_EQ(requests[i].reasoning_budget, 30) << "a thinking model thinks a quarter of a section at most";
     EXPECT_EQ(requests[i].sampling.seed, 42u + static_cast<uint32_t>(i) * 1000u);
     EXPECT_FLOAT_EQ(requests[i].sampling.repeat_penalty, 1.1f);  // first attempt: no extra penalty
     EXPECT_TRUE(requests[i].grammar.empty());
@@ -416,6 +417,27 @@ TEST_F(SectionalTest, GivenOutlineMakesOneCallPerSectionWithTheOptions) {
                           "save 2"));
 
   EXPECT_EQ(doc, "## A\n\nAlpha text.\n\n## B\n\nBeta text.\n\n## C\n\nGamma text.");
+}
+
+// An agent's reasoning budget bounds each request's thinking, up to half of the request's tokens
+// (the outline's as well as each section's): the rest is left for the text.
+TEST_F(SectionalTest, AReasoningBudgetIsKeptUpToHalfOfEachRequest) {
+  for (auto [budget, expected] : {std::pair{10, 10}, std::pair{0, 0}, std::pair{500, 200}}) {
+    SCOPED_TRACE(budget);
+    requests.clear();
+    LongFormOptions o = three_sections();
+    o.outline.clear();
+    o.sections = 2;
+    o.max_tokens = 400;
+    o.reasoning_budget = budget;
+    script({done("- A\n- B"), done("Alpha text."), done("Beta text.")});
+    journal = RecordingJournal{};
+    SectionalGenerator(engine, o).generate("the brief", journal);
+    ASSERT_EQ(requests.size(), 3u);
+    EXPECT_EQ(requests[0].reasoning_budget, std::min(expected, requests[0].max_tokens / 2)) << "the outline";
+    EXPECT_EQ(requests[1].reasoning_budget, expected);
+    EXPECT_EQ(requests[2].reasoning_budget, expected);
+  }
 }
 
 TEST_F(SectionalTest, SectionCutAtMaxTokensIsTrimmedToItsLastSentence) {
