@@ -46,6 +46,7 @@ InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_
   last_prefix_save_ = Clock::now();
   counters_.kv_cells = static_cast<int>(llama_n_ctx(ctx));
   published_ = counters_;
+  llama_set_abort_callback(ctx_, &InferenceLoop::cut_requested, this);
   thread_ = std::thread([this] {
     core::name_this_thread(core::thread_names::engine);  // before llama.cpp starts its workers from it
     thread_main();
@@ -59,6 +60,7 @@ InferenceLoop::~InferenceLoop() {
   }
   mail_changed_.notify_all();
   thread_.join();
+  llama_set_abort_callback(ctx_, nullptr, nullptr);
   llama_batch_free(batch_);
 }
 
@@ -66,9 +68,16 @@ void InferenceLoop::post(std::unique_ptr<Sequence> seq) {
   {
     Lock lock(mail_mutex_);
     if (stopping_) throw RequestError("the engine is shutting down; request refused");
+    if (seq->priority == Priority::interactive) interactive_in_inbox_.store(true, std::memory_order_release);
     inbox_.push_back(std::move(seq));
   }
   mail_changed_.notify_all();
+}
+
+bool InferenceLoop::cut_requested(void* loop) {
+  const auto* self = static_cast<InferenceLoop*>(loop);
+  return self->step_cuttable_.load(std::memory_order_acquire) &&
+         self->interactive_in_inbox_.load(std::memory_order_acquire);
 }
 
 EngineStats InferenceLoop::stats() const {
@@ -110,10 +119,10 @@ bool InferenceLoop::run_one_iteration() {
       return true;
     }
   }
-  decode_step();
+  const bool decoded = decode_step();
   sweep_finished();
   publish_stats();
-  if (config_.after_step) config_.after_step(steps_done());
+  if (decoded && config_.after_step) config_.after_step(steps_done());
   boost::this_fiber::yield();  // let granted slot waiters report before the next step
   return true;
 }
@@ -140,6 +149,7 @@ bool InferenceLoop::take_mail() {
   {
     Lock lock(mail_mutex_);
     arrived.swap(inbox_);
+    interactive_in_inbox_.store(false, std::memory_order_release);
     stop = stopping_;
   }
   for (auto& s : arrived) {
@@ -325,15 +335,32 @@ bool InferenceLoop::build_batch() {
   return batch_.n_tokens > 0;
 }
 
-void InferenceLoop::decode_step() {
+bool InferenceLoop::decode_step() {
+  // A step that holds no interactive token is cut when a chat arrives (post()), even one that
+  // arrived while this step was being built: the chat then waits for no step at all. A step that
+  // holds one is never cut (that chat is running).
+  const bool cuttable = config_.policy == Policy::batched &&
+                        std::none_of(in_batch_.begin(), in_batch_.end(),
+                                     [](const Sequence* s) { return s->priority == Priority::interactive; });
+  step_cuttable_.store(cuttable, std::memory_order_release);
+  if (config_.before_step) config_.before_step(steps_done());
   const int rc = llama_decode(ctx_, batch_);
+  step_cuttable_.store(false, std::memory_order_release);
+  if (rc == 2) {
+    // Aborted: llama.cpp dropped the unfinished ubatch's cells, finished ubatches stay. Every
+    // sequence of the batch goes back to where it was before the step, and runs it again later.
+    llama_memory_t mem = llama_get_memory(ctx_);
+    for (const Sequence* s : in_batch_) llama_memory_seq_rm(mem, s->seq_id, s->n_past, -1);
+    ++counters_.steps_cut;
+    return false;
+  }
   counters_.decode_steps = steps_.fetch_add(1, std::memory_order_acq_rel) + 1;
   if (rc != 0) {
     const std::string why = "llama_decode failed with code " + std::to_string(rc);
     for (Sequence* s : running_) {
       if (s->batch_tokens > 0) finish(*s, FinishReason::error, why);
     }
-    return;
+    return true;
   }
   for (Sequence* s : running_) {
     if (s->batch_tokens == 0) continue;
@@ -347,6 +374,7 @@ void InferenceLoop::decode_step() {
     if (s->batch_output < 0) continue;  // a prompt chunk that does not end the prompt
     on_token(*s, llama_sampler_sample(s->sampler.get(), ctx_, s->batch_output));
   }
+  return true;
 }
 
 void InferenceLoop::on_token(Sequence& s, llama_token token) {

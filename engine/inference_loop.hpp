@@ -44,6 +44,7 @@ struct LoopConfig {
   Clock::duration aging{0};
   std::function<Clock::time_point()> now;
   std::function<void(int64_t)> after_step;
+  std::function<void(int64_t)> before_step;
 };
 
 class InferenceLoop {
@@ -80,7 +81,8 @@ class InferenceLoop {
   Clock::time_point now() const;
   void pause(Sequence& s);
   bool build_batch();
-  void decode_step();
+  bool decode_step();  // false when the step was cut (nothing decoded)
+  static bool cut_requested(void* loop);  // llama.cpp's abort callback, on its compute threads
   void on_token(Sequence& s, llama_token token);
   void finish(Sequence& s, FinishReason why, std::string error = {}, bool flush = true);
   void sweep_finished();
@@ -138,6 +140,11 @@ class InferenceLoop {
   EngineStats counters_;  // running totals; by_class filled in publish_stats()
 
   std::atomic<int64_t> steps_{0};
+  // Cutting a step for a chat (batched policy): a step that holds no interactive token is
+  // aborted (llama.cpp's abort callback) while an interactive request waits in the inbox; the
+  // step's tokens are rolled back and the chat is admitted at once instead of after the step.
+  std::atomic<bool> step_cuttable_{false};
+  std::atomic<bool> interactive_in_inbox_{false};  // written under mail_mutex_
   mutable std::mutex stats_mutex_;
   EngineStats published_;  // guarded by stats_mutex_
 

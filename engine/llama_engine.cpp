@@ -445,6 +445,7 @@ LlamaEngine::LlamaEngine(LlamaEngineOptions options) : impl_(std::make_unique<Im
   config.aging = m.options.aging;
   config.now = m.options.now;
   config.after_step = m.options.after_step;
+  config.before_step = m.options.before_step;
   m.loop = std::make_unique<InferenceLoop>(m.ctx.get(), std::move(config), m.make_prefix_cache());
 }
 

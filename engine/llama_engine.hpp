@@ -18,7 +18,9 @@
 //             Every sequence has its own KV stream (llama.cpp's per-sequence layout), so attention
 //             costs each token only its own sequence's cells.
 //             Prompts are prefilled in chunks of at most `prefill_chunk` tokens per step, so a long
-//             prompt never freezes the other streams.
+//             prompt never freezes the other streams. An interactive request arriving while a
+//             step without interactive tokens computes aborts that step (rolled back, run again
+//             after the chat is admitted): the chat waits for no step at all.
 // The destructor ends every generation still in flight (FinishReason::cancelled) and joins the
 // inference thread.
 #pragma once
@@ -83,6 +85,9 @@ struct LlamaEngineOptions {
   // token boundary. For diagnostics and tests (a test holds the engine at a boundary by blocking
   // here); it must not call into the engine.
   std::function<void(int64_t steps_done)> after_step;
+  // Called the same way with a step's batch built, just before it is decoded (a test submits
+  // there to arrive "during" the step).
+  std::function<void(int64_t steps_done)> before_step;
 };
 
 struct ClassCounts {
@@ -98,6 +103,7 @@ struct EngineStats {
   int64_t prompt_tokens_cached = 0;  // prompt tokens not prefilled: their KV came from a prefix
   int64_t prefix_hits = 0;           // sequences that started from a reused prefix
   int64_t preemptions = 0;       // sequences paused to make room for a higher class
+  int64_t steps_cut = 0;         // steps aborted and run again so that an arriving chat started at once
   int64_t state_copy_outs = 0;   // paused sequences whose KV was copied out to free cells
   int64_t state_restores = 0;    // ... and copied back in on resume
   std::array<ClassCounts, scheduler::kPriorityClasses> by_class{};  // index(Priority)

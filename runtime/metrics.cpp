@@ -159,6 +159,9 @@ std::string Metrics::render(const engine::EngineStats& engine, int slots,
   out += "# HELP agentd_engine_preemptions_total Sequences paused for a more urgent class.\n";
   out += "# TYPE agentd_engine_preemptions_total counter\n";
   out += "agentd_engine_preemptions_total " + std::to_string(engine.preemptions) + "\n";
+  out += "# HELP agentd_engine_steps_cut_total Decode steps aborted and run again so that an arriving chat started at once.\n";
+  out += "# TYPE agentd_engine_steps_cut_total counter\n";
+  out += "agentd_engine_steps_cut_total " + std::to_string(engine.steps_cut) + "\n";
   {
     std::lock_guard lock(mutex_);
     out += "# HELP agentd_requests_total Finished engine calls by class and finish reason.\n";

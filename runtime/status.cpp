@@ -92,7 +92,7 @@ nlohmann::json status_json(int64_t started_at, const engine::LlamaEngine& engine
            {{"backend", info.backend}, {"model", info.model}, {"policy", info.policy}, {"slots", info.slots},
             {"context", info.context}, {"cpu_backend", stats.cpu_backend}, {"tokens_per_s", tokens_per_s}, {"tokens_generated", stats.tokens_generated},
             {"prompt_tokens", stats.prompt_tokens}, {"decode_steps", stats.decode_steps},
-            {"preemptions", stats.preemptions}, {"classes", classes},
+            {"preemptions", stats.preemptions}, {"steps_cut", stats.steps_cut}, {"classes", classes},
             {"prefix_cache", prefix_cache_json(stats)}, {"memory", memory_json(stats)}}},
           {"tasks_running", dispatcher.running},
           {"tasks_stuck", dispatcher.stuck},

@@ -58,6 +58,62 @@ TEST_F(PriorityTest, InteractiveFirstTokenWithinBoundedStepsWhenAllSlotsAreBusy)
   }
 }
 
+// A chat that arrives while a background step is computing does not wait for that step: the step
+// is aborted (llama.cpp's abort callback), its tokens rolled back, and run again after the chat
+// is admitted. The chat is submitted in before_step, with the background's step built and about
+// to be decoded; the background, decoding alone before and after, gives exactly the reference text.
+TEST_F(PriorityTest, AChatArrivingDuringABackgroundStepCutsItAndTheStepRunsAgain) {
+  StepGate gate;
+  auto o = options(Policy::batched, 1);
+  o.before_step = gate.hook();
+  const Request breq = greedy_request(prompts()[0], 60, Priority::background);
+  const auto ref = reference_greedy(LlamaEngine(o).tokenize_prompt(breq), 60, o.n_ctx_per_seq);
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(3);  // before step 4: the background decodes its third token
+  auto bg = engine.submit_llama(breq);
+  ASSERT_TRUE(gate.wait_held());
+  auto inter = engine.submit_llama(greedy_request(prompts()[3], 8, Priority::interactive));
+  gate.release();
+  const Result ir = inter->wait();
+  const StepMarks is = inter->steps();
+  const Result br = bg->wait();
+
+  EXPECT_EQ(engine.stats().steps_cut, 1);
+  EXPECT_EQ(is.submitted, 3);
+  EXPECT_EQ(is.admitted, 3) << "admitted without the background's step being done";
+  EXPECT_EQ(is.first_token, 4) << "its prefill is the next step decoded";
+  EXPECT_GT(ir.completion_tokens, 0);
+  EXPECT_EQ(br.times_preempted, 1);
+  EXPECT_EQ(br.text, ref.text) << "the cut step's cells were rolled back and the step ran again";
+  EXPECT_EQ(br.completion_tokens, static_cast<int>(ref.tokens.size()));
+}
+
+// Chats arriving at any moment while three background generations decode: steps are cut for them
+// mid-computation (wherever llama.cpp's abort check finds the flag), and the background texts are
+// what they are without chats (up to batching near-ties), so every cut step was rolled back whole.
+// (Which chats arrive during a step is timing; the exact step counts are the test above.)
+TEST_F(PriorityTest, StepsCutForChatsAtAnyMomentLeaveTheBackgroundTextsIntact) {
+  auto o = options(Policy::batched, 3);
+  LlamaEngine engine(o);
+  std::vector<std::unique_ptr<LlamaGeneration>> background;
+  for (int i = 0; i < 3; ++i) {
+    background.push_back(engine.submit_llama(greedy_request(prompts()[static_cast<size_t>(i)], 150, Priority::background)));
+  }
+  for (auto& g : background) read_first_piece(*g);
+  for (int i = 0; i < 20; ++i) {
+    auto chat = engine.submit_llama(greedy_request(prompts()[3], 2, Priority::interactive));
+    ASSERT_GT(chat->wait().completion_tokens, 0);
+  }
+  EXPECT_GT(engine.stats().steps_cut, 0) << "no chat arrived while a step computed";
+  for (int i = 0; i < 3; ++i) {
+    const Result r = background[static_cast<size_t>(i)]->wait();
+    const std::string& prompt = prompts()[static_cast<size_t>(i)];
+    const auto ref = reference_greedy(engine.tokenize_prompt(greedy_request(prompt, 150)), 150, o.n_ctx_per_seq);
+    EXPECT_TRUE(same_or_diverges_at_near_tie(r.text, ref, 0.01f)) << prompt;
+  }
+}
+
 // Pauses a background generation after its first token for an interactive one (one slot) and
 // returns the background's result. With one slot it decodes alone before and after the pause,
 // exactly as the reference loop does, so its text must match the reference exactly.

@@ -254,9 +254,8 @@ class HttpServerTest : public engine::test::ModelTest {
 // its first token comes from the step after it arrives: 1 step. Loaded, the engine pauses one
 // background sequence at the token boundary the chat arrives at (no extra step: the pause and
 // the admission happen between steps) and the others sit out its prefill, so 1 step again. The
-// bound is 1.5x with no constant: the chat arrives while the engine is held at a boundary, so the
-// one step a chat arriving mid-step also waits for (llama_decode is not interruptible) is not in
-// the count by construction. A server that made the chat wait for a worker thread or a queue
+// bound is 1.5x with no constant: the chat arrives while the engine is held at a boundary (a chat
+// arriving mid-step cuts that step: tests/engine/priority_test.cpp). A server that made the chat wait for a worker thread or a queue
 // place shows the hundreds of steps a background generation takes (1798 with an 8-thread pool).
 class LoadedTtft : public HttpServerTest, public ::testing::WithParamInterface<int> {};
 
