@@ -5,12 +5,11 @@
 import { ago, clear, fill, duration, h, link, preview, statusBadge } from "./dom.js";
 import { get, onState } from "./api.js";
 import { setParams } from "./route.js";
+import { PAGE, takeEarly, tasksQuery } from "./tasks_query.js";
 
-const PAGE = 50;
 const STATUSES = ["", "queued", "running", "finished", "failed", "cancelled", "interrupted"];
 const CLASSES = ["", "interactive", "tool", "background"];
 const RANGES = { "": "any time", "1h": "last hour", "24h": "last 24 h", "7d": "last 7 days" };
-const RANGE_MS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
 
 export function render(main, params) {
   const state = { params, pages: [], agents: [], lastSeen: null, loading: false };
@@ -46,13 +45,9 @@ export function render(main, params) {
 
   async function load(before) {
     state.loading = true;
-    const q = new URLSearchParams({ limit: PAGE });
-    for (const k of ["agent", "status", "class", "text"]) if (state.params.get(k)) q.set(k, state.params.get(k));
-    const range = state.params.get("range");
-    if (RANGE_MS[range]) q.set("since", Date.now() - RANGE_MS[range]);
-    if (before) q.set("before", before);
+    const q = tasksQuery(state.params, before);
     try {
-      const rows = await get(`/api/tasks?${q}`);
+      const rows = (await takeEarly(q)) ?? (await get(`/api/tasks?${q}`));
       if (before) state.pages[state.pages.length - 1] = rows;
       else state.pages = [rows];
       draw();

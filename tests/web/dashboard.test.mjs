@@ -164,6 +164,27 @@ test("filters are kept in the URL and survive a reload", async () => {
   await p.close();
 });
 
+// The first rows are asked for before the page's own modules are in: with page_tasks.js held
+// back by the test, the /api/tasks request still goes out (it could not, if the page module asked
+// for it), and once the module comes, it draws those rows without asking again.
+test("the Tasks page asks for its rows before its modules are in, and only once", async () => {
+  const p = await context.newPage();
+  p.on("pageerror", (e) => consoleErrors.push(`tasks (held): ${e.message}`));
+  let releaseModule;
+  const held = new Promise((r) => { releaseModule = r; });
+  await p.route("**/web/page_tasks.js", async (route) => { await held; await route.continue(); });
+  const asked = [];
+  p.on("request", (r) => { if (r.url().includes("/api/tasks?")) asked.push(r.url()); });
+  const first = p.waitForRequest((r) => r.url().includes("/api/tasks?"));
+  await p.goto(`${base}/#/tasks?status=finished`, { waitUntil: "commit" });
+  const request = await first;  // while page_tasks.js is held
+  assert.match(request.url(), /status=finished/);
+  releaseModule();
+  await p.locator("#task-rows tr[data-status=finished]").first().waitFor();
+  assert.equal(asked.length, 1, asked.join("\n"));
+  await p.close();
+});
+
 test("cancel works on a queued task", async () => {
   // A task for an agent that is not defined waits in the queue until cancelled: nothing races it.
   const out = execFileSync(binary, ["--db", path.join(dir, "agentd.db"), "submit", "ghost", "--force", "--agents", agentsDir, "--input", "x"]);
