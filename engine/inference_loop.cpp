@@ -46,6 +46,9 @@ InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_
   last_prefix_save_ = Clock::now();
   counters_.kv_cells = static_cast<int>(llama_n_ctx(ctx));
   published_ = counters_;
+  // A recurrent state cannot be rolled back to a position, so a cut step could not be undone.
+  const llama_model* model = llama_get_model(ctx);
+  steps_can_be_cut_ = config_.policy == Policy::batched && !llama_model_is_recurrent(model) && !llama_model_is_hybrid(model);
   llama_set_abort_callback(ctx_, &InferenceLoop::cut_requested, this);
   thread_ = std::thread([this] {
     core::name_this_thread(core::thread_names::engine);  // before llama.cpp starts its workers from it
@@ -339,7 +342,7 @@ bool InferenceLoop::decode_step() {
   // A step that holds no interactive token is cut when a chat arrives (post()), even one that
   // arrived while this step was being built: the chat then waits for no step at all. A step that
   // holds one is never cut (that chat is running).
-  const bool cuttable = config_.policy == Policy::batched &&
+  const bool cuttable = steps_can_be_cut_ &&
                         std::none_of(in_batch_.begin(), in_batch_.end(),
                                      [](const Sequence* s) { return s->priority == Priority::interactive; });
   step_cuttable_.store(cuttable, std::memory_order_release);

@@ -143,6 +143,7 @@ class InferenceLoop {
   // Cutting a step for a chat (batched policy): a step that holds no interactive token is
   // aborted (llama.cpp's abort callback) while an interactive request waits in the inbox; the
   // step's tokens are rolled back and the chat is admitted at once instead of after the step.
+  bool steps_can_be_cut_ = false;  // batched, and the KV can be rolled back to a position (not recurrent)
   std::atomic<bool> step_cuttable_{false};
   std::atomic<bool> interactive_in_inbox_{false};  // written under mail_mutex_
   mutable std::mutex stats_mutex_;
