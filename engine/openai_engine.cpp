@@ -167,10 +167,12 @@ class Worker {
           add_tool_call_deltas(delta["tool_calls"]);
         }
         for (const char* key : {"reasoning_content", "reasoning"}) {
-          if (!delta.contains(key) || !delta[key].is_string() || delta[key].get_ref<const std::string&>().empty()) continue;
+          if (!delta.contains(key) || !delta[key].is_string()) continue;
+          const auto& piece = delta[key].get_ref<const std::string&>();
+          if (piece.empty()) continue;
           note_first_token(a);
-          reasoning_ += delta[key].get<std::string>();
-          stream_->push_delta(MessageDelta{.reasoning = delta[key].get<std::string>()});
+          reasoning_ += piece;
+          stream_->push_delta(MessageDelta{.reasoning = piece});
         }
       }
       if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {

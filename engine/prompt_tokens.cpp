@@ -17,10 +17,10 @@ PromptTokenizer::PromptTokenizer(const llama_vocab* vocab) : vocab_(vocab) {
   const int32_t n = llama_vocab_n_tokens(vocab);
   for (int32_t t = 0; t < n; ++t) {
     // The tokens llama.cpp matches only with parse_special on (llama-vocab.cpp, tokenizer_st_partition).
-    if ((llama_vocab_get_attr(vocab, t) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_UNKNOWN)) == 0) continue;
+    const auto attr = llama_vocab_get_attr(vocab, t);
+    if ((attr & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_UNKNOWN)) == 0) continue;
     const char* text = llama_vocab_get_text(vocab, t);
     if (text == nullptr || *text == '\0') continue;
-    const auto attr = llama_vocab_get_attr(vocab, t);
     by_first_byte_[static_cast<unsigned char>(*text)].push_back(
         {text, t, (attr & LLAMA_TOKEN_ATTR_LSTRIP) != 0, (attr & LLAMA_TOKEN_ATTR_RSTRIP) != 0});
   }

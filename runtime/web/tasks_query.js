@@ -4,7 +4,7 @@
 // draws, if it asks for the same query. At 1M tasks this took the request off the end of the
 // module waterfall (it started ~160 ms into a load, after every page module had run).
 export const PAGE = 50;
-export const RANGE_MS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
+const RANGE_MS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
 
 // The query for a page of the filtered list (`before`: the last id of the previous page).
 export function tasksQuery(params, before) {
