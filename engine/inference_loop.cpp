@@ -375,7 +375,7 @@ bool InferenceLoop::decode_step() {
     s->n_past += s->batch_tokens;
     s->pending = LLAMA_TOKEN_NULL;
     if (s->batch_output < 0) continue;  // a prompt chunk that does not end the prompt
-    on_token(*s, llama_sampler_sample(s->sampler.get(), ctx_, s->batch_output));
+    on_token(*s, s->sampler.sample(ctx_, s->batch_output));
   }
   return true;
 }

@@ -401,8 +401,8 @@ std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r, std::shared_ptr<
   }
   Sampling sampling = r.sampling;
   if (sampling.repeat_last_n == -1) sampling.repeat_last_n = options.n_ctx_per_seq;
-  seq->sampler = make_sampler_chain(sampling, llama_vocab_n_tokens(vocab), make_grammar(r, prompt.chat),
-                                    make_reasoning_budget(r, prompt.chat));
+  seq->sampler = TokenSampler(sampling, llama_vocab_n_tokens(vocab), make_grammar(r, prompt.chat),
+                              make_reasoning_budget(r, prompt.chat));
   seq->priority = r.priority;
   seq->rank = scheduler::index(r.priority);
   seq->deadline = r.deadline;

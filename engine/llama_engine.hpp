@@ -1,7 +1,7 @@
 // LlamaEngine: one llama.cpp model and context shared by many callers.
 //
 // One inference thread owns the llama_context. submit() runs on the caller's thread: it formats and
-// tokenizes the prompt (the vocabulary is read-only), checks that it fits, builds the sampler chain
+// tokenizes the prompt (the vocabulary is read-only), checks that it fits, builds the sampler
 // (a bad grammar or JSON schema is refused there) and posts the request to the inference thread.
 // Text pieces come back through the Generation (an unbounded fiber-aware queue: the inference
 // thread never waits for a slow reader).

@@ -1,5 +1,5 @@
 // Sequence: one request's life inside the engine. Built on the submitting thread (tokens,
-// sampler chain, stop strings), then owned by the inference thread, which alone touches the
+// sampler, stop strings), then owned by the inference thread, which alone touches the
 // progress fields. Cross-thread state lives in `stream` (see generation_stream.hpp).
 #pragma once
 
@@ -12,19 +12,11 @@
 #include "engine/engine.hpp"
 #include "engine/generation_stream.hpp"
 #include "engine/stop_matcher.hpp"
+#include "engine/token_sampler.hpp"
 #include "llama.h"
 #include "scheduler/priority.hpp"
 
 namespace agentd::engine {
-
-struct SamplerDeleter {
-  void operator()(llama_sampler* s) const { llama_sampler_free(s); }
-};
-using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
-
-// The sampling chain of one request: [reasoning budget] [grammar] [repeat penalty] then greedy (temperature 0) or
-// top-k, top-p, min-p, temperature and a seeded draw. Takes ownership of `grammar` and `budget` (may be null).
-SamplerPtr make_sampler_chain(const Sampling& sampling, int n_vocab, SamplerPtr grammar, SamplerPtr budget = nullptr);
 
 // Where a sequence is in its life, as the inference thread sees it.
 enum class SeqState {
@@ -41,7 +33,7 @@ struct Sequence {
   std::optional<Clock::time_point> deadline;
   std::vector<llama_token> prompt;
   int max_tokens = 0;
-  SamplerPtr sampler;
+  TokenSampler sampler;
   StopMatcher stop;
 
   // Progress; inference thread only.
