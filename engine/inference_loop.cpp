@@ -1,6 +1,7 @@
 #include "engine/inference_loop.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include <boost/fiber/fiber.hpp>
@@ -48,7 +49,8 @@ InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_
   published_ = counters_;
   // A recurrent state cannot be rolled back to a position, so a cut step could not be undone.
   const llama_model* model = llama_get_model(ctx);
-  steps_can_be_cut_ = config_.policy == Policy::batched && !llama_model_is_recurrent(model) && !llama_model_is_hybrid(model);
+  plain_kv_ = !llama_model_is_recurrent(model) && !llama_model_is_hybrid(model);
+  steps_can_be_cut_ = config_.policy == Policy::batched && plain_kv_;
   llama_set_abort_callback(ctx_, &InferenceLoop::cut_requested, this);
   thread_ = std::thread([this] {
     core::name_this_thread(core::thread_names::engine);  // before llama.cpp starts its workers from it
@@ -474,15 +476,31 @@ bool InferenceLoop::restore(Sequence& s) {
   return true;
 }
 
-// The lowest free id (free_ids_ is kept in descending order), so running sequences tend to hold
-// consecutive ids: a gap splits the step into one more ubatch. An empty stream goes first: the
-// cells a finished sequence left are worth keeping (and copying them out takes time).
-llama_seq_id InferenceLoop::take_seq_id() {
-  auto it = std::find_if(free_ids_.rbegin(), free_ids_.rend(),
-                         [&](llama_seq_id id) { return stream_tokens_[static_cast<size_t>(id)].empty(); });
-  if (it == free_ids_.rend()) it = free_ids_.rbegin();
+// Runs of consecutive ids among the running sequences' and `id`: llama.cpp decodes each run as a
+// ubatch of its own, so a gap splits every step in two (a 4-sequence decode step then takes ~30 %
+// longer on this 2-core host, bench/README.md "Replay").
+int InferenceLoop::id_runs_with(llama_seq_id id) const {
+  std::vector<llama_seq_id> ids{id};
+  for (const Sequence* s : running_) {
+    if (s->seq_id >= 0) ids.push_back(s->seq_id);
+  }
+  std::sort(ids.begin(), ids.end());
+  int runs = 0;
+  for (size_t i = 0; i < ids.size(); ++i) runs += i == 0 || ids[i] != ids[i - 1] + 1 ? 1 : 0;
+  return runs;
+}
+
+// A free id for a sequence: the fewest runs with the running ones first; then `preferred` (the
+// stream holding its prefix); then an empty stream (the cells a finished sequence left are worth
+// keeping, and copying them out takes time); then the lowest.
+llama_seq_id InferenceLoop::take_seq_id(llama_seq_id preferred) {
+  auto rank = [&](llama_seq_id id) {
+    return std::tuple(id_runs_with(id), id != preferred, !stream_tokens_[static_cast<size_t>(id)].empty(), id);
+  };
+  auto it = std::min_element(free_ids_.begin(), free_ids_.end(),
+                             [&](llama_seq_id a, llama_seq_id b) { return rank(a) < rank(b); });
   const llama_seq_id id = *it;
-  free_ids_.erase(std::next(it).base());
+  free_ids_.erase(it);
   return id;
 }
 
@@ -511,6 +529,10 @@ void InferenceLoop::free_seq_id(Sequence& s, bool keep_cells) {
 
 namespace {
 
+// Tokens a prompt must share with a free stream's to start from it (prefilling fewer costs less
+// than the prefix the stream may hold for a later prompt, and than snapshotting it).
+constexpr int kMinStreamMatch = 16;
+
 int common_prefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b, int limit) {
   const int n = std::min({static_cast<int>(a.size()), static_cast<int>(b.size()), limit});
   int i = 0;
@@ -530,7 +552,8 @@ void InferenceLoop::start_from_prefix(Sequence& s) {
   int best = 0;
   for (auto it = free_ids_.rbegin(); it != free_ids_.rend(); ++it) {  // lowest id first among equals
     const int n = common_prefix(stream_tokens_[static_cast<size_t>(*it)], s.prompt, usable);
-    if (n > best) {
+    // A few tokens (a template's opening) are not worth a stream that may hold a long prefix.
+    if (n >= kMinStreamMatch && n > best) {
       best = n;
       best_id = *it;
     }
@@ -544,8 +567,16 @@ void InferenceLoop::start_from_prefix(Sequence& s) {
     s.seq_id = take_seq_id();
     evict_stream(s.seq_id);
     reused = restore_prefix(s.seq_id, state.get(), std::min(stored->tokens, usable));
+  } else if (best > 0 && plain_kv_ && (s.seq_id = take_seq_id(best_id)) != best_id) {
+    // Another id keeps the running ids consecutive: the prefix's stream is copied there (a buffer
+    // copy at the next step, ~1/100 of prefilling it) and stays as it was for later prompts. (A
+    // recurrent state is not copied: such a model takes the stream itself, below.)
+    evict_stream(s.seq_id);
+    llama_memory_seq_cp(llama_get_memory(ctx_), best_id, s.seq_id, -1, -1);
+    ++counters_.prefix_moves;
+    reused = trim_stream(s.seq_id, best) ? best : 0;
   } else if (best > 0) {
-    free_ids_.erase(std::find(free_ids_.begin(), free_ids_.end(), best_id));
+    if (!plain_kv_) free_ids_.erase(std::find(free_ids_.begin(), free_ids_.end(), best_id));
     s.seq_id = best_id;
     // Whole blocks past the match are about to go: worth copying the stream's state (all of it,
     // about 1/15 of the time prefilling it takes) unless they are a small part of it, which

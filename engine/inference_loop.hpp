@@ -90,7 +90,8 @@ class InferenceLoop {
   bool make_room_for(Sequence& s);
   void copy_out(Sequence& s);
   bool restore(Sequence& s);
-  llama_seq_id take_seq_id();
+  int id_runs_with(llama_seq_id id) const;
+  llama_seq_id take_seq_id(llama_seq_id preferred = -1);
   void free_seq_id(Sequence& s, bool keep_cells = false);
 
   // Prefix reuse (prefix_cache.hpp): a stream's cells outlive its sequence until the stream is
@@ -143,6 +144,7 @@ class InferenceLoop {
   // Cutting a step for a chat (batched policy): a step that holds no interactive token is
   // aborted (llama.cpp's abort callback) while an interactive request waits in the inbox; the
   // step's tokens are rolled back and the chat is admitted at once instead of after the step.
+  bool plain_kv_ = false;  // attention KV only (not recurrent): streams can be trimmed and copied
   bool steps_can_be_cut_ = false;  // batched, and the KV can be rolled back to a position (not recurrent)
   std::atomic<bool> step_cuttable_{false};
   std::atomic<bool> interactive_in_inbox_{false};  // written under mail_mutex_

@@ -162,6 +162,9 @@ std::string Metrics::render(const engine::EngineStats& engine, int slots,
   out += "# HELP agentd_engine_steps_cut_total Decode steps aborted and run again so that an arriving chat started at once.\n";
   out += "# TYPE agentd_engine_steps_cut_total counter\n";
   out += "agentd_engine_steps_cut_total " + std::to_string(engine.steps_cut) + "\n";
+  out += "# HELP agentd_engine_prefix_moves_total Reused prefixes copied to another KV stream so that the running sequences' ids stay consecutive (one ubatch per step).\n";
+  out += "# TYPE agentd_engine_prefix_moves_total counter\n";
+  out += "agentd_engine_prefix_moves_total " + std::to_string(engine.prefix_moves) + "\n";
   {
     std::lock_guard lock(mutex_);
     out += "# HELP agentd_requests_total Finished engine calls by class and finish reason.\n";

@@ -249,6 +249,46 @@ TEST_F(PrefixCacheTest, APausedSequencesCellsAreNeverTakenFromUnderIt) {
   }
 }
 
+// llama.cpp decodes each run of consecutive sequence ids as a ubatch of its own. A prefix found in
+// a stream whose id would leave a gap among the running ones is copied to an id that does not,
+// and the output is still the cold one. Streams: 5 (4 slots + 1 spare), the prefix in id 0.
+TEST_F(PrefixCacheTest, APrefixIsMovedToKeepTheRunningIdsConsecutive) {
+  const Request first = greedy_request(long_story(0, 4), 4);
+  const Request again = greedy_request(long_story(0, 4) + prompts()[5], kMaxTokens);
+  const Request shortest = greedy_request(prompts()[1], 4, Priority::background);
+  const Request longer = greedy_request(prompts()[2], 48, Priority::background);
+  const Request longest = greedy_request(prompts()[3], 48, Priority::background);
+  LlamaEngine cold(cold_options(Policy::batched));
+  const std::string expected = run(cold, again).text;
+
+  StepGate gate;
+  auto o = options(Policy::batched);
+  o.after_step = gate.hook();
+  LlamaEngine warm(o);
+  StepGate::ReleaseOnExit release{gate};
+  run(warm, first);  // id 0 holds its prompt
+  // Held once the shortest has ended and the other two run (ids 2 and 3, or 1 and 3).
+  bool three_ran = false;
+  gate.hold_when([&](int64_t) {
+    const auto& bg = warm.stats().by_class[scheduler::index(Priority::background)];
+    three_ran = three_ran || bg.running == 3;
+    return three_ran && bg.running == 2;
+  });
+  auto a = warm.submit(shortest);
+  auto b = warm.submit(longer);
+  auto c = warm.submit(longest);
+  ASSERT_TRUE(gate.wait_held());
+  auto moved = warm.submit(again);
+  gate.release();
+  const Result got = moved->wait();
+  EXPECT_EQ(got.text, expected);
+  EXPECT_GT(got.cached_tokens, 0);
+  EXPECT_EQ(warm.stats().prefix_moves, 1);
+  EXPECT_EQ(a->wait().finish, FinishReason::length);
+  EXPECT_EQ(b->wait().text, run(cold, longer).text);
+  EXPECT_EQ(c->wait().text, run(cold, longest).text);
+}
+
 TEST_F(PrefixCacheTest, TheCacheOffPrefillsEveryPromptWhole) {
   LlamaEngine cold(cold_options(Policy::batched));
   const Request req = greedy_request(long_story(), 4);
