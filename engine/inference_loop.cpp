@@ -567,26 +567,14 @@ void InferenceLoop::start_from_prefix(Sequence& s) {
     s.seq_id = take_seq_id();
     evict_stream(s.seq_id);
     reused = restore_prefix(s.seq_id, state.get(), std::min(stored->tokens, usable));
-  } else if (best > 0 && plain_kv_ && (s.seq_id = take_seq_id(best_id)) != best_id) {
-    // Another id keeps the running ids consecutive: the prefix's stream is copied there (a buffer
-    // copy at the next step, ~1/100 of prefilling it) and stays as it was for later prompts. (A
-    // recurrent state is not copied: such a model takes the stream itself, below.)
-    evict_stream(s.seq_id);
-    llama_memory_seq_cp(llama_get_memory(ctx_), best_id, s.seq_id, -1, -1);
-    ++counters_.prefix_moves;
-    reused = trim_stream(s.seq_id, best) ? best : 0;
   } else if (best > 0) {
-    if (!plain_kv_) free_ids_.erase(std::find(free_ids_.begin(), free_ids_.end(), best_id));
-    s.seq_id = best_id;
-    // Whole blocks past the match are about to go: worth copying the stream's state (all of it,
-    // about 1/15 of the time prefilling it takes) unless they are a small part of it, which
-    // prefilling again would cost less than the copy.
-    const size_t whole = stream_tokens_[static_cast<size_t>(best_id)].size() / static_cast<size_t>(block) *
-                         static_cast<size_t>(block);
-    if (cache_ && whole > static_cast<size_t>(best) && (whole - static_cast<size_t>(best)) * 8 >= whole) {
-      snapshot_stream(best_id);
+    if (plain_kv_) {
+      s.seq_id = take_seq_id(best_id);
+    } else {  // a recurrent state is not copied: such a model takes the stream itself
+      free_ids_.erase(std::find(free_ids_.begin(), free_ids_.end(), best_id));
+      s.seq_id = best_id;
     }
-    reused = trim_stream(best_id, best) ? best : 0;
+    reused = s.seq_id == best_id ? take_prefix_stream(best_id, best) : move_prefix_stream(best_id, s.seq_id, best);
   } else {
     s.seq_id = take_seq_id();
     evict_stream(s.seq_id);
@@ -598,6 +586,29 @@ void InferenceLoop::start_from_prefix(Sequence& s) {
     ++counters_.prefix_hits;
     s.stream->set_cached_tokens(reused);
   }
+}
+
+// The sequence takes the stream holding its prefix and keeps its first `keep` tokens; the tokens
+// reused. Whole blocks past the match are about to go: worth copying the stream's state (all of
+// it, about 1/15 of the time prefilling it takes) unless they are a small part of it, which
+// prefilling again would cost less than the copy.
+int InferenceLoop::take_prefix_stream(llama_seq_id id, int keep) {
+  if (cache_) {
+    const size_t block = static_cast<size_t>(cache_->block_tokens());
+    const size_t whole = stream_tokens_[static_cast<size_t>(id)].size() / block * block;
+    const size_t k = static_cast<size_t>(keep);
+    if (whole > k && (whole - k) * 8 >= whole) snapshot_stream(id);
+  }
+  return trim_stream(id, keep) ? keep : 0;
+}
+
+// Another id keeps the running ids consecutive: the prefix's stream is copied there (a buffer copy
+// at the next step, ~1/100 of prefilling it) and stays as it was for later prompts.
+int InferenceLoop::move_prefix_stream(llama_seq_id from, llama_seq_id to, int keep) {
+  evict_stream(to);
+  llama_memory_seq_cp(llama_get_memory(ctx_), from, to, -1, -1);
+  ++counters_.prefix_moves;
+  return trim_stream(to, keep) ? keep : 0;
 }
 
 // Copies a stored prefix into an empty stream and keeps its first `keep` tokens; the tokens reused

@@ -97,6 +97,8 @@ class InferenceLoop {
   // Prefix reuse (prefix_cache.hpp): a stream's cells outlive its sequence until the stream is
   // given to another one.
   void start_from_prefix(Sequence& s);
+  int take_prefix_stream(llama_seq_id id, int keep);
+  int move_prefix_stream(llama_seq_id from, llama_seq_id to, int keep);
   int restore_prefix(llama_seq_id id, const StateBytes* state, int keep);
   bool trim_stream(llama_seq_id id, int keep);
   void snapshot_stream(llama_seq_id id);

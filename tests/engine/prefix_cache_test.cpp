@@ -289,6 +289,21 @@ TEST_F(PrefixCacheTest, APrefixIsMovedToKeepTheRunningIdsConsecutive) {
   EXPECT_EQ(c->wait().text, run(cold, longest).text);
 }
 
+// With no RAM for the store (prefix_cache_mb = 0) a finished sequence's stream is still reused.
+// (Taking a stream used to compute a size by the store's block size, which is then 0; only the
+// optimizer moving that division under the store check kept it from running.)
+TEST_F(PrefixCacheTest, WithoutAStoreAFreeStreamIsStillReused) {
+  auto o = options(Policy::batched);
+  o.prefix_cache_mb = 0;
+  LlamaEngine warm(o);
+  LlamaEngine cold(cold_options(Policy::batched));
+  const Request req = greedy_request(long_story(), kMaxTokens);
+  run(warm, req);
+  const Result again = run(warm, req);
+  EXPECT_GT(again.cached_tokens, 0);
+  EXPECT_EQ(again.text, run(cold, req).text);
+}
+
 TEST_F(PrefixCacheTest, TheCacheOffPrefillsEveryPromptWhole) {
   LlamaEngine cold(cold_options(Policy::batched));
   const Request req = greedy_request(long_story(), 4);
