@@ -145,7 +145,7 @@ void add_history_commands(CLI::App& app, CliGlobals& g) {
   tasks->add_option("--since", args->since, "Created at or after: a duration back from now (2h, 30d) or a date "
                                             "(2026-11-01, 2026-11-01T08:30)");
   tasks->add_option("--until", args->until, "Created before (same forms as --since)");
-  tasks->add_option("--text", args->text, "Input, output or error contains this text");
+  tasks->add_option("--text", args->text, "Input, output or error contains this text (ASCII case ignored)");
   tasks->add_option("--limit,-n", args->limit, "At most this many tasks")->check(CLI::PositiveNumber)->capture_default_str();
   tasks->add_flag("--json", g.json, "Print a JSON array");
   tasks->add_option("--export-trace", args->export_trace,

@@ -65,6 +65,7 @@
 #include "runtime/listen_address.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/status.hpp"
+#include "storage/task_window.hpp"
 
 namespace httplib {
 class Server;
@@ -130,6 +131,7 @@ class LiveGenerations {
 // rate), shared by every /api/events stream (runtime/http_dashboard.cpp).
 struct SlowLiveState {
   std::mutex mutex;
+  storage::TaskWindow day{24LL * 3600 * 1000};  // guarded by mutex
   nlohmann::json value;  // guarded by mutex
   int64_t at = 0;        // ms; 0 = never computed; guarded by mutex
   std::string for_fast;  // the fast part it was computed with; guarded by mutex

@@ -192,6 +192,17 @@ void Transaction::commit() {
   done_ = true;
 }
 
+ReadSnapshot::ReadSnapshot(Database& db) : db_(db), nested_(sqlite3_get_autocommit(db.handle()) == 0) {
+  if (!nested_) db_.exec("BEGIN");
+}
+
+ReadSnapshot::~ReadSnapshot() {
+  if (nested_) return;  // inside the caller's transaction, which already is one snapshot
+  char* err = nullptr;
+  sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, &err);  // a read: nothing to lose; never throws
+  sqlite3_free(err);
+}
+
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

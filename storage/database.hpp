@@ -146,6 +146,21 @@ class Transaction {
   bool done_ = false;
 };
 
+// BEGIN (deferred) ... COMMIT around reads: every statement in it sees one snapshot of the file,
+// whatever other connections commit meanwhile. Works on a read-only connection; inside a
+// transaction it adds nothing.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Database& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Database& db_;
+  bool nested_;
+};
+
 // Milliseconds since the Unix epoch (UTC): how every timestamp is stored.
 int64_t now_ms();
 

@@ -200,7 +200,39 @@ CREATE TRIGGER agent_counts_update AFTER UPDATE OF status, started_at, finished_
 END;
 )sql";
 
-constexpr std::array<std::string_view, 7> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
+// Search by text (`agentd tasks --text`, /api/tasks?text=, the Tasks page): a substring of a task's
+// input, output or error, ASCII case folded (LIKE). A scan read every task (~1 s at 1M tasks for a
+// term that is nowhere). The trigram index finds the candidates from any 3 characters of the term,
+// and LIKE checks each against the text, so an index that over-matches costs time, never a wrong
+// row. One document per task (the three columns joined by U+001F, which a search never crosses
+// unless it holds one; TaskStore checks such terms column by column), read through a view, so
+// the text is not stored twice. detail=none keeps the index at ~0.4x the text it covers (rowids
+// only; LIKE needs no positions). The rebuild reads every task once (~26 s at 1M tasks of ~500
+// bytes). Output and error change when a task ends; a status change leaves the index alone.
+constexpr std::string_view kV8 = R"sql(
+CREATE VIEW tasks_text AS
+  SELECT id, input || char(31) || coalesce(output, '') || char(31) || coalesce(error, '') AS doc FROM tasks;
+CREATE VIRTUAL TABLE tasks_fts USING fts5 (doc, content = 'tasks_text', content_rowid = 'id',
+                                           tokenize = 'trigram', detail = 'none');
+INSERT INTO tasks_fts (tasks_fts) VALUES ('rebuild');
+CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks BEGIN
+  INSERT INTO tasks_fts (rowid, doc)
+    VALUES (new.id, new.input || char(31) || coalesce(new.output, '') || char(31) || coalesce(new.error, ''));
+END;
+CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks BEGIN
+  INSERT INTO tasks_fts (tasks_fts, rowid, doc)
+    VALUES ('delete', old.id, old.input || char(31) || coalesce(old.output, '') || char(31) || coalesce(old.error, ''));
+END;
+CREATE TRIGGER tasks_fts_update AFTER UPDATE OF input, output, error ON tasks
+  WHEN old.input IS NOT new.input OR old.output IS NOT new.output OR old.error IS NOT new.error BEGIN
+  INSERT INTO tasks_fts (tasks_fts, rowid, doc)
+    VALUES ('delete', old.id, old.input || char(31) || coalesce(old.output, '') || char(31) || coalesce(old.error, ''));
+  INSERT INTO tasks_fts (rowid, doc)
+    VALUES (new.id, new.input || char(31) || coalesce(new.output, '') || char(31) || coalesce(new.error, ''));
+END;
+)sql";
+
+constexpr std::array<std::string_view, 8> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
 
 [[noreturn]] void throw_too_new(const std::filesystem::path& path, int version) {
   throw SchemaTooNewError(path.string() + ": schema version " + std::to_string(version) +

@@ -222,21 +222,60 @@ std::vector<TaskEvent> TaskStore::events(int64_t task_id) {
   return out;
 }
 
+namespace {
+
+// True when `text` holds 3 characters in a row that LIKE reads as themselves: the trigram index
+// (schema v8) finds candidates only from such a run; without one it would read every task through
+// its view, slower than the plain scan.
+bool has_trigram(std::string_view text) {
+  int run = 0;
+  for (unsigned char c : text) {
+    if (c == '%' || c == '_') {
+      run = 0;
+    } else if ((c & 0xC0) != 0x80 && ++run >= 3) {  // a character starts here (not a UTF-8 continuation)
+      return true;
+    }
+  }
+  return false;
+}
+
+// `text` as a LIKE pattern that matches it anywhere, its wildcards escaped with '\'.
+std::string contains_pattern(std::string_view text, bool escape) {
+  std::string out = "%";
+  for (char c : text) {
+    if (escape && (c == '%' || c == '_' || c == '\\')) out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
+}  // namespace
+
 std::vector<Task> TaskStore::list(const TaskFilter& f) {
-  // Built from fixed fragments only; every value is bound.
-  std::string sql = "SELECT " + std::string(kTaskColumns) + " FROM tasks WHERE 1";
+  // Built from fixed fragments only; every value is bound. A text of 3 characters or more is looked
+  // up in the trigram index (tasks_fts), newest first, so the listing stops at `limit`; the join
+  // is written CROSS so that SQLite keeps the index outside: inside, it would search the index
+  // again for every task the other filters let through. The index's LIKE reads '%' and '_' in the
+  // text as wildcards and sees the three columns as one document, so a text with either, or with
+  // the separator, is checked column by column too (the scan's condition, escaped).
+  const bool indexed = f.text && has_trigram(*f.text);
+  const bool exact = f.text && (!indexed || f.text->find_first_of("%_\x1f") != std::string::npos);
+  std::string sql = "SELECT " + std::string(kTaskColumns) +
+                    (indexed ? " FROM tasks_fts CROSS JOIN tasks ON tasks.id = tasks_fts.rowid WHERE tasks_fts.doc LIKE :pattern"
+                             : " FROM tasks WHERE 1");
   if (f.agent) sql += " AND agent = :agent";
   if (f.status) sql += " AND status = :status";
   if (f.since_ms) sql += " AND created_at >= :since";
   if (f.until_ms) sql += " AND created_at < :until";
-  if (f.before_id) sql += " AND id < :before";
+  if (f.before_id) sql += indexed ? " AND tasks_fts.rowid < :before" : " AND id < :before";
   if (f.finished_since_ms) sql += " AND finished_at >= :finished_since";
   if (f.priority) sql += " AND priority = :priority";
-  if (f.text) sql += " AND (instr(input, :text) OR instr(output, :text) OR instr(error, :text))";
-  sql += " ORDER BY id DESC LIMIT :limit";
+  if (exact) sql += " AND (input LIKE :text ESCAPE '\\' OR output LIKE :text ESCAPE '\\' OR error LIKE :text ESCAPE '\\')";
+  sql += indexed ? " ORDER BY tasks_fts.rowid DESC LIMIT :limit" : " ORDER BY id DESC LIMIT :limit";
   auto& s = db_.cached(sql);
   // Named parameters take indexes in order of first appearance (:text once, though used thrice).
   int i = 0;
+  if (indexed) s.bind(++i, contains_pattern(*f.text, /*escape=*/false));
   if (f.agent) s.bind(++i, *f.agent);
   if (f.status) s.bind(++i, to_string(*f.status));
   if (f.since_ms) s.bind(++i, *f.since_ms);
@@ -244,7 +283,7 @@ std::vector<Task> TaskStore::list(const TaskFilter& f) {
   if (f.before_id) s.bind(++i, *f.before_id);
   if (f.finished_since_ms) s.bind(++i, *f.finished_since_ms);
   if (f.priority) s.bind(++i, std::string(core::to_string(*f.priority)));
-  if (f.text) s.bind(++i, *f.text);
+  if (exact) s.bind(++i, contains_pattern(*f.text, /*escape=*/true));
   s.bind(++i, f.limit);
   std::vector<Task> out;
   while (s.step()) out.push_back(read_task(s));
@@ -257,36 +296,6 @@ std::vector<Task> TaskStore::with_status(TaskStatus status, int limit) {
   f.status = status;
   f.limit = limit;
   return list(f);
-}
-
-std::vector<AgentWindowStats> TaskStore::window_stats(int64_t since_ms) {
-  auto& s = db_.cached(
-      "SELECT agent, status, finished_at - started_at FROM tasks WHERE created_at >= ? ORDER BY agent");
-  s.bind(1, since_ms);
-  std::vector<AgentWindowStats> out;
-  std::vector<double> durations;
-  auto close = [&] {
-    if (out.empty() || durations.empty()) return;
-    std::sort(durations.begin(), durations.end());
-    out.back().p95_duration_ms = durations[std::min(durations.size() - 1, static_cast<size_t>(0.95 * durations.size()))];
-  };
-  while (s.step()) {
-    std::string agent = s.text(0);
-    if (out.empty() || out.back().agent != agent) {
-      close();
-      durations.clear();
-      out.push_back({agent});
-    }
-    AgentWindowStats& a = out.back();
-    ++a.total;
-    std::string status = s.text(1);
-    if (status == "finished") ++a.finished;
-    if (status == "failed" || status == "interrupted") ++a.failed;
-    if (!s.is_null(2)) durations.push_back(static_cast<double>(s.int64(2)));
-  }
-  close();
-  s.reset();
-  return out;
 }
 
 int64_t TaskStore::latest_id() {

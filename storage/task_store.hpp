@@ -84,18 +84,11 @@ struct TaskFilter {
   std::optional<TaskStatus> status;
   std::optional<int64_t> since_ms;   // created_at >= since
   std::optional<int64_t> until_ms;   // created_at < until
-  std::optional<std::string> text;   // substring of input, output or error
+  std::optional<std::string> text;   // substring of input, output or error, ASCII case folded
   std::optional<core::Priority> priority;  // the task's class
   std::optional<int64_t> before_id;  // paging: only ids below this
   std::optional<int64_t> finished_since_ms;  // finished_at >= this
   int limit = 20;
-};
-
-// One agent's tasks created in a window (the dashboard's "last 24 h").
-struct AgentWindowStats {
-  std::string agent;
-  int64_t total = 0, finished = 0, failed = 0;  // failed counts failed and interrupted
-  double p95_duration_ms = 0;                    // over the ended tasks that started
 };
 
 struct AgentStats {
@@ -154,8 +147,6 @@ class TaskStore {
   // Per agent, from the counts the schema keeps (agent_counts): no scan of the tasks. Its
   // last_created_at is its newest task's (highest id's) creation time.
   std::vector<AgentStats> agent_stats();
-  // Per agent, the tasks created at or after `since_ms` (a range of tasks_by_created).
-  std::vector<AgentWindowStats> window_stats(int64_t since_ms);
   // The newest task's id (0 when there is none): a change says "a task was added".
   int64_t latest_id();
   // Model calls recorded in timelines (llm_call events) by agent, route and local day

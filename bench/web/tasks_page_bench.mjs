@@ -1,6 +1,6 @@
 // The dashboard's Tasks page at scale: a database of N tasks (default 1M, made with one SQL
 // statement through the sqlite3 CLI), a real daemon on it, and Debian's chromium opening the
-// Tasks page R times (unfiltered, and filtered by agent, status and class). Reports, per view,
+// Tasks page R times (unfiltered, and filtered by agent, status, class and text). Reports, per view,
 // p50 and p95 of the time from navigation start to the first rows drawn, as the page measures it
 // (performance.now() when the rows are in the DOM), and of its /api/tasks request alone
 // (Resource Timing, request start to response end). A benchmark, not a test: figures in
@@ -56,7 +56,8 @@ const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", arg
 const page = await browser.newPage();
 const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
 for (const [label, query] of [["all tasks", ""], ["agent=news", "?agent=news"], ["status=failed", "?status=failed"],
-  ["class=interactive", "?class=interactive"], ["agent=mail&status=cancelled", "?agent=mail&status=cancelled"]]) {
+  ["class=interactive", "?class=interactive"], ["agent=mail&status=cancelled", "?agent=mail&status=cancelled"],
+  ["text=task 123456 (one task)", "?text=task%20123456"]]) {
   const times = [], apis = [];
   for (let r = 0; r < RUNS + 1; r++) {
     await page.goto("about:blank");  // a new document each time: performance.now() counts from its navigation

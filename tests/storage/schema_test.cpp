@@ -111,6 +111,11 @@ void expect_seeded_rows(Database& db, int v) {
   auto found = memory.search_notes("digest", "penguins");
   ASSERT_EQ(found.size(), 1u);  // the full-text index came through too
   EXPECT_EQ(found[0].text, "the quarterly report mentions penguins");
+  // Tasks written before the text index (schema 8) are in it.
+  auto by_text = tasks.list({.text = "ALL GOOD"});
+  ASSERT_EQ(by_text.size(), 1u);
+  EXPECT_EQ(by_text[0].id, 7);
+  EXPECT_NO_THROW(db.exec("INSERT INTO tasks_fts (tasks_fts, rank) VALUES ('integrity-check', 1)"));
 
   auto fire = ScheduleStore(db).get("digest", "every 1h");
   ASSERT_TRUE(fire);
@@ -253,6 +258,25 @@ TEST_F(SchemaTest, ListingQueriesWalkAnIndexWithoutSorting) {
   }
 }
 
+// The text filter's shape (TaskStore::list): the trigram index is searched once, outside, newest
+// first, so a listing stops at its limit; with the index inside, SQLite would search it again for
+// every task the other filters let through.
+TEST_F(SchemaTest, TextListingSearchesTheTrigramIndexOnceWithoutSorting) {
+  auto db = open();
+  const std::string select =
+      "SELECT id FROM tasks_fts CROSS JOIN tasks ON tasks.id = tasks_fts.rowid WHERE tasks_fts.doc LIKE ?";
+  for (std::string where : {"", " AND agent = ?", " AND status = ? AND created_at >= ?", " AND tasks_fts.rowid < ?"}) {
+    const std::string sql = select + where + " ORDER BY tasks_fts.rowid DESC LIMIT 20";
+    auto plan = db->prepare("EXPLAIN QUERY PLAN " + sql);
+    std::vector<std::string> steps;
+    while (plan.step()) steps.push_back(plan.text(3));
+    ASSERT_EQ(steps.size(), 2u) << sql;
+    EXPECT_THAT(steps[0], HasSubstr("tasks_fts VIRTUAL TABLE INDEX")) << sql;
+    EXPECT_THAT(steps[0], HasSubstr("L0")) << sql;  // the LIKE goes to the index
+    EXPECT_THAT(steps[1], HasSubstr("INTEGER PRIMARY KEY")) << sql;
+  }
+}
+
 // --- Files that are not databases ----------------------------------------------------------------
 
 void expect_corrupt_error_on_open(const std::filesystem::path& path) {
@@ -327,7 +351,7 @@ TEST_F(SchemaTest, DamagedPagesAreReportedNamingTheFile) {
   }
   try {
     TaskStore tasks(*db);
-    tasks.list({.text = "no such text", .limit = 1'000'000});  // reads every task
+    tasks.list({.text = "no", .limit = 1'000'000});  // under 3 characters: reads every task
     tasks.agent_stats();
     scalar(*db, "SELECT sum(length(data)) FROM task_events");
     ADD_FAILURE() << "reading every row of a damaged file raised no error";

@@ -409,6 +409,80 @@ TEST_F(TaskListTest, FiltersByTextInInputOutputOrError) {
   EXPECT_EQ(list({}).size(), 8u);
 }
 
+TEST_F(TaskListTest, TextIgnoresAsciiCase) {
+  EXPECT_THAT(list({.text = "GARDEN"}), ElementsAre(1));
+  EXPECT_THAT(list({.text = "Smtp Timeout"}), ElementsAre(2));
+  EXPECT_THAT(list({.text = "Fe"}), ElementsAre(5, 4));  // under 3 characters: the scan, same rule
+}
+
+TEST_F(TaskListTest, TextPagesNewestFirstWithBeforeIdAndOtherFilters) {
+  for (const char* text : {"plants", "feed", "fine"}) {
+    std::vector<int64_t> seen;
+    TaskFilter page{.text = text, .limit = 1};
+    for (int pages = 0; pages < 10; ++pages) {
+      auto rows = list(page);
+      if (rows.empty()) break;
+      seen.push_back(rows[0]);
+      page.before_id = rows[0];
+    }
+    EXPECT_EQ(seen, list({.text = text})) << text;
+  }
+  EXPECT_THAT(list({.text = "fine"}), ElementsAre(7, 5));
+  EXPECT_THAT(list({.agent = "alpha", .text = "fine"}), ElementsAre(7));
+  EXPECT_THAT(list({.status = TaskStatus::finished, .since_ms = 6000, .text = "fine"}), ElementsAre(7));
+  EXPECT_THAT(list({.text = "fine", .before_id = 7}), ElementsAre(5));
+}
+
+// The trigram index over-matches; every row it proposes is checked against the text itself.
+TEST_F(TaskStoreTest, TextIsLiteralAndNeverCrossesFromOneColumnToTheNext) {
+  auto add = [&](const char* input, const char* output) {
+    int64_t id = tasks.enqueue({.agent = "a", .input = input});
+    EXPECT_TRUE(tasks.claim(id));
+    EXPECT_TRUE(tasks.finish(id, output));
+    return id;
+  };
+  const int64_t percent = add("rate 50% off", "");
+  add("rate 500 off", "");
+  const int64_t underscore = add("rate_limit hit", "");
+  add("rateXlimit hit", "");
+  const int64_t split = add("ends with abc", "def starts here");
+  const int64_t unicode = add("Ünïcödé café", "");
+  auto ids = [&](std::string text) { return ids_of(tasks.list({.text = std::move(text)})); };
+  EXPECT_THAT(ids("50% off"), ElementsAre(percent));
+  EXPECT_THAT(ids("rate_limit"), ElementsAre(underscore));
+  EXPECT_THAT(ids("abc def"), IsEmpty());
+  EXPECT_THAT(ids("abc\x1f" "def"), IsEmpty());
+  EXPECT_THAT(ids("abc"), ElementsAre(split));
+  EXPECT_THAT(ids("nïc"), ElementsAre(unicode));  // 3 characters, 5 bytes: the index
+  EXPECT_THAT(ids("fé"), ElementsAre(unicode));   // 2 characters, 3 bytes: the scan
+  EXPECT_THAT(ids("\\"), IsEmpty());
+}
+
+// Triggers keep the index in step with the rows: a task's output and error are found once it
+// ends, an interrupted and requeued task is still found, a deleted one is gone; FTS5's own check
+// compares the index with the text it reads through the view.
+TEST_F(TaskStoreTest, TheTextIndexFollowsEveryChangeToATask) {
+  auto found = [&](const char* text) { return ids_of(tasks.list({.text = text})); };
+  const int64_t a = tasks.enqueue({.agent = "a", .input = "pick apples"});
+  const int64_t b = tasks.enqueue({.agent = "b", .input = "pick pears"});
+  EXPECT_THAT(found("pick"), ElementsAre(b, a));
+  ASSERT_TRUE(tasks.claim(a));
+  ASSERT_TRUE(tasks.finish(a, "twelve apples in the basket"));
+  ASSERT_TRUE(tasks.claim(b));
+  ASSERT_TRUE(tasks.fail(b, "ladder broke"));
+  EXPECT_THAT(found("basket"), ElementsAre(a));
+  EXPECT_THAT(found("LADDER"), ElementsAre(b));
+  const int64_t c = tasks.enqueue({.agent = "c", .input = "pick plums"});
+  ASSERT_TRUE(tasks.claim(c));
+  ASSERT_TRUE(tasks.interrupt(c, "stopped"));
+  ASSERT_TRUE(tasks.requeue(c));
+  EXPECT_THAT(found("plums"), ElementsAre(c));
+  db->exec("DELETE FROM tasks WHERE id = " + std::to_string(a));
+  EXPECT_THAT(found("apples"), IsEmpty());
+  EXPECT_THAT(found("pick"), ElementsAre(c, b));
+  EXPECT_NO_THROW(db->exec("INSERT INTO tasks_fts (tasks_fts, rank) VALUES ('integrity-check', 1)"));
+}
+
 TEST_F(TaskListTest, PagesWithBeforeId) {
   std::vector<int64_t> seen;
   TaskFilter page{.limit = 3};
