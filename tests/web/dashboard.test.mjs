@@ -164,6 +164,23 @@ test("filters are kept in the URL and survive a reload", async () => {
   await p.close();
 });
 
+test("the text box finds a task by any part of its input, in any case, and keeps it in the URL", async () => {
+  const id = await run("chat", "Otters hold hands while they sleep");
+  const other = await run("chat", "Herons stand on one leg");
+  const p = await page("#/tasks");
+  await p.locator(`#task-rows tr[data-id="${other}"]`).waitFor();
+  await p.fill("input[name=text]", "HOLD HANDS");
+  await p.press("input[name=text]", "Enter");
+  await p.waitForFunction(() => location.hash.includes("text=HOLD"));
+  await p.locator(`#task-rows tr[data-id="${id}"]`).waitFor();
+  await p.reload();
+  await p.locator(`#task-rows tr[data-id="${id}"]`).waitFor();
+  assert.equal(await p.inputValue("input[name=text]"), "HOLD HANDS");
+  const ids = await p.locator("#task-rows tr[data-id]").evaluateAll((rows) => rows.map((r) => r.dataset.id));
+  assert.deepEqual(ids, [String(id)], "only the task holding the text");
+  await p.close();
+});
+
 // The first rows are asked for before the page's own modules are in: with page_tasks.js held
 // back by the test, the /api/tasks request still goes out (it could not, if the page module asked
 // for it), and once the module comes, it draws those rows without asking again.
