@@ -18,7 +18,8 @@ struct CliGlobals {
   std::string db;      // --db; empty = default_db_path()
   bool json = false;   // --json on listings
   std::filesystem::path db_path() const;
-  // Readers never migrate or create the file; writers open (creating) and migrate.
+  // Readers never migrate or create the file, and refuse a file at an older schema version with
+  // what upgrades it; writers open (creating) and migrate.
   std::unique_ptr<storage::Database> open_reader() const;
   std::unique_ptr<storage::Database> open_writer() const;
 };

@@ -15,7 +15,15 @@ namespace agentd::runtime {
 std::filesystem::path CliGlobals::db_path() const { return db.empty() ? default_db_path() : std::filesystem::path(db); }
 
 std::unique_ptr<storage::Database> CliGlobals::open_reader() const {
-  return storage::open_database(db_path(), storage::OpenMode::read_only);
+  auto db = storage::open_database(db_path(), storage::OpenMode::read_only);
+  // This build's queries need its schema (a text filter reads schema 8's index), and a reader
+  // does not change the file: say what upgrades it rather than fail inside a query.
+  if (int v = db->user_version(); v > 0 && v < storage::latest_schema_version()) {
+    throw CliError(db_path().string() + ": schema version " + std::to_string(v) + ", written by an older agentd; this one reads version " +
+                   std::to_string(storage::latest_schema_version()) +
+                   ". Start the daemon (agentd run) once, or run any command that writes, to upgrade the file.");
+  }
+  return db;
 }
 
 std::unique_ptr<storage::Database> CliGlobals::open_writer() const {
@@ -31,7 +39,7 @@ void add_db_commands(CLI::App& app, CliGlobals& g) {
   auto* check = db->add_subcommand("check", "Check the database's integrity (exit 1 if damaged)");
   check->add_flag("--json", g.json, "Print a JSON object");
   check->callback([&g] {
-    auto conn = g.open_reader();
+    auto conn = storage::open_database(g.db_path(), storage::OpenMode::read_only);  // any version: it only checks
     std::string result = storage::integrity_check(*conn);
     int version = conn->user_version();
     if (g.json) {

@@ -76,6 +76,33 @@ TEST_F(CliTest, TasksListsNewestFirstAsJson) {
   EXPECT_EQ(tasks[3]["output"], "3 messages: 1 urgent");
 }
 
+// An older agentd's file: readers say what upgrades it (the text filter needs schema 8's index)
+// and leave it as it is; any command that writes upgrades it, and then the reader reads.
+TEST_F(CliTest, AReaderRefusesAnOlderSchemaSayingWhatUpgradesItAndAWriterUpgrades) {
+  const auto old_file = dir_ / "old.db";
+  {
+    storage::Database db(old_file);
+    storage::migrate(db, storage::latest_schema_version() - 1);
+    db.exec("INSERT INTO tasks (agent, input, created_at) VALUES ('mail', 'Otters in the river', 1000)");
+  }
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::agentd_binary(), "--db", old_file.string()});
+    return testing::run_process(args);
+  };
+  auto refused = run({"tasks", "--text", "otters"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find(old_file.string() + ": schema version " + std::to_string(storage::latest_schema_version() - 1)),
+            std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("agentd run"), std::string::npos) << refused.err;
+  EXPECT_EQ(run({"db", "check", "--json"}).exit_code, 0);  // checking reads any version
+  EXPECT_EQ(storage::Database(old_file, storage::OpenMode::read_only).user_version(), storage::latest_schema_version() - 1);
+
+  EXPECT_EQ(run({"submit", "nobody", "--force"}).exit_code, 0);  // a write migrates
+  auto found = run({"tasks", "--text", "OTTERS", "--json"});
+  ASSERT_EQ(found.exit_code, 0) << found.err;
+  EXPECT_EQ(json::parse(found.out).size(), 1u);
+}
+
 TEST_F(CliTest, TasksFilters) {
   json mail = agentd_json({"tasks", "--agent", "mail", "--json"});
   ASSERT_EQ(mail.size(), 2u);
