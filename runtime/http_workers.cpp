@@ -2,15 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <utility>
+
 #include "core/thread_name.hpp"
 
 namespace agentd::runtime {
 
-HttpWorkers::HttpWorkers(size_t max_threads) : max_threads_(std::max<size_t>(max_threads, 1)) {}
+HttpWorkers::HttpWorkers(size_t max_threads, size_t keep, std::chrono::milliseconds idle_for)
+    : max_threads_(std::max<size_t>(max_threads, 1)), keep_(keep), idle_for_(idle_for) {}
 
 HttpWorkers::~HttpWorkers() { shutdown(); }
 
 void HttpWorkers::enqueue(std::function<void()> fn) {
+  for (auto& t : take_ended()) t.join();  // each has left work() already: a short join
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;  // shutting down: the job (and the connection it holds) is dropped
@@ -34,9 +39,24 @@ void HttpWorkers::shutdown() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     threads.swap(threads_);
+    for (auto& t : ended_) threads.push_back(std::move(t));
+    ended_.clear();
   }
   ready_.notify_all();
   for (auto& t : threads) t.join();
+}
+
+std::vector<std::thread> HttpWorkers::take_ended() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(ended_, {});
+}
+
+void HttpWorkers::retire_this_thread() {
+  const auto self = std::this_thread::get_id();
+  auto it = std::find_if(threads_.begin(), threads_.end(), [&](const std::thread& t) { return t.get_id() == self; });
+  if (it == threads_.end()) return;  // shutdown() took it: it joins this thread
+  ended_.push_back(std::move(*it));
+  threads_.erase(it);
 }
 
 size_t HttpWorkers::threads() const {
@@ -50,9 +70,16 @@ void HttpWorkers::work() {
     {
       std::unique_lock lock(mutex_);
       ++idle_;
-      ready_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
+      const bool woken = ready_.wait_for(lock, idle_for_, [this] { return !jobs_.empty() || stopping_; });
       --idle_;
-      if (jobs_.empty()) return;  // stopping, nothing left
+      if (!woken && threads_.size() > keep_) {  // idle for idle_for_, and more than keep_ are left
+        retire_this_thread();
+        return;
+      }
+      if (jobs_.empty()) {
+        if (stopping_) return;  // nothing left
+        continue;               // timed out, one of the threads kept
+      }
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }

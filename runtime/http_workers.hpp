@@ -6,14 +6,16 @@
 // every other client (an interactive chat included) waited for a thread before the engine ever
 // saw it.
 //
-// This pool starts a thread when a job finds none idle, up to `max_threads`, and keeps it.
-// Engine-bound requests are bounded per class well below that (HttpGate) and per client
-// (ClientLimit), so what is left serves interactive requests, the control API and requests still
-// being read. Threads that only wait cost address space, not CPU.
+// This pool starts a thread when a job finds none idle, up to `max_threads`. Engine-bound
+// requests are bounded per class well below that (HttpGate) and per client (ClientLimit), so what
+// is left serves interactive requests, the control API and requests still being read. A thread
+// idle for `idle_for` ends while more than `keep` are left: after a burst of 500 connections a
+// daemon left running would otherwise hold 500 threads (their stacks and descriptors) for good.
 #pragma once
 
 #include <httplib.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -39,7 +41,8 @@ class HttpWorkers : public httplib::TaskQueue {
     std::shared_ptr<HttpWorkers> pool_;
   };
 
-  explicit HttpWorkers(size_t max_threads);
+  explicit HttpWorkers(size_t max_threads, size_t keep = 8,
+                       std::chrono::milliseconds idle_for = std::chrono::seconds(60));
   ~HttpWorkers() override;
 
   // Once shutdown() began, a job is dropped unrun (the connection it holds is closed).
@@ -52,11 +55,19 @@ class HttpWorkers : public httplib::TaskQueue {
  private:
   void work();
 
+  // Under mutex_: moves the calling thread from threads_ to ended_ (joined later, by enqueue or
+  // shutdown: a thread cannot join itself, and must not touch the pool once it may be gone).
+  void retire_this_thread();
+  std::vector<std::thread> take_ended();
+
   const size_t max_threads_;
+  const size_t keep_;
+  const std::chrono::milliseconds idle_for_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<std::function<void()>> jobs_;  // guarded by mutex_
   std::vector<std::thread> threads_;        // guarded by mutex_
+  std::vector<std::thread> ended_;          // guarded by mutex_; retired, not yet joined
   size_t idle_ = 0;                         // guarded by mutex_
   bool stopping_ = false;                   // guarded by mutex_
 };
