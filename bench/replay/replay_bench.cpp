@@ -226,13 +226,16 @@ int main(int argc, char** argv) {
     const CpuSnapshot before = cpu_snapshot();
     std::vector<SystemSummary> results;
     for (const auto& name : o.systems) results.push_back(run_system(name, o, day));
-    double batched_ratio = -1;
+    double batched_ratio = -1, pp1 = 0, tg1 = 0, tgn = 0;
     if (!o.no_batched_bench) {
       ToolRun tool{find_tool(o.batched_bench, "", "llama-batched-bench"), o.server.model,
                    (o.server.work_dir / "llama-tools.log").string(), o.server.threads};
       BatchedBenchResult bb = run_batched_bench(tool, 128, 128, {1, o.server.slots});
       if (bb.find(1) && bb.find(o.server.slots) && bb.find(1)->speed_tg > 0) {
         batched_ratio = bb.find(o.server.slots)->speed_tg / bb.find(1)->speed_tg;
+        pp1 = bb.find(1)->speed_pp;
+        tg1 = bb.find(1)->speed_tg;
+        tgn = bb.find(o.server.slots)->speed_tg;
       }
     }
     const CpuNoise noise = cpu_noise(before, cpu_snapshot());
@@ -250,6 +253,15 @@ int main(int argc, char** argv) {
     ratio_line("replay_tasks_per_hour_vs_llama_server", b, l, &SystemSummary::tasks_per_hour);
     ratio_line("replay_chat_p95_ttft_vs_serial", b, s, &SystemSummary::chat_ttft_p95_ms);
     ratio_line("replay_tasks_per_hour_vs_serial", b, s, &SystemSummary::tasks_per_hour);
+    // The serial lock's own work on this day, timed at llama.cpp's rates: how much of it batching
+    // could speed up at all (the yardstick above counts decode only; this day is mostly prefill).
+    if (s && batched_ratio > 0) {
+      const double decoded = s->decode_tokens_per_s * window_s;
+      std::printf("replay_serial_work prefilled=%lld decoded=%.0f (llama-batched-bench pp %.0f t/s, tg %.1f t/s at 1, %.1f at %d)\n",
+                  s->prompt_tokens_prefilled, decoded, pp1, tg1, tgn, o.server.slots);
+      std::printf("replay_batching_gain_bound_vs_serial %.3f\n",
+                  batching_gain_bound(static_cast<double>(s->prompt_tokens_prefilled), decoded, pp1, tg1, tgn));
+    }
     if (b && b->prompt_tokens_sent > 0) {
       std::printf("replay_prefill_saved %.3f\n", 1.0 - static_cast<double>(b->prompt_tokens_prefilled) / b->prompt_tokens_sent);
     } else {

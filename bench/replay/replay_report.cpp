@@ -60,6 +60,12 @@ SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest
   return s;
 }
 
+double batching_gain_bound(double prefilled, double decoded, double pp_per_s, double tg1_per_s, double tgn_per_s) {
+  if (pp_per_s <= 0 || tg1_per_s <= 0 || tgn_per_s <= 0 || prefilled + decoded <= 0) return 0;
+  const double prefill_s = prefilled / pp_per_s;
+  return (prefill_s + decoded / tg1_per_s) / (prefill_s + decoded / tgn_per_s);
+}
+
 std::string table(const std::vector<SystemSummary>& systems) {
   std::ostringstream out;
   char line[512];

@@ -30,6 +30,13 @@ struct SystemSummary {
 // a lower bound, so a system that starves chats cannot look good by dropping them.
 SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest>& day, const DayRun& run, double peak_rss_mib);
 
+// The most batching can buy on a day's work, from llama-batched-bench's rates on this host: the
+// work (prompt tokens prefilled, tokens decoded) timed with prefill at one sequence's rate either
+// way (a compute-bound prefill gains nothing from company) and decode at 1 vs N sequences' rates:
+// (P/pp + D/tg1) / (P/pp + D/tgN). It is tgN/tg1 for a day of decode only and 1 for a day of
+// prefill only; 0 when a rate is missing. The goal (0.9 x tgN/tg1) assumes the former.
+double batching_gain_bound(double prefilled, double decoded, double pp_per_s, double tg1_per_s, double tgn_per_s);
+
 std::string table(const std::vector<SystemSummary>& systems);
 void write_csv(const std::filesystem::path& file, const std::vector<SystemSummary>& systems);
 void write_svg(const std::filesystem::path& file, const std::vector<SystemSummary>& systems, double window_s);

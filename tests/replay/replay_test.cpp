@@ -142,6 +142,14 @@ std::string refusal_csv(const std::string& text) {
   return "";
 }
 
+TEST(Stats, BatchingGainBoundIsTheDecodeRatioOnlyForADayOfDecode) {
+  EXPECT_DOUBLE_EQ(batching_gain_bound(0, 1000, 500, 50, 60), 60.0 / 50);   // decode only
+  EXPECT_DOUBLE_EQ(batching_gain_bound(1000, 0, 500, 50, 60), 1.0);         // prefill only
+  // 10 s of prefill and 10 s of decode at one sequence; decode at 1.2x: 20 / (10 + 8.33).
+  EXPECT_NEAR(batching_gain_bound(5000, 500, 500, 50, 60), 20.0 / (10 + 500.0 / 60), 1e-12);
+  EXPECT_EQ(batching_gain_bound(5000, 500, 0, 50, 60), 0);                  // a rate missing
+}
+
 TEST(Readers, CsvRefusesABadLineWithItsNumber) {
   const std::string h = "TIMESTAMP,ContextTokens,GeneratedTokens\n", ok = "2023-11-16 18:15:46.6805900,374,44\n";
   EXPECT_THAT(refusal_csv("time,a,b\n"), HasSubstr("t.csv:1:"));
