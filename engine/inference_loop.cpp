@@ -221,6 +221,7 @@ void InferenceLoop::on_admission(Sequence& s, AcquireStatus status) {
   s.skipped = false;
   s.rank = promoted_class(s);
   s.admit_order = next_admit_order_++;
+  s.generated_at_admission = s.n_generated;
   running_.push_back(&s);
   s.stream->mark_admitted(steps_done());
 }
@@ -250,7 +251,9 @@ void InferenceLoop::end_cancelled_and_expired() {
 
 // Batched policy: a waiting class more urgent than a running one, and no free slot -> the
 // lowest-ranked running sequence gives its slot back (one per step boundary; the lock hands the
-// slot straight to the best waiter, so the waiting count drops before the next check).
+// slot straight to the best waiter, so the waiting count drops before the next check). Within the
+// interactive class, a chat still waiting for its first token takes the slot of a chat that has
+// had its turn (chat_that_had_its_turn).
 bool InferenceLoop::preempt_if_needed() {
   if (slots_.held() < slots_.capacity()) return false;
   int best_waiting = -1;
@@ -266,9 +269,31 @@ bool InferenceLoop::preempt_if_needed() {
     if (s->state != SeqState::running || s->rank_class() <= best_waiting) continue;
     if (victim == nullptr || ranked_before(victim, s)) victim = s;
   }
+  if (victim == nullptr && best_waiting == 0) victim = chat_that_had_its_turn();
   if (victim == nullptr) return false;
   pause(*victim);
   return true;
+}
+
+// A burst of more chats than slots: without this, a new chat waited for whole answers of the chats
+// before it (in the replay, the slowest chats' time to first token was 75% slot wait, 2.8 of 3.7 s).
+// A chat that has streamed kChatTurnTokens since it took its slot, the longest-running such, is
+// paused instead: its reader sees a pause, the new chat its first token after its prefill. The
+// paused chat queues again behind the waiting ones (the lock is first come first served within a
+// class) and, having its first token, never pauses another chat itself, so chats do not pass a
+// slot back and forth.
+Sequence* InferenceLoop::chat_that_had_its_turn() const {
+  const bool new_chat_waits = std::any_of(seqs_.begin(), seqs_.end(), [](const auto& s) {
+    return s->waiting_for_slot && s->priority == Priority::interactive && !s->first_token_seen;
+  });
+  if (!new_chat_waits) return nullptr;
+  Sequence* victim = nullptr;
+  for (Sequence* s : running_) {
+    if (s->state != SeqState::running || s->priority != Priority::interactive || !s->first_token_seen) continue;
+    if (s->n_generated - s->generated_at_admission < kChatTurnTokens) continue;
+    if (victim == nullptr || s->admit_order < victim->admit_order) victim = s;
+  }
+  return victim;
 }
 
 void InferenceLoop::pause(Sequence& s) {

@@ -49,6 +49,9 @@ struct LoopConfig {
 
 class InferenceLoop {
  public:
+  // Tokens a running chat streams before a chat still waiting for its first token may pause it.
+  static constexpr int kChatTurnTokens = 16;
+
   // Does not own ctx; starts the thread. `cache` may be null (no prefixes kept beyond the streams).
   InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_ptr<PrefixCache> cache = nullptr);
   // Ends every sequence (cancelled) and joins the thread.
@@ -77,6 +80,7 @@ class InferenceLoop {
 
   void end_cancelled_and_expired();
   bool preempt_if_needed();  // true if it paused a sequence
+  Sequence* chat_that_had_its_turn() const;
   int promoted_class(const Sequence& s) const;
   Clock::time_point now() const;
   void pause(Sequence& s);

@@ -46,6 +46,7 @@ struct Sequence {
   llama_token pending = LLAMA_TOKEN_NULL;  // sampled, not yet decoded (decoding phase)
   std::vector<llama_token> decoded;   // sampled tokens already decoded (in its KV after the prompt)
   int n_generated = 0;
+  int generated_at_admission = 0;     // n_generated when it last took a slot
   int times_preempted = 0;
   uint64_t admit_order = 0;           // later admission = higher number
   int rank = 0;                       // class it runs as: its own, or better if aging promoted it

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/inference_loop.hpp"
 #include "test_support.hpp"
 
 namespace agentd::engine::test {
@@ -337,6 +338,76 @@ TEST_F(PriorityTest, LowerClassesPauseWhileInteractiveDecodes) {
     }
     EXPECT_GT(ir.completion_tokens, 0);
   }
+}
+
+// Every slot holds a chat that has streamed its turn: a new chat pauses the one admitted first at
+// the next token boundary and gets its first token after its one-chunk prefill, instead of
+// waiting for a whole answer. The paused chat resumes with the same text.
+TEST_F(PriorityTest, ANewChatPausesAChatThatHadItsTurnWhenEverySlotHoldsAChat) {
+  StepGate gate;
+  auto o = options(Policy::batched, 2);
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);
+  const Request r1 = greedy_request(prompts()[0], 90, Priority::interactive);
+  const Request r2 = greedy_request(prompts()[2], 90, Priority::interactive);
+  auto c1 = engine.submit_llama(r1);
+  ASSERT_TRUE(gate.wait_held());
+  auto c2 = engine.submit_llama(r2);
+  gate.hold_when([&](int64_t step) {
+    return c1->steps().first_token >= 0 && c2->steps().first_token >= 0 &&
+           step >= std::max(c1->steps().first_token, c2->steps().first_token) + 20;
+  });  // and lets the held step go on
+  ASSERT_TRUE(gate.wait_held());  // both chats past their turn, every slot held
+
+  auto c3 = engine.submit_llama(greedy_request(prompts()[1], 8, Priority::interactive));
+  gate.release();
+  const Result res3 = c3->wait();
+  const StepMarks s3 = c3->steps();
+  const Result res1 = c1->wait();
+  const Result res2 = c2->wait();
+
+  EXPECT_GT(res3.completion_tokens, 0);
+  EXPECT_EQ(s3.admitted, s3.submitted);        // the next token boundary
+  EXPECT_EQ(s3.first_token, s3.admitted + 1);  // then its one-chunk prefill
+  EXPECT_EQ(engine.stats().preemptions, 1);
+  EXPECT_EQ(res1.times_preempted, 1);  // the chat admitted first
+  EXPECT_EQ(res2.times_preempted, 0);
+  EXPECT_LT(s3.finished, c1->steps().finished);
+  for (const auto& [res, req] : {std::pair{res1, r1}, std::pair{res2, r2}}) {
+    const auto ref = reference_greedy(engine.tokenize_prompt(req), 90, o.n_ctx_per_seq);
+    EXPECT_TRUE(same_or_diverges_at_near_tie(res.text, ref, 0.01f)) << req.messages.back().content;
+  }
+}
+
+// A chat that has not streamed its turn yet keeps its slot: the new chat waits until one of the
+// running chats has streamed kChatTurnTokens since it was admitted, then pauses that one (once).
+TEST_F(PriorityTest, AChatKeepsItsSlotUntilItHasHadItsTurn) {
+  StepGate gate;
+  auto o = options(Policy::batched, 2);
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);
+  auto c1 = engine.submit_llama(greedy_request(prompts()[0], 90, Priority::interactive));
+  auto c2 = engine.submit_llama(greedy_request(prompts()[2], 90, Priority::interactive));
+  ASSERT_TRUE(gate.wait_held());
+  gate.hold_when([&](int64_t) { return c1->steps().first_token >= 0 && c2->steps().first_token >= 0; });
+  ASSERT_TRUE(gate.wait_held());  // both have just streamed their first token
+
+  auto c3 = engine.submit_llama(greedy_request(prompts()[1], 8, Priority::interactive));
+  const int64_t earliest_turn_end =
+      std::min(c1->steps().first_token, c2->steps().first_token) + InferenceLoop::kChatTurnTokens - 1;
+  gate.release();
+  const Result res3 = c3->wait();
+  const StepMarks s3 = c3->steps();
+  c1->wait();
+  c2->wait();
+  EXPECT_GT(res3.completion_tokens, 0);
+  EXPECT_GE(s3.admitted, earliest_turn_end);
+  EXPECT_LT(s3.admitted, std::min(c1->steps().finished, c2->steps().finished));  // not a whole answer
+  EXPECT_EQ(engine.stats().preemptions, 1);
 }
 
 // Serial policy: the PriorityLock grants the whole engine to one generation at a time, by class
