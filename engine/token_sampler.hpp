@@ -4,7 +4,7 @@
 //
 // The grammar is the costly link: llama.cpp checks every token of the vocabulary against it, on
 // the inference thread while every other sequence of the batch waits (~5 ms a token on a 32k
-// vocabulary here, and the check is per token of the vocabulary). Yet what the chain keeps after the grammar
+// vocabulary here, growing with the vocabulary). Yet what the chain keeps after the grammar
 // is decided by the best allowed tokens alone: greedy takes the best one, top-k the k best. So the
 // grammar first sees the 64 best candidates by logit (then 8x more, and so on) until enough of
 // them are allowed; the whole vocabulary is checked only when they are not (few tokens allowed,

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <utility>
 
 #include "core/thread_name.hpp"
 
@@ -15,10 +14,11 @@ HttpWorkers::HttpWorkers(size_t max_threads, size_t keep, std::chrono::milliseco
 HttpWorkers::~HttpWorkers() { shutdown(); }
 
 void HttpWorkers::enqueue(std::function<void()> fn) {
-  for (auto& t : take_ended()) t.join();  // each has left work() already: a short join
+  std::vector<std::thread> ended;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;  // shutting down: the job (and the connection it holds) is dropped
+    ended.swap(ended_);
     jobs_.push_back(std::move(fn));
     if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
       threads_.emplace_back([this] {
@@ -31,6 +31,7 @@ void HttpWorkers::enqueue(std::function<void()> fn) {
     }
   }
   ready_.notify_one();
+  for (auto& t : ended) t.join();  // each has left work() already: a short join
 }
 
 void HttpWorkers::shutdown() {
@@ -44,11 +45,6 @@ void HttpWorkers::shutdown() {
   }
   ready_.notify_all();
   for (auto& t : threads) t.join();
-}
-
-std::vector<std::thread> HttpWorkers::take_ended() {
-  std::lock_guard lock(mutex_);
-  return std::exchange(ended_, {});
 }
 
 void HttpWorkers::retire_this_thread() {

@@ -58,7 +58,6 @@ class HttpWorkers : public httplib::TaskQueue {
   // Under mutex_: moves the calling thread from threads_ to ended_ (joined later, by enqueue or
   // shutdown: a thread cannot join itself, and must not touch the pool once it may be gone).
   void retire_this_thread();
-  std::vector<std::thread> take_ended();
 
   const size_t max_threads_;
   const size_t keep_;

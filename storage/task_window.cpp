@@ -23,6 +23,11 @@ int64_t count_since(Database& db, int64_t since) {
 
 }  // namespace
 
+// A row of kEntryColumns, without its id (column 0).
+TaskWindow::Entry TaskWindow::entry_of(const Statement& s) {
+  return {s.text(1), s.int64(3), parse_task_status(s.text(2)).value_or(TaskStatus::failed), s.optional_int64(4)};
+}
+
 void TaskWindow::read_all(Database& db, int64_t since) {
   entries_.clear();
   auto& max = db.cached("SELECT coalesce(max(id), 0) FROM tasks");
@@ -31,11 +36,11 @@ void TaskWindow::read_all(Database& db, int64_t since) {
   auto& s = db.cached("SELECT " + std::string(kEntryColumns) + " FROM tasks WHERE created_at >= ?");
   s.bind(1, since);
   while (s.step()) {
-    entries_[s.int64(0)] = {s.text(1), s.int64(3), parse_task_status(s.text(2)).value_or(TaskStatus::failed),
-                            s.optional_int64(4)};
+    entries_[s.int64(0)] = entry_of(s);
     ++last_.rows_read;
   }
   s.reset();
+  loaded_ = true;
   last_.full = true;
 }
 
@@ -46,8 +51,7 @@ void TaskWindow::read_new(Database& db, int64_t since) {
     max_id_ = s.int64(0);
     ++last_.rows_read;
     if (s.int64(3) < since) continue;
-    entries_[max_id_] = {s.text(1), s.int64(3), parse_task_status(s.text(2)).value_or(TaskStatus::failed),
-                         s.optional_int64(4)};
+    entries_[max_id_] = entry_of(s);
   }
   s.reset();
 }
@@ -77,7 +81,7 @@ std::vector<AgentWindowStats> TaskWindow::refresh(Database& db, int64_t now_ms) 
   const int64_t since = now_ms - span_ms_;
   last_ = {};
   ReadSnapshot snapshot(db);  // the counts and rows below agree with each other
-  if (entries_.empty() && max_id_ == 0) {
+  if (!loaded_) {
     read_all(db, since);
   } else {
     read_new(db, since);

@@ -40,12 +40,13 @@ class TaskWindow {
   LastRefresh last_refresh() const { return last_; }
 
  private:
-  struct Entry {
+  struct Entry {  // one task in the window
     std::string agent;
     int64_t created_at = 0;
     TaskStatus status = TaskStatus::queued;
     std::optional<int64_t> duration_ms;
   };
+  static Entry entry_of(const Statement& row);  // a row of the window's columns
   void read_all(Database& db, int64_t since);
   void read_new(Database& db, int64_t since);
   void read_open(Database& db);
@@ -54,6 +55,7 @@ class TaskWindow {
   int64_t span_ms_;
   std::map<int64_t, Entry> entries_;  // by task id
   int64_t max_id_ = 0;                // the highest id read so far
+  bool loaded_ = false;               // the window was read whole once
   LastRefresh last_;
 };
 
