@@ -270,7 +270,7 @@ TEST_F(PrefixCacheTest, APrefixIsMovedToKeepTheRunningIdsConsecutive) {
   // Held once the shortest has ended and the other two run (ids 2 and 3, or 1 and 3).
   bool three_ran = false;
   gate.hold_when([&](int64_t) {
-    const auto& bg = warm.stats().by_class[scheduler::index(Priority::background)];
+    const auto bg = warm.stats().by_class[scheduler::index(Priority::background)];
     three_ran = three_ran || bg.running == 3;
     return three_ran && bg.running == 2;
   });
