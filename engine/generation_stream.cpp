@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/thread_kind.hpp"
+
 namespace agentd::engine {
 
 namespace {
@@ -36,11 +38,26 @@ std::optional<std::string> GenerationStream::next_piece() {
   return std::nullopt;
 }
 
+template <class Ready>
+void GenerationStream::block(Lock& lock, Ready ready) {
+  if (core::thread_runs_no_fibers) {
+    changed_for_threads_.wait(lock, ready);
+  } else {
+    changed_.wait(lock, ready);
+  }
+}
+
+void GenerationStream::wake_all() {
+  changed_.notify_all();
+  changed_for_threads_.notify_all();
+}
+
 std::optional<MessageDelta> GenerationStream::next_delta() {
   Lock lock(mutex_);
-  ++piece_readers_;
-  changed_.wait(lock, [&] { return !unread_.empty() || ended_; });
-  --piece_readers_;
+  int& readers = core::thread_runs_no_fibers ? thread_piece_readers_ : piece_readers_;
+  ++readers;
+  block(lock, [&] { return !unread_.empty() || ended_; });
+  --readers;
   if (unread_.empty()) return std::nullopt;
   MessageDelta d = std::move(unread_.front());
   unread_.pop_front();
@@ -49,7 +66,7 @@ std::optional<MessageDelta> GenerationStream::next_delta() {
 
 Result GenerationStream::wait() {
   Lock lock(mutex_);
-  changed_.wait(lock, [&] { return ended_; });
+  block(lock, [&] { return ended_; });
   Result r = result_;
   r.submitted_step = marks_.submitted;
   r.first_token_step = marks_.first_token;
@@ -70,16 +87,18 @@ StepMarks GenerationStream::steps() const {
 
 void GenerationStream::push(std::string piece) {
   if (piece.empty()) return;
-  bool wake = false;
+  bool wake_fibers = false, wake_threads = false;
   {
     Lock lock(mutex_);
     result_.text += piece;
     unread_.push_back(MessageDelta{.content = std::move(piece)});
-    wake = piece_readers_ > 0;
+    wake_fibers = piece_readers_ > 0;
+    wake_threads = thread_piece_readers_ > 0;
   }
   // Only a reader of pieces wants this one: waking a wait()er per token costs the decode threads a
   // context switch on a machine with as many compute threads as cores.
-  if (wake) changed_.notify_all();
+  if (wake_fibers) changed_.notify_all();
+  if (wake_threads) changed_for_threads_.notify_all();
 }
 
 void GenerationStream::push_delta(MessageDelta delta) {
@@ -88,7 +107,7 @@ void GenerationStream::push_delta(MessageDelta delta) {
     result_.text += delta.content;
     unread_.push_back(std::move(delta));
   }
-  changed_.notify_all();
+  wake_all();
 }
 
 void GenerationStream::mark_admitted(int64_t step) {
@@ -123,7 +142,7 @@ void GenerationStream::finish(FinishReason why, std::string error, int completio
     marks_.finished = step;
     ended_ = true;
   }
-  changed_.notify_all();
+  wake_all();
 }
 
 void GenerationStream::set_cached_tokens(int tokens) {

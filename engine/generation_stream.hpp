@@ -2,8 +2,10 @@
 // the inference thread. All of that cross-thread state, and its locking, lives here.
 //
 // The inference thread only appends (push / mark_* / finish) and never waits for the reader: the
-// piece queue is unbounded. Readers block fiber-aware (a fibers condition_variable_any; on a plain
-// thread they block the thread).
+// piece queue is unbounded. Readers block fiber-aware (a fibers condition_variable_any), except on
+// a thread marked as running no fibers (the HTTP workers, core/thread_kind.hpp), which blocks on
+// a std::condition_variable: the fibers one wakes a plain thread under a spinlock, and the reader,
+// preempting the inference thread there, spun on it (~1 ms of the engine's time per token).
 //
 // LlamaGeneration is the Generation handed to callers; it adds the decode-step marks that tests
 // and `agentd status` use to reason in engine steps rather than in seconds.
@@ -17,6 +19,7 @@
 #include <stop_token>
 #include <string>
 
+#include <condition_variable>
 #include <mutex>
 
 #include <boost/fiber/condition_variable.hpp>
@@ -74,12 +77,19 @@ class GenerationStream {
   // condition_variable_any to wait on. boost::fibers::mutex convoyed under plain-thread
   // contention and is invisible to TSan.
   mutable std::mutex mutex_;
-  boost::fibers::condition_variable_any changed_;  // a piece arrived or the generation ended
+  // A piece arrived or the generation ended: fibers wait on the first, threads that run no fibers
+  // on the second.
+  boost::fibers::condition_variable_any changed_;
+  std::condition_variable changed_for_threads_;
+  template <class Ready>
+  void block(Lock& lock, Ready ready);
+  void wake_all();
   // Guarded by mutex_:
   std::deque<MessageDelta> unread_;  // answer text in .content
   Result result_;  // result_.text grows with every piece
   bool ended_ = false;
-  int piece_readers_ = 0;  // callers blocked in next_piece() or next_delta()
+  int piece_readers_ = 0;         // fibers blocked in next_piece() or next_delta()
+  int thread_piece_readers_ = 0;  // threads that run no fibers, blocked there
   StepMarks marks_;
   Clock::time_point submitted_at_;
   Clock::time_point admitted_at_;

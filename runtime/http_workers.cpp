@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/thread_kind.hpp"
 #include "core/thread_name.hpp"
 
 namespace agentd::runtime {
@@ -23,6 +24,7 @@ void HttpWorkers::enqueue(std::function<void()> fn) {
     if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
       threads_.emplace_back([this] {
         core::name_this_thread(core::thread_names::http_worker);
+        core::mark_thread_without_fibers();  // it waits for tokens: core/thread_kind.hpp
         work();
       });
       if (threads_.size() == max_threads_) {

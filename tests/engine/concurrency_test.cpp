@@ -1,6 +1,8 @@
 // Many callers at once: fibers on several threads, cancellation from another thread, and shutting
 // the engine down with generations in flight.
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -8,6 +10,7 @@
 
 #include <boost/fiber/fiber.hpp>
 
+#include "core/thread_kind.hpp"
 #include "test_support.hpp"
 
 namespace agentd::engine::test {
@@ -83,6 +86,79 @@ TEST_F(ConcurrencyTest, HundredsOfFibersOnTwoThreadsShareOneEngine) {
   };
   ASSERT_TRUE(wait_until(idle));
   EXPECT_EQ(engine.stats().tokens_generated, tokens);
+}
+
+// HTTP workers are threads that run no fibers: they wait on a std::condition_variable of the
+// stream, other threads on the fibers one (core/thread_kind.hpp). Readers of both kinds, at once
+// and on streams of every class, get every piece in order and the end; a reader that missed a
+// wake would block here until the test's own deadline.
+TEST_F(ConcurrencyTest, ThreadsThatRunNoFibersAndOtherThreadsReadEveryPieceAndTheEnd) {
+  constexpr int kReaders = 6;
+  constexpr int kMaxTokens = 24;
+  auto o = options(Policy::batched, 3);
+  LlamaEngine engine(o);
+  struct Outcome {
+    std::string pieces;
+    Result result;
+    Result waited_again;
+  };
+  std::vector<Outcome> outcomes(kReaders);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.emplace_back([&, r] {
+      if (r % 2 == 0) core::mark_thread_without_fibers();
+      auto gen = engine.submit(greedy_request(prompts()[static_cast<size_t>(r) % prompts().size()], kMaxTokens,
+                                              static_cast<Priority>(r % 3)));
+      Outcome& out = outcomes[static_cast<size_t>(r)];
+      while (auto piece = gen->next_piece()) out.pieces += *piece;
+      out.result = gen->wait();
+      out.waited_again = gen->wait();  // an ended stream answers at once, any number of times
+    });
+  }
+  auto joined = std::async(std::launch::async, [&] {
+    for (auto& t : readers) t.join();
+  });
+  ASSERT_EQ(joined.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "a reader was never woken";
+  for (int r = 0; r < kReaders; ++r) {
+    const Outcome& out = outcomes[static_cast<size_t>(r)];
+    SCOPED_TRACE("reader " + std::to_string(r) + (r % 2 == 0 ? " (runs no fibers)" : " (fiber-aware)"));
+    EXPECT_FALSE(out.pieces.empty());
+    EXPECT_EQ(out.pieces, out.result.text);
+    EXPECT_EQ(out.waited_again.text, out.result.text);
+    EXPECT_TRUE(out.result.finish == FinishReason::length || out.result.finish == FinishReason::stop);
+  }
+}
+
+// The wake per piece, which the end of a generation would otherwise hide: with the engine held
+// after its second step (two pieces pushed, the generation far from its end), a reader of either
+// kind gets them.
+TEST_F(ConcurrencyTest, AReaderOfEitherKindIsWokenForEachPieceNotOnlyAtTheEnd) {
+  for (const bool runs_no_fibers : {true, false}) {
+    SCOPED_TRACE(runs_no_fibers ? "a thread that runs no fibers" : "a fiber-aware thread");
+    StepGate gate;
+    auto o = options(Policy::batched, 1);
+    o.after_step = gate.hook();
+    LlamaEngine engine(o);
+    StepGate::ReleaseOnExit release_gate{gate};
+    gate.hold_after_step(2);
+    auto gen = engine.submit_llama(greedy_request(prompts()[0], 200));
+    std::promise<int> two_pieces;
+    std::thread reader([&] {
+      if (runs_no_fibers) core::mark_thread_without_fibers();
+      int got = 0;
+      while (gen->next_piece()) {
+        if (++got == 2) two_pieces.set_value(got);
+      }
+    });
+    ASSERT_TRUE(gate.wait_held());
+    const auto status = two_pieces.get_future().wait_for(std::chrono::seconds(20));
+    const bool ended = gen->ended();
+    gen->cancel();
+    gate.release();
+    reader.join();
+    EXPECT_EQ(status, std::future_status::ready) << "the reader was not woken while the engine held";
+    EXPECT_FALSE(ended);
+  }
 }
 
 TEST_F(ConcurrencyTest, CancelFromAnotherThreadEndsABlockedReader) {
