@@ -240,10 +240,12 @@ int main(int argc, char** argv) {
     }
     const CpuNoise noise = cpu_noise(before, cpu_snapshot());
     std::printf("\n%s", table(results).c_str());
-    const fs::path csv = fs::path(o.out_dir) / "replay.csv", svg = fs::path(o.out_dir) / "replay.svg";
+    const fs::path csv = fs::path(o.out_dir) / "replay.csv", svg = fs::path(o.out_dir) / "replay.svg",
+                   requests = fs::path(o.out_dir) / "requests.csv";
     write_csv(csv, results);
     write_svg(svg, results, window_s);
-    std::printf("written: %s, %s\n", csv.c_str(), svg.c_str());
+    write_requests_csv(requests, day, results);
+    std::printf("written: %s, %s, %s\n", csv.c_str(), svg.c_str(), requests.c_str());
     std::printf("cpu: other processes %.1f%%, steal %.1f%%%s\n", noise.others * 100, noise.steal * 100,
                 noise.noisy() ? "  NOISY: figures of a loaded machine, rerun on a quiet one" : "");
     const SystemSummary *b = find(results, "agentd_batched"), *l = find(results, "llama_server"),

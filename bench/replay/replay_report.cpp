@@ -16,6 +16,7 @@ SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest
   s.name = name;
   s.peak_rss_mib = peak_rss_mib;
   s.waiting = run.waiting;
+  s.outcomes = run.outcomes;
   std::vector<double> tpot, tool;
   std::map<int, bool> task_ok;  // task -> every request of it finished
   long long tokens = 0;
@@ -101,6 +102,22 @@ void write_csv(const std::filesystem::path& file, const std::vector<SystemSummar
         << s.tasks_done << ',' << s.chats << ',' << s.chats_unanswered << ',' << s.requests_done << ',' << s.requests_cut
         << ',' << s.failed << ',' << s.decode_tokens_per_s << ',' << s.prompt_tokens_sent << ',' << s.prompt_tokens_prefilled
         << ',' << s.peak_rss_mib << '\n';
+  }
+}
+
+void write_requests_csv(const std::filesystem::path& file, const std::vector<ReplayRequest>& day,
+                        const std::vector<SystemSummary>& systems) {
+  std::ofstream out(file);
+  out << "system,request,agent,class,chain,task,max_tokens,sent_s,first_s,done_s,prompt_tokens,cached_tokens,"
+         "completion_tokens,cut,failed\n";
+  for (const auto& s : systems) {
+    for (size_t i = 0; i < day.size() && i < s.outcomes.size(); ++i) {
+      const ReplayRequest& r = day[i];
+      const Outcome& o = s.outcomes[i];
+      out << s.name << ',' << i << ',' << r.agent << ',' << r.klass << ',' << r.chain << ',' << r.task << ','
+          << r.max_tokens << ',' << o.sent_s << ',' << o.first_s << ',' << o.done_s << ',' << o.prompt_tokens << ','
+          << o.cached_tokens << ',' << o.completion_tokens << ',' << o.cut << ',' << o.failed << '\n';
+    }
   }
 }
 

@@ -23,6 +23,7 @@ struct SystemSummary {
   double peak_rss_mib = 0;
   std::vector<double> chat_ttft_ms;                  // for the CDF (unanswered chats: their wait so far)
   std::vector<std::pair<double, int>> waiting;       // from the run
+  std::vector<Outcome> outcomes;                     // one per request of the day (requests.csv)
   std::string first_error;
 };
 
@@ -39,6 +40,11 @@ double batching_gain_bound(double prefilled, double decoded, double pp_per_s, do
 
 std::string table(const std::vector<SystemSummary>& systems);
 void write_csv(const std::filesystem::path& file, const std::vector<SystemSummary>& systems);
+// Every request of the day on every system, one row each: what it was (agent, class, chain, task)
+// and what happened to it (times, tokens prompted, cached and completed, cut or failed), so two
+// systems can be compared request by request.
+void write_requests_csv(const std::filesystem::path& file, const std::vector<ReplayRequest>& day,
+                        const std::vector<SystemSummary>& systems);
 void write_svg(const std::filesystem::path& file, const std::vector<SystemSummary>& systems, double window_s);
 
 }  // namespace agentd::bench::replay
