@@ -5,7 +5,7 @@
 //   {
 //     "model": "/models/qwen3-8b-q4_k_m.gguf",
 //     "engine": { "policy": "batched", "slots": 4, "context": 2048, "threads": 0,
-//                 "prefill_chunk": 256, "paused_kv_streams": 1, "flash_attn": "auto",
+//                 "prefill_chunk": 256, "paused_kv_streams": 0, "flash_attn": "auto",
 //                 "kv_type": "f16", "mlock": false, "cpu_variant": "auto", "chat_template": "chatml" },
 //     "agents": { "dir": "~/agentd/agents.d", "roots": ["~", "/srv/shared"],
 //                 "max_tokens": 256, "timeout": "10m" },

@@ -123,8 +123,9 @@ KvSide measure_kv(const std::string& model, const Options& opt, const std::strin
   auto engine = open_engine(cfg, agentd::engine::Policy::batched);
   warm_up(*engine);
   KvSide side;
-  // KV streams = slots + the paused-sequence spare (LlamaEngineOptions::paused_kv_streams = 1).
-  side.bytes_per_slot = static_cast<double>(engine->stats().memory.kv_bytes) / (cfg.slots + 1);
+  // KV streams = slots + the paused-sequence spares (LlamaEngineOptions::paused_kv_streams).
+  side.bytes_per_slot = static_cast<double>(engine->stats().memory.kv_bytes) /
+                        (cfg.slots + agentd::engine::LlamaEngineOptions{}.paused_kv_streams);
   std::vector<double> speeds;
   for (int r = 0; r < opt.rounds; ++r) {
     SingleStream s = measure_single_stream(*engine, cfg);

@@ -150,7 +150,8 @@ PauseRun pause_background_for_interactive(LlamaEngineOptions o, const Request& b
 }
 
 TEST_F(PriorityTest, PausedSequenceResumesWithTheSameTextKeepingItsCells) {
-  const auto o = options(Policy::batched, 1);
+  auto o = options(Policy::batched, 1);
+  o.paused_kv_streams = 1;  // a spare stream keeps its cells (the default has none)
   const Request breq = greedy_request(prompts()[0], 60, Priority::background);
   const auto ref = reference_greedy(LlamaEngine(o).tokenize_prompt(breq), 60, o.n_ctx_per_seq);
   const auto run = pause_background_for_interactive(
