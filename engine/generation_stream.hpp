@@ -12,15 +12,14 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
-
-#include <condition_variable>
-#include <mutex>
 
 #include <boost/fiber/condition_variable.hpp>
 
@@ -71,6 +70,11 @@ class GenerationStream {
  private:
   using Lock = std::unique_lock<std::mutex>;
 
+  // Waits on the condition variable of the caller's kind until `ready` holds.
+  template <class Ready>
+  void block(Lock& lock, Ready ready);
+  void wake_all();
+
   // The scheduler's choice of lock (scheduler/README.md, "Locking design"): the reader may be a
   // fiber or a plain thread (an HTTP worker) and the writer is the inference thread, so a
   // std::mutex held for a few assignments and never across a fiber switch, with a fiber-aware
@@ -81,9 +85,6 @@ class GenerationStream {
   // on the second.
   boost::fibers::condition_variable_any changed_;
   std::condition_variable changed_for_threads_;
-  template <class Ready>
-  void block(Lock& lock, Ready ready);
-  void wake_all();
   // Guarded by mutex_:
   std::deque<MessageDelta> unread_;  // answer text in .content
   Result result_;  // result_.text grows with every piece

@@ -226,18 +226,18 @@ int main(int argc, char** argv) {
     const CpuSnapshot before = cpu_snapshot();
     std::vector<SystemSummary> results;
     for (const auto& name : o.systems) results.push_back(run_system(name, o, day));
-    double batched_ratio = -1, pp1 = 0, tg1 = 0, tgn = 0;
+    double pp1 = 0, tg1 = 0, tgn = 0;  // llama-batched-bench: prefill at 1, decode at 1 and at slots
     if (!o.no_batched_bench) {
       ToolRun tool{find_tool(o.batched_bench, "", "llama-batched-bench"), o.server.model,
                    (o.server.work_dir / "llama-tools.log").string(), o.server.threads};
       BatchedBenchResult bb = run_batched_bench(tool, 128, 128, {1, o.server.slots});
-      if (bb.find(1) && bb.find(o.server.slots) && bb.find(1)->speed_tg > 0) {
-        batched_ratio = bb.find(o.server.slots)->speed_tg / bb.find(1)->speed_tg;
+      if (bb.find(1) && bb.find(o.server.slots)) {
         pp1 = bb.find(1)->speed_pp;
         tg1 = bb.find(1)->speed_tg;
         tgn = bb.find(o.server.slots)->speed_tg;
       }
     }
+    const double batched_ratio = tg1 > 0 ? tgn / tg1 : -1;
     const CpuNoise noise = cpu_noise(before, cpu_snapshot());
     std::printf("\n%s", table(results).c_str());
     const fs::path csv = fs::path(o.out_dir) / "replay.csv", svg = fs::path(o.out_dir) / "replay.svg",
