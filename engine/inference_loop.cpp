@@ -118,7 +118,7 @@ bool InferenceLoop::run_one_iteration() {
     }
     sweep_finished();
     if (!build_batch()) {
-      save_prefixes_when_idle();
+      tidy_up_when_idle();
       publish_stats();
       if (!prefix_save_pending_) wait_for_mail();  // else the next pass, after taking mail
       return true;
@@ -678,17 +678,20 @@ void InferenceLoop::evict_stream(llama_seq_id id) {
 }
 
 // When the engine has nothing to do, at most once per interval: the streams' prefixes into the
-// store and the store's new entries to disk, so a crash loses little of the cache. The writing
-// goes in short passes, one per idle turn of the loop, so mail (a chat) is taken between two:
-// a single pass over a store of thousands of small prefixes once held chats up for a minute.
-void InferenceLoop::save_prefixes_when_idle() {
-  if (!cache_) return;
+// store and the store's new entries to disk, so a crash loses little of the cache, and the spare
+// state memory back to the system. The writing goes in short passes, one per idle turn of the
+// loop, so mail (a chat) is taken between two: a single pass over a store of thousands of small
+// prefixes once held chats up for a minute.
+void InferenceLoop::tidy_up_when_idle() {
   if (!prefix_save_pending_) {
     if (Clock::now() - last_prefix_save_ < config_.prefix_save_interval) return;
     last_prefix_save_ = Clock::now();
-    for (llama_seq_id id : free_ids_) snapshot_stream(id);
+    if (cache_) {
+      for (llama_seq_id id : free_ids_) snapshot_stream(id);
+    }
+    release_spare_state_memory();
   }
-  prefix_save_pending_ = !cache_->save(kPrefixSavePass);
+  if (cache_) prefix_save_pending_ = !cache_->save(kPrefixSavePass);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -723,6 +726,7 @@ void InferenceLoop::publish_stats() {
   EngineStats s = counters_;
   s.decode_steps = steps_done();
   if (cache_) s.prefix_cache = cache_->stats();
+  s.state_spare_bytes = static_cast<int64_t>(state_memory_stats().spare_bytes);
   for (const auto& q : seqs_) {
     auto& c = s.by_class[static_cast<size_t>(q->rank_class())];
     switch (q->state) {

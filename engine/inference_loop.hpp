@@ -25,6 +25,7 @@
 #include "engine/llama_engine.hpp"
 #include "engine/prefix_cache.hpp"
 #include "engine/sequence.hpp"
+#include "engine/state_memory.hpp"
 #include "llama.h"
 #include "scheduler/priority_slots.hpp"
 
@@ -40,7 +41,7 @@ struct LoopConfig {
   // A new sequence starts from the longest prefix of its prompt that a free KV stream still holds
   // or the prefix cache stored; a finished sequence leaves its cells in its stream for that.
   bool reuse_prefixes = true;
-  Clock::duration prefix_save_interval = std::chrono::seconds(60);  // idle writes to disk, at most
+  Clock::duration prefix_save_interval = std::chrono::seconds(60);  // idle tidying (disk, spare memory), at most
   Clock::duration aging{0};
   std::function<Clock::time_point()> now;
   std::function<void(int64_t)> after_step;
@@ -107,7 +108,7 @@ class InferenceLoop {
   bool trim_stream(llama_seq_id id, int keep);
   void snapshot_stream(llama_seq_id id);
   void evict_stream(llama_seq_id id);
-  void save_prefixes_when_idle();
+  void tidy_up_when_idle();
 
   void shut_down();
   void publish_stats();

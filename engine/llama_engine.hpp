@@ -114,6 +114,7 @@ struct EngineStats {
   std::array<ClassCounts, scheduler::kPriorityClasses> by_class{};  // index(Priority)
   int kv_cells = 0;              // cells of the KV cache (all sequences)
   PrefixCacheStats prefix_cache;  // the RAM/disk store (zeros when it is off)
+  int64_t state_spare_bytes = 0;  // freed state buffers kept mapped for the next (state_memory.hpp)
   EngineMemory memory;            // as allocated at load (memory_use.hpp)
   std::string cpu_backend;        // the CPU variant computing ("zen4"), or "built-in" (cpu_backend.hpp)
 };

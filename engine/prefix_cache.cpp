@@ -8,8 +8,6 @@
 #include <stdexcept>
 #include <system_error>
 
-#include <sys/mman.h>
-
 namespace agentd::engine {
 
 namespace fs = std::filesystem;
@@ -107,33 +105,7 @@ std::string read_header(std::istream& in, Header& h) {
   return "";
 }
 
-// Below this a state comes from malloc. Above it, mmap: besides mapping pages in one call, a
-// store at its cap frees and allocates states of every size all day, which left malloc's arena
-// fragmented (with stories260K's ~100 KB states, the rest of resident memory rose from 43 to
-// 62 MiB within two minutes of a 64 MiB store reaching its cap; scripts/soak). A mapping is returned whole when its entry is evicted. 64 KiB
-// keeps the page rounding under 7 % and the mappings under 8,192 at the default 512 MiB cap.
-constexpr size_t kMmapAbove = size_t{64} << 10;
-
 }  // namespace
-
-template <typename T>
-void* StateAllocator<T>::allocate_state_bytes(size_t bytes) {
-  if (bytes < kMmapAbove) return ::operator new(bytes);
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  return p;
-}
-
-template <typename T>
-void StateAllocator<T>::free_state_bytes(void* p, size_t bytes) {
-  if (bytes < kMmapAbove) {
-    ::operator delete(p);
-  } else {
-    ::munmap(p, bytes);
-  }
-}
-
-template struct StateAllocator<uint8_t>;
 
 PrefixCache::PrefixCache(PrefixCacheOptions options) : options_(std::move(options)) {
   if (options_.block_tokens < 1) throw std::invalid_argument("prefix cache block_tokens must be >= 1");

@@ -35,37 +35,11 @@
 #include <utility>
 #include <vector>
 
+#include "engine/state_memory.hpp"
+
 namespace agentd::engine {
 
 using TokenList = std::vector<int32_t>;
-
-// The allocator of sequence states (tens of MB for a long prefix). Large buffers come from
-// mmap(MAP_POPULATE): their pages are mapped in one call rather than by one page fault each, which
-// made up most of the time of copying a state in and out on a VM. Elements are left
-// uninitialised by resize(): llama.cpp or the file fills every byte.
-template <typename T>
-struct StateAllocator {
-  using value_type = T;
-  StateAllocator() = default;
-  template <typename U>
-  StateAllocator(const StateAllocator<U>&) {}  // NOLINT: rebinding
-  T* allocate(size_t n) { return static_cast<T*>(allocate_state_bytes(n * sizeof(T))); }
-  void deallocate(T* p, size_t n) { free_state_bytes(p, n * sizeof(T)); }
-  template <typename U>
-  void construct(U* p) noexcept {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <typename U, typename... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-  template <typename U>
-  bool operator==(const StateAllocator<U>&) const { return true; }
-
-  static void* allocate_state_bytes(size_t bytes);
-  static void free_state_bytes(void* p, size_t bytes);
-};
-using StateBytes = std::vector<uint8_t, StateAllocator<uint8_t>>;
 
 struct PrefixCacheOptions {
   size_t ram_bytes = 512ull << 20;  // 0: no RAM store (and so nothing on disk either)

@@ -110,12 +110,14 @@ void render_prefix_cache(std::string& out, const engine::EngineStats& e) {
   metric(out, "agentd_prefix_cache_entries", "gauge", "Prefixes stored (RAM or disk).", e.prefix_cache.entries);
   metric(out, "agentd_prefix_cache_ram_bytes", "gauge", "Bytes of prefix KV state held in RAM.", e.prefix_cache.ram_bytes);
   metric(out, "agentd_prefix_cache_disk_bytes", "gauge", "Bytes of prefix-cache files on disk.", e.prefix_cache.disk_bytes);
+  metric(out, "agentd_state_spare_bytes", "gauge",
+         "Bytes of freed KV state buffers kept mapped for the next state (given back when idle).", e.state_spare_bytes);
 }
 
 void render_memory(std::string& out, const engine::EngineStats& e) {
-  auto m = engine::split_resident(e.memory, e.prefix_cache.ram_bytes, engine::resident_bytes());
+  auto m = engine::split_resident(e.memory, e.prefix_cache.ram_bytes + e.state_spare_bytes, engine::resident_bytes());
   out += "# HELP agentd_memory_bytes Resident memory by part: the model's weights, the KV cache, compute buffers, "
-         "the prefix store, and the rest of the process.\n# TYPE agentd_memory_bytes gauge\n";
+         "the prefix store with its spare buffers, and the rest of the process.\n# TYPE agentd_memory_bytes gauge\n";
   for (auto [part, bytes] : {std::pair{"model", m.model}, {"kv_cache", m.kv}, {"compute", m.compute},
                              {"prefix_cache", m.prefix_cache}, {"other", m.other}}) {
     out += "agentd_memory_bytes{part=\"" + std::string(part) + "\"} " + std::to_string(bytes) + "\n";

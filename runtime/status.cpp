@@ -39,12 +39,13 @@ nlohmann::json prefix_cache_json(const engine::EngineStats& s) {
           {"entries", s.prefix_cache.entries},
           {"ram_bytes", s.prefix_cache.ram_bytes},
           {"disk_bytes", s.prefix_cache.disk_bytes},
+          {"spare_bytes", s.state_spare_bytes},
           {"evictions", s.prefix_cache.evictions}};
 }
 
 // What the process's memory is made of (engine/memory_use.hpp).
 nlohmann::json memory_json(const engine::EngineStats& s) {
-  auto m = engine::split_resident(s.memory, s.prefix_cache.ram_bytes, engine::resident_bytes());
+  auto m = engine::split_resident(s.memory, s.prefix_cache.ram_bytes + s.state_spare_bytes, engine::resident_bytes());
   return {{"model_bytes", m.model},   {"kv_bytes", m.kv},         {"compute_bytes", m.compute},
           {"prefix_cache_bytes", m.prefix_cache}, {"other_bytes", m.other}, {"resident_bytes", m.resident},
           {"locked_bytes", m.locked}};

@@ -186,10 +186,15 @@ TEST_F(PrefixCacheTest, AnEvictedPrefixIsRecomputedWithTheSameOutput) {
   LlamaEngine cold(c);
   std::vector<Request> reqs;  // ~550 tokens each, which start differently: 1 MiB holds a few
   for (size_t i = 0; i < prompts().size(); ++i) reqs.push_back(greedy_request(long_story(i, 24), kMaxTokens));
+  const StateMemoryStats memory_before = state_memory_stats();
   for (const auto& r : reqs) run(warm, r);
   const EngineStats after_fill = warm.stats();
   EXPECT_GT(after_fill.prefix_cache.evictions, 0) << "1 MiB holds fewer than 12 of these prefixes";
   EXPECT_LE(after_fill.prefix_cache.ram_bytes, 1 << 20);
+  // The memory of evicted states (~350 KB each) holds the next ones; spare memory stays within
+  // two streams' worth.
+  EXPECT_GT(state_memory_stats().reused, memory_before.reused);
+  EXPECT_LE(after_fill.state_spare_bytes, 2 * static_cast<int64_t>(after_fill.memory.kv_bytes));
 
   const Result oldest = run(warm, reqs[0]);
   EXPECT_LT(oldest.cached_tokens, 32) << "evicted: prefilled again (but for a first token the stream shares)";
