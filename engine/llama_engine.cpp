@@ -81,13 +81,15 @@ void check_options(const LlamaEngineOptions& o) {
   }
 }
 
-// RAM for the prefix store: as configured, or by default 512 MiB, at most a quarter of the memory
-// free at start-up.
+// RAM for the prefix store: as configured, or by default 8 GiB (llama-server's prompt cache), at
+// most a quarter of the memory free once the model and KV cache are in. A busy day's agents
+// resend prompts minutes apart: at 512 MiB the store kept ~15k tokens of a 162M model's KV and
+// the replay's calendar agent found its agenda evicted every time (bench/README.md "Replay").
 size_t prefix_ram_bytes(int mb) {
   if (mb >= 0) return static_cast<size_t>(mb) << 20;
   const long pages = sysconf(_SC_AVPHYS_PAGES);
   const long page_size = sysconf(_SC_PAGE_SIZE);
-  const size_t cap = size_t{512} << 20;
+  const size_t cap = size_t{8} << 30;
   if (pages <= 0 || page_size <= 0) return cap;
   return std::min(cap, static_cast<size_t>(pages) * static_cast<size_t>(page_size) / 4);
 }

@@ -74,7 +74,7 @@ struct LlamaEngineOptions {
   // in a free KV stream or in the store (RAM, then disk); only the rest is prefilled. Output is
   // unchanged (docs/design.md, "Prefix cache").
   bool prefix_cache = true;           // false: every prompt is prefilled from its first token
-  int prefix_cache_mb = -1;           // RAM for stored prefixes; -1 = min(512, a quarter of free RAM); 0 = none
+  int prefix_cache_mb = -1;           // RAM for stored prefixes; -1 = min(8192, a quarter of free RAM); 0 = none
   std::string prefix_cache_dir;       // where stored prefixes outlive the process; "" = RAM only
   int prefix_cache_disk_mb = 1024;    // cap of that folder
   std::function<void(const std::string&)> on_warning;  // engine warnings (cache files); "" = stderr
