@@ -200,10 +200,12 @@ int main(int argc, char** argv) {
   try {
     char tmpl[] = "/tmp/agentd-replay-XXXXXX";
     o.server.work_dir = ::mkdtemp(tmpl);
+    fs::create_directories(o.out_dir);  // now, not after a quarter of an hour of replay
     const std::vector<ReplayRequest> day = load_day(o);
     if (!o.write_trace.empty()) {
-      std::ofstream out(o.write_trace);
+      std::ofstream out = open_output(o.write_trace);
       write_trace_jsonl(out, day);
+      close_output(out, o.write_trace);
     }
     const double window_s = o.work.day_minutes * 60;
     std::printf("replay: seed %llu, a 24 h day in %.1f min per system; chats: %.3f of the Azure conversation trace's requests "

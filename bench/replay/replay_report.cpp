@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include "stats.hpp"
 
@@ -91,8 +92,19 @@ std::string table(const std::vector<SystemSummary>& systems) {
   return out.str();
 }
 
-void write_csv(const std::filesystem::path& file, const std::vector<SystemSummary>& systems) {
+std::ofstream open_output(const std::filesystem::path& file) {
   std::ofstream out(file);
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+  return out;
+}
+
+void close_output(std::ofstream& out, const std::filesystem::path& file) {
+  out.close();
+  if (!out) throw std::runtime_error("writing " + file.string() + " failed");
+}
+
+void write_csv(const std::filesystem::path& file, const std::vector<SystemSummary>& systems) {
+  std::ofstream out = open_output(file);
   out << "system,chat_ttft_p50_ms,chat_ttft_p95_ms,chat_ttft_p99_ms,chat_tpot_p50_ms,chat_tpot_p95_ms,tool_latency_p95_ms,"
          "tasks_per_hour,tasks_done,chats,chats_unanswered,requests_done,requests_cut,failed,decode_tokens_per_s,"
          "prompt_tokens_sent,prompt_tokens_prefilled,peak_rss_mib\n";
@@ -103,11 +115,12 @@ void write_csv(const std::filesystem::path& file, const std::vector<SystemSummar
         << ',' << s.failed << ',' << s.decode_tokens_per_s << ',' << s.prompt_tokens_sent << ',' << s.prompt_tokens_prefilled
         << ',' << s.peak_rss_mib << '\n';
   }
+  close_output(out, file);
 }
 
 void write_requests_csv(const std::filesystem::path& file, const std::vector<ReplayRequest>& day,
                         const std::vector<SystemSummary>& systems) {
-  std::ofstream out(file);
+  std::ofstream out = open_output(file);
   out << "system,request,agent,class,chain,task,max_tokens,sent_s,first_s,done_s,prompt_tokens,cached_tokens,"
          "completion_tokens,cut,failed\n";
   for (const auto& s : systems) {
@@ -119,6 +132,7 @@ void write_requests_csv(const std::filesystem::path& file, const std::vector<Rep
           << o.cached_tokens << ',' << o.completion_tokens << ',' << o.cut << ',' << o.failed << '\n';
     }
   }
+  close_output(out, file);
 }
 
 namespace {
@@ -137,7 +151,7 @@ void svg_panel_frame(std::ostream& o, double x0, const char* title, const char* 
 }  // namespace
 
 void write_svg(const std::filesystem::path& file, const std::vector<SystemSummary>& systems, double window_s) {
-  std::ofstream o(file);
+  std::ofstream o = open_output(file);
   o << "<svg xmlns='http://www.w3.org/2000/svg' width='960' height='440' font-family='sans-serif'>\n"
     << "<rect width='960' height='440' fill='white'/>\n";
   svg_panel_frame(o, 60, "Chat time to first token (CDF)", "TTFT, ms (log scale)", "share of chats");
@@ -172,6 +186,7 @@ void write_svg(const std::filesystem::path& file, const std::vector<SystemSummar
       << "</text>\n";
   }
   o << "</svg>\n";
+  close_output(o, file);
 }
 
 }  // namespace agentd::bench::replay

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest
 double batching_gain_bound(double prefilled, double decoded, double pp_per_s, double tg1_per_s, double tgn_per_s);
 
 std::string table(const std::vector<SystemSummary>& systems);
+// A file the report goes to, opened for writing, and its end: each throws naming the file when it
+// cannot be written (a run of a quarter of an hour must not end with "written" and nothing there).
+std::ofstream open_output(const std::filesystem::path& file);
+void close_output(std::ofstream& out, const std::filesystem::path& file);
 void write_csv(const std::filesystem::path& file, const std::vector<SystemSummary>& systems);
 // Every request of the day on every system, one row each: what it was (agent, class, chain, task)
 // and what happened to it (times, tokens prompted, cached and completed, cut or failed), so two

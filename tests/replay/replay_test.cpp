@@ -150,6 +150,25 @@ TEST(Stats, BatchingGainBoundIsTheDecodeRatioOnlyForADayOfDecode) {
   EXPECT_EQ(batching_gain_bound(5000, 500, 0, 50, 60), 0);                  // a rate missing
 }
 
+TEST(Report, AFileThatCannotBeWrittenIsAnErrorNamingIt) {
+  agentd::testing::TempDir dir;
+  const std::filesystem::path missing = dir.path() / "no-such-dir" / "replay.csv";
+  SystemSummary s;
+  s.name = "agentd_batched";
+  try {
+    write_csv(missing, {s});
+    FAIL() << "wrote into a folder that does not exist";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(missing.string()));
+  }
+  write_csv(dir.path() / "replay.csv", {s});
+  std::ifstream written(dir.path() / "replay.csv");
+  std::string header, row;
+  std::getline(written, header);
+  std::getline(written, row);
+  EXPECT_EQ(row.substr(0, row.find(',')), "agentd_batched");
+}
+
 TEST(Readers, CsvRefusesABadLineWithItsNumber) {
   const std::string h = "TIMESTAMP,ContextTokens,GeneratedTokens\n", ok = "2023-11-16 18:15:46.6805900,374,44\n";
   EXPECT_THAT(refusal_csv("time,a,b\n"), HasSubstr("t.csv:1:"));
