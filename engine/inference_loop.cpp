@@ -44,7 +44,7 @@ InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_
   for (int id = config_.seq_ids - 1; id >= 0; --id) free_ids_.push_back(id);
   stream_tokens_.resize(static_cast<size_t>(config_.seq_ids));
   if (cache_ && !cache_->enabled()) cache_.reset();
-  last_prefix_save_ = Clock::now();
+  last_idle_tidy_ = Clock::now();
   counters_.kv_cells = static_cast<int>(llama_n_ctx(ctx));
   published_ = counters_;
   // A recurrent state cannot be rolled back to a position, so a cut step could not be undone.
@@ -684,8 +684,8 @@ void InferenceLoop::evict_stream(llama_seq_id id) {
 // prefixes once held chats up for a minute.
 void InferenceLoop::tidy_up_when_idle() {
   if (!prefix_save_pending_) {
-    if (Clock::now() - last_prefix_save_ < config_.prefix_save_interval) return;
-    last_prefix_save_ = Clock::now();
+    if (Clock::now() - last_idle_tidy_ < config_.prefix_save_interval) return;
+    last_idle_tidy_ = Clock::now();
     if (cache_) {
       for (llama_seq_id id : free_ids_) snapshot_stream(id);
     }

@@ -137,7 +137,7 @@ class InferenceLoop {
   std::vector<llama_seq_id> free_ids_;  // descending: back() is the lowest
   std::vector<std::vector<llama_token>> stream_tokens_;  // by seq id: tokens a free stream holds
   std::unique_ptr<PrefixCache> cache_;
-  Clock::time_point last_prefix_save_{};
+  Clock::time_point last_idle_tidy_{};
   bool prefix_save_pending_ = false;  // a save pass ran out of time; the next idle turn goes on
   static constexpr auto kPrefixSavePass = std::chrono::milliseconds(5);
   std::vector<Sequence*> in_batch_;     // this step's sequences, by seq_id

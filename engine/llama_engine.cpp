@@ -435,8 +435,8 @@ LlamaEngine::LlamaEngine(LlamaEngineOptions options) : impl_(std::make_unique<Im
   m.pick_chat_template();
   m.create_context();  // a context too large for memory fails here
   m.measure_memory();
-  // Spare state memory (state_memory.hpp) for two whole streams: a prefix copied out while a
-  // paused sequence's state is, with room to spare for smaller ones.
+  // Spare state memory (state_memory.hpp): two whole streams' worth, enough for a stored prefix
+  // and a paused sequence's state to be written into memory written before.
   set_spare_state_limit(2 * m.memory.kv_bytes / static_cast<uint64_t>(kv_streams(m.options)));
 
   LoopConfig config;
