@@ -384,6 +384,15 @@ json usage_json(const engine::Result& result) {
           {"prompt_tokens_details", {{"cached_tokens", result.cached_tokens}}}};
 }
 
+// agentd's own figures (OpenAI clients ignore unknown fields): how the scheduler treated a request.
+json scheduling_json(const engine::Result& result) {
+  return {{"queue_wait_ms", result.queue_wait_ms},
+          {"ttft_ms", result.ttft_ms},
+          {"times_preempted", result.times_preempted},
+          {"submitted_step", result.submitted_step},
+          {"first_token_step", result.first_token_step}};
+}
+
 json completion_body(const std::string& id, const std::string& model, int64_t created, const engine::Result& result) {
   return {{"id", id},
           {"object", "chat.completion"},
@@ -394,13 +403,7 @@ json completion_body(const std::string& id, const std::string& model, int64_t cr
                          {"message", message_json(result)},
                          {"finish_reason", openai_finish_reason(result)}}})},
           {"usage", usage_json(result)},
-          // agentd's own figures (OpenAI clients ignore unknown fields): how the scheduler treated it.
-          {"agentd",
-           {{"queue_wait_ms", result.queue_wait_ms},
-            {"ttft_ms", result.ttft_ms},
-            {"times_preempted", result.times_preempted},
-            {"submitted_step", result.submitted_step},
-            {"first_token_step", result.first_token_step}}}};
+          {"agentd", scheduling_json(result)}};
 }
 
 std::string chunk_event(const std::string& id, const std::string& model, int64_t created, const json& delta,
@@ -421,7 +424,8 @@ std::string usage_event(const std::string& id, const std::string& model, int64_t
                 {"created", created},
                 {"model", model},
                 {"choices", json::array()},
-                {"usage", usage_json(result)}};
+                {"usage", usage_json(result)},
+                {"agentd", scheduling_json(result)}};
   return "data: " + storage::json_text(chunk) + "\n\n";
 }
 

@@ -69,6 +69,10 @@ void read_usage(const json& chunk, Outcome& o) {
       o.cached_tokens = u["prompt_tokens_details"].value("cached_tokens", o.cached_tokens);
     }
   }
+  if (chunk.contains("agentd") && chunk["agentd"].is_object()) {
+    o.server_queue_ms = chunk["agentd"].value("queue_wait_ms", o.server_queue_ms);
+    o.server_ttft_ms = chunk["agentd"].value("ttft_ms", o.server_ttft_ms);
+  }
   if (o.cached_tokens < 0 && chunk.contains("timings") && chunk["timings"].is_object()) {  // llama-server
     o.cached_tokens = chunk["timings"].value("cache_n", -1);
   }

@@ -26,6 +26,10 @@ struct Outcome {
   bool cut = false;     // still open when the window ended
   int pieces = 0;       // content pieces streamed
   int completion_tokens = -1, prompt_tokens = -1, cached_tokens = -1;  // from usage (or timings)
+  // agentd's own account (the "agentd" object of its last chunk), -1 from other servers: submit to
+  // admission, and submit to first token, inside the daemon. The client's time to first token
+  // minus the second is the HTTP path's share.
+  double server_queue_ms = -1, server_ttft_ms = -1;
   std::string error;
   int tokens() const { return completion_tokens >= 0 ? completion_tokens : pieces; }
 };

@@ -122,14 +122,15 @@ void write_requests_csv(const std::filesystem::path& file, const std::vector<Rep
                         const std::vector<SystemSummary>& systems) {
   std::ofstream out = open_output(file);
   out << "system,request,agent,class,chain,task,max_tokens,sent_s,first_s,done_s,prompt_tokens,cached_tokens,"
-         "completion_tokens,cut,failed\n";
+         "completion_tokens,cut,failed,server_queue_ms,server_ttft_ms\n";
   for (const auto& s : systems) {
     for (size_t i = 0; i < day.size() && i < s.outcomes.size(); ++i) {
       const ReplayRequest& r = day[i];
       const Outcome& o = s.outcomes[i];
       out << s.name << ',' << i << ',' << r.agent << ',' << r.klass << ',' << r.chain << ',' << r.task << ','
           << r.max_tokens << ',' << o.sent_s << ',' << o.first_s << ',' << o.done_s << ',' << o.prompt_tokens << ','
-          << o.cached_tokens << ',' << o.completion_tokens << ',' << o.cut << ',' << o.failed << '\n';
+          << o.cached_tokens << ',' << o.completion_tokens << ',' << o.cut << ',' << o.failed << ','
+          << o.server_queue_ms << ',' << o.server_ttft_ms << '\n';
     }
   }
   close_output(out, file);

@@ -362,6 +362,10 @@ TEST(Smoke, ReplaysADayAgainstAgentd) {
     const Outcome& out = run.outcomes[i];
     if (out.done_s < 0 || out.cut || out.failed) continue;
     ++answered;
+    // The daemon's own account of the request fits inside what the client saw.
+    EXPECT_GE(out.server_queue_ms, 0) << "request " << i;
+    EXPECT_GE(out.server_ttft_ms, out.server_queue_ms) << "request " << i;
+    if (out.first_s >= 0) EXPECT_LE(out.server_ttft_ms, (out.first_s - out.sent_s) * 1000 + 1) << "request " << i;
     auto found = sent.find(key(day[i]));
     EXPECT_NE(found, sent.end()) << "request " << i << " of agent " << day[i].agent << " is not in the export";
     if (found != sent.end()) sent.erase(found);

@@ -140,7 +140,13 @@ TEST_F(HttpTest, ChatCompletionsPlainAndStreamedGiveTheSameGreedyText) {
     }
     json chunk = json::parse(data);
     EXPECT_FALSE(done) << "nothing after [DONE]";
-    if (chunk.contains("usage")) usage_tokens = chunk["usage"]["completion_tokens"];
+    if (chunk.contains("usage")) {
+      usage_tokens = chunk["usage"]["completion_tokens"];
+      // The usage chunk carries the scheduler's figures, as the plain body does.
+      const double queue_wait = chunk["agentd"]["queue_wait_ms"], ttft = chunk["agentd"]["ttft_ms"];
+      EXPECT_GE(queue_wait, 0);
+      EXPECT_GE(ttft, queue_wait);
+    }
     if (chunk["choices"].empty()) continue;
     joined += chunk["choices"][0]["delta"].value("content", "");
     if (!chunk["choices"][0]["finish_reason"].is_null()) finish = chunk["choices"][0]["finish_reason"];
