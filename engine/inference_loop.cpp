@@ -184,9 +184,14 @@ void InferenceLoop::start_waiter(Sequence& s) {
     Lock lock(mail_mutex_);
     ++live_waiters_;
   }
+  // A chat paused after its turn lets chats that arrive while it waits go first: they wait for
+  // their first token, and the slot its pause frees is meant for them (chat_that_had_its_turn).
+  const auto place = s.priority == Priority::interactive && s.first_token_seen
+                         ? scheduler::QueuePlace::after_newcomers
+                         : scheduler::QueuePlace::in_arrival_order;
   // dispatch: the waiter runs at once, so it is queued in the lock before the next decision.
-  boost::fibers::fiber(boost::fibers::launch::dispatch, [this, &s] {
-    const AcquireStatus status = slots_.acquire(s.priority, s.deadline, s.stream->stop_token());
+  boost::fibers::fiber(boost::fibers::launch::dispatch, [this, &s, place] {
+    const AcquireStatus status = slots_.acquire(s.priority, s.deadline, s.stream->stop_token(), place);
     {
       Lock lock(mail_mutex_);
       admissions_.push_back({&s, status});
@@ -279,9 +284,10 @@ bool InferenceLoop::preempt_if_needed() {
 // before it (in the replay, the slowest chats' time to first token was 75% slot wait, 2.8 of 3.7 s).
 // A chat that has streamed kChatTurnTokens since it took its slot, the longest-running such, is
 // paused instead: its reader sees a pause, the new chat its first token after its prefill. The
-// paused chat queues again behind the waiting ones (the lock is first come first served within a
-// class) and, having its first token, never pauses another chat itself, so chats do not pass a
-// slot back and forth.
+// paused chat queues again behind the waiting chats and behind any that arrive while it waits
+// (QueuePlace::after_newcomers: else the slot of the next pause went to it, not to a newer chat:
+// in a burst of six chats the last one's first token came 0.6 s later) and, having its first
+// token, never pauses another chat itself, so chats do not pass a slot back and forth.
 Sequence* InferenceLoop::chat_that_had_its_turn() const {
   const bool new_chat_waits = std::any_of(seqs_.begin(), seqs_.end(), [](const auto& s) {
     return s->waiting_for_slot && s->priority == Priority::interactive && !s->first_token_seen;

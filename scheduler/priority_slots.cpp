@@ -8,6 +8,7 @@
 #include <bit>
 #include <cassert>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 #include <utility>
 
@@ -109,8 +110,8 @@ PrioritySlots::~PrioritySlots() {
 }
 
 AcquireStatus PrioritySlots::acquire(Priority priority, std::optional<SteadyTime> deadline,
-                                     std::stop_token stop) {
-  Waiter self(priority);
+                                     std::stop_token stop, QueuePlace place) {
+  Waiter self(priority, place);
   // Registered before locking: if stop was already requested, the callback runs right here.
   std::stop_callback<WakeOnStop> on_stop(stop, WakeOnStop{this, &self});
   Lock lock(mutex_);  // declared after on_stop, so unlocked before on_stop is deregistered
@@ -161,7 +162,13 @@ AcquireStatus PrioritySlots::wait_for_grant(Lock& lock, Waiter& self, std::optio
                                             const std::stop_token& stop) {
   self.since = now_();
   self.ticket = next_ticket_++;
-  queues_[class_of(self.priority)].push_back(self);
+  // Waiters that yield to newcomers are the queue's tail; a newcomer goes in before them.
+  auto& queue = queues_[class_of(self.priority)];
+  auto at = queue.end();
+  if (self.place == QueuePlace::in_arrival_order) {
+    while (at != queue.begin() && std::prev(at)->place == QueuePlace::after_newcomers) --at;
+  }
+  queue.insert(at, self);
   while (!self.granted) {
     if (stop.stop_requested()) return give_up(self, AcquireStatus::cancelled);
     if (!deadline) {

@@ -9,7 +9,10 @@
 //   options.now, so no timers run.
 // - Direct handoff: release() gives the freed slot straight to the best waiter and wakes only
 //   that waiter. A newcomer never overtakes a queued waiter (try_acquire fails while anyone
-//   waits, because every slot is then held).
+//   waits, because every slot is then held), except one that queued with
+//   QueuePlace::after_newcomers: a holder that was preempted and asks again, yielding to
+//   waiters of its own class that arrive while it waits (FIFO among such waiters). It gives up
+//   its place in its class, not its class.
 // - acquire() returns a value, never throws for an expected outcome:
 //     acquired  - the caller holds one slot and must release() it (or use SlotGuard);
 //     timeout   - `deadline` (real steady_clock time) passed before a slot was granted;
@@ -48,6 +51,9 @@ namespace agentd::scheduler {
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 enum class AcquireStatus { acquired, timeout, cancelled };
+
+// Where a waiter queues inside its class (see the contract).
+enum class QueuePlace { in_arrival_order, after_newcomers };
 
 std::string_view to_string(AcquireStatus s);
 
@@ -103,7 +109,7 @@ class PrioritySlots {
 
   // Waits for a slot until granted, `deadline` passes, or `stop` is requested.
   AcquireStatus acquire(Priority priority, std::optional<SteadyTime> deadline = {},
-                        std::stop_token stop = {});
+                        std::stop_token stop = {}, QueuePlace place = QueuePlace::in_arrival_order);
   // Takes a slot only if one is free now (so never while someone waits).
   bool try_acquire(Priority priority);
   // Gives one held slot back: to the best waiter if any, else to the free pool.
@@ -118,8 +124,9 @@ class PrioritySlots {
   // One caller blocked in acquire(); lives on that caller's stack while it is queued.
   // since, ticket and granted are guarded by mutex_; `wake` synchronises itself.
   struct Waiter : boost::intrusive::list_base_hook<> {
-    explicit Waiter(Priority p) : priority(p) {}
+    Waiter(Priority p, QueuePlace q) : priority(p), place(q) {}
     const Priority priority;
+    const QueuePlace place;
     SteadyTime since{};                          // when it queued, from now_
     std::uint64_t ticket = 0;                    // arrival order; breaks ties of `since`
     bool granted = false;                        // set by the release() that hands this waiter its slot

@@ -382,6 +382,42 @@ TEST_F(PriorityTest, ANewChatPausesAChatThatHadItsTurnWhenEverySlotHoldsAChat) {
   }
 }
 
+// The slot a pause frees goes to the new chat it was paused for, not to a chat paused earlier that
+// is still waiting: that one has its first token and lets newer chats go first. Two slots; c3
+// pauses c1; c4 then pauses c2 and takes its slot at once, and nothing else is paused.
+TEST_F(PriorityTest, AChatPausedEarlierLetsANewerChatTakeTheNextFreedSlot) {
+  StepGate gate;
+  auto o = options(Policy::batched, 2);
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);
+  auto c1 = engine.submit_llama(greedy_request(prompts()[0], 90, Priority::interactive));
+  ASSERT_TRUE(gate.wait_held());
+  auto c2 = engine.submit_llama(greedy_request(prompts()[2], 90, Priority::interactive));
+  const auto past_turn = [](const std::unique_ptr<LlamaGeneration>& c, int64_t step) {
+    return c->steps().first_token >= 0 && step >= c->steps().first_token + InferenceLoop::kChatTurnTokens + 4;
+  };
+  gate.hold_when([&](int64_t step) { return past_turn(c1, step) && past_turn(c2, step); });
+  ASSERT_TRUE(gate.wait_held());
+  auto c3 = engine.submit_llama(greedy_request(prompts()[1], 90, Priority::interactive));
+  gate.hold_when([&](int64_t step) { return past_turn(c3, step); });
+  ASSERT_TRUE(gate.wait_held());  // c1 paused and waiting, c2 and c3 past their turn
+  ASSERT_EQ(engine.stats().preemptions, 1);
+
+  auto c4 = engine.submit_llama(greedy_request(prompts()[3], 8, Priority::interactive));
+  gate.release();
+  const Result res4 = c4->wait();
+  const StepMarks s4 = c4->steps();
+  const Result res1 = c1->wait(), res2 = c2->wait(), res3 = c3->wait();
+  EXPECT_GT(res4.completion_tokens, 0);
+  EXPECT_EQ(s4.admitted, s4.submitted);  // the next token boundary
+  EXPECT_EQ(engine.stats().preemptions, 2);
+  EXPECT_EQ(res1.times_preempted, 1);
+  EXPECT_EQ(res2.times_preempted, 1);
+  EXPECT_EQ(res3.times_preempted, 0);  // c1 did not take c2's slot, so c3 had not to give up its own
+}
+
 // A chat that has not streamed its turn yet keeps its slot: the new chat waits until one of the
 // running chats has streamed kChatTurnTokens since it was admitted, then pauses that one (once).
 TEST_F(PriorityTest, AChatKeepsItsSlotUntilItHasHadItsTurn) {

@@ -38,6 +38,29 @@ TEST_P(GrantOrderTest, GrantsByClassThenFifoInsideClassWhenAgingIsOff) {
   EXPECT_EQ(lock.held(), 0u);
 }
 
+// A preempted chat asking again lets chats that arrive after it go first (the engine's chat
+// turns), yet still outranks lower classes.
+TEST_P(GrantOrderTest, WaitersThatYieldGoAfterLaterNewcomersOfTheirClassOnly) {
+  FakeClock clock;
+  PriorityLock lock({.aging = {}, .now = clock.function()});
+  Journal journal;
+  constexpr auto yields = QueuePlace::after_newcomers;
+  scenario.run([&] {
+    ASSERT_EQ(lock.acquire(Priority::tool), AcquireStatus::acquired);
+    queue_recorder(scenario, lock, Priority::interactive, "int1", journal);
+    queue_recorder(scenario, lock, Priority::interactive, "resumed1", journal, yields);
+    queue_recorder(scenario, lock, Priority::tool, "tool1", journal);
+    queue_recorder(scenario, lock, Priority::interactive, "int2", journal);
+    queue_recorder(scenario, lock, Priority::interactive, "resumed2", journal, yields);
+    queue_recorder(scenario, lock, Priority::interactive, "int3", journal);
+    queue_recorder(scenario, lock, Priority::tool, "resumed_tool", journal, yields);
+    queue_recorder(scenario, lock, Priority::tool, "tool2", journal);
+    lock.release();
+  });
+  EXPECT_THAT(journal.entries(),
+              ElementsAre("int1", "int2", "int3", "resumed1", "resumed2", "tool1", "tool2", "resumed_tool"));
+}
+
 TEST_P(GrantOrderTest, AgingRaisesOneClassPerWholeIntervalAndTiesGoToOlder) {
   FakeClock clock;
   PriorityLock lock({.aging = 10ms, .now = clock.function()});

@@ -53,11 +53,11 @@ class Journal {
 // granted and releases at once; returns when the actor is queued (or already served, in case
 // another actor releases meanwhile and the queued state is too brief to observe).
 inline void queue_recorder(Scenario& scenario, PrioritySlots& slots, Priority priority, std::string name,
-                           Journal& journal) {
+                           Journal& journal, QueuePlace place = QueuePlace::in_arrival_order) {
   const std::size_t before = slots.waiting(priority);
   auto served = std::make_shared<std::atomic<bool>>(false);
-  scenario.spawn([&slots, &journal, priority, name, served] {
-    const AcquireStatus status = slots.acquire(priority);
+  scenario.spawn([&slots, &journal, priority, name, served, place] {
+    const AcquireStatus status = slots.acquire(priority, {}, {}, place);
     *served = true;
     EXPECT_EQ(status, AcquireStatus::acquired) << name;
     if (status != AcquireStatus::acquired) return;
