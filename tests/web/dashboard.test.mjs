@@ -25,6 +25,7 @@ const HOSTILE = `<img src=x onerror="window.__pwned='img'"> <script>window.__pwn
 
 let dir, agentsDir, daemon, port, base, browser, context;
 const consoleErrors = [];
+const daemonLog = [];  // the daemon's last lines (stdout and stderr), shown when a wait fails
 
 // A copy of the checkout's agents.d and samples, so the agents' relative folders resolve as
 // shipped; plus a mail and a feed item whose subject/title is markup.
@@ -52,16 +53,16 @@ function startDaemon(agentsDir) {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, ["--db", path.join(dir, "agentd.db"), "run", "--model", model, "--threads", "1",
       "--agents", agentsDir, "--listen", "127.0.0.1:0", "--log-file-level", "off"], { stdio: ["ignore", "pipe", "pipe"] });
-    let log = "";
     const onLine = (line) => {
-      log += line + "\n";
+      daemonLog.push(line);
+      if (daemonLog.length > 200) daemonLog.shift();
       const m = line.match(/http: listening on 127\.0\.0\.1:(\d+)/);
       if (m) port = Number(m[1]);
       if (line.includes("serving:") && port) resolve(child);
     };
     readline.createInterface({ input: child.stdout }).on("line", onLine);
     readline.createInterface({ input: child.stderr }).on("line", onLine);
-    child.on("exit", (code) => reject(new Error(`agentd exited (${code}) before serving:\n${log}`)));
+    child.on("exit", (code) => reject(new Error(`agentd exited (${code}) before serving:\n${daemonLog.join("\n")}`)));
   });
 }
 
@@ -92,6 +93,24 @@ async function page(hash) {
   p.on("dialog", (d) => { consoleErrors.push(`${hash}: a dialog opened: ${d.message()}`); d.dismiss(); });
   await p.goto(`${base}/${hash}`);
   return p;
+}
+
+// Waits for `wanted` on page `p`, or for an error the page shows instead; a failure says what the
+// page showed and what the daemon logged last, so a failure on a CI machine can be read.
+async function waitOrExplain(p, wanted, what) {
+  const shownError = p.locator(".error");
+  try {
+    await wanted.or(shownError).first().waitFor();
+  } catch (e) {
+    throw new Error(`${what}: ${e.message}\n${await explain(p)}`);
+  }
+  if (await shownError.count()) throw new Error(`${what}: the page shows an error\n${await explain(p)}`);
+}
+
+async function explain(p) {
+  const errors = await p.locator(".error").allTextContents();
+  return `page errors: ${JSON.stringify(errors)}\nconsole errors: ${JSON.stringify(consoleErrors)}\n` +
+    `daemon's last lines:\n${daemonLog.slice(-60).join("\n")}`;
 }
 
 async function shot(p, name) {
@@ -261,7 +280,7 @@ test("chat streams the chat agent's answer and keeps the conversation in its ses
   await p.fill("#chat-input", "Once upon a time");
   await p.press("#chat-input", "Enter");
   const done = p.locator(".msg.assistant[data-task]");
-  await done.waitFor();
+  await waitOrExplain(p, done, "the chat's answer");
   // The text came as the task's "delta" events before its output replaced it.
   assert.equal(await done.getAttribute("data-streamed"), "true", "the answer was streamed");
   const answer = (await done.locator(".md").textContent()).trim();
