@@ -1,6 +1,7 @@
 #include "engine/inference_loop.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include <boost/fiber/operations.hpp>
 
 #include "core/thread_name.hpp"
+#include "engine/llama_log.hpp"
 
 namespace agentd::engine {
 
@@ -380,8 +382,12 @@ bool InferenceLoop::decode_step() {
                                      [](const Sequence* s) { return s->priority == Priority::interactive; });
   step_cuttable_.store(cuttable, std::memory_order_release);
   if (config_.before_step) config_.before_step(steps_done());
+  std::optional<HeldLlamaLog> held_log;  // a step we cut is not an error to print
+  if (cuttable) held_log.emplace();
   const int rc = llama_decode(ctx_, batch_);
   step_cuttable_.store(false, std::memory_order_release);
+  if (rc == 2 && held_log) held_log->drop();
+  held_log.reset();
   if (rc == 2) {
     // Aborted: llama.cpp dropped the unfinished ubatch's cells, finished ubatches stay. Every
     // sequence of the batch goes back to where it was before the step, and runs it again later.

@@ -21,6 +21,8 @@ constexpr size_t kKeptErrorLines = 3;
 thread_local std::vector<std::string> t_errors;
 thread_local bool t_error_open = false;  // the last error line may still get a continuation
 thread_local int t_last_level = GGML_LOG_LEVEL_NONE;
+thread_local bool t_holding = false;  // a HeldLlamaLog exists on this thread
+thread_local std::string t_held;      // what it held back
 
 int to_agentd_level(ggml_log_level level) {
   switch (level) {
@@ -53,7 +55,11 @@ void on_llama_log(ggml_log_level level, const char* text, void* /*user_data*/) {
   const int agentd_level = to_agentd_level(level);
   const int print_level = g_print_level.load(std::memory_order_relaxed);
   if (print_level != static_cast<int>(LogLevel::none) && agentd_level <= print_level) {
-    std::fputs(text, stderr);
+    if (t_holding) {
+      t_held += text;
+    } else {
+      std::fputs(text, stderr);
+    }
   }
 }
 
@@ -79,6 +85,17 @@ std::string last_llama_error() {
     out += line;
   }
   return out;
+}
+
+HeldLlamaLog::HeldLlamaLog() {
+  t_holding = true;
+  t_held.clear();
+}
+
+HeldLlamaLog::~HeldLlamaLog() {
+  t_holding = false;
+  if (print_ && !t_held.empty()) std::fputs(t_held.c_str(), stderr);
+  t_held.clear();
 }
 
 }  // namespace agentd::engine

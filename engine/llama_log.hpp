@@ -21,4 +21,20 @@ void clear_llama_error();
 // three, joined by "; "; the root cause usually comes first), or "".
 std::string last_llama_error();
 
+// While one exists, what llama.cpp prints on this thread is held back; at its end it is printed,
+// unless drop() was called. For a call whose failure can be the caller's own doing: a decode step
+// the engine cuts for a chat logs three error lines ("failed to compute graph", "failed to
+// decode, ret = 2") that would read as a fault.
+class HeldLlamaLog {
+ public:
+  HeldLlamaLog();
+  ~HeldLlamaLog();
+  HeldLlamaLog(const HeldLlamaLog&) = delete;
+  HeldLlamaLog& operator=(const HeldLlamaLog&) = delete;
+  void drop() { print_ = false; }
+
+ private:
+  bool print_ = true;
+};
+
 }  // namespace agentd::engine

@@ -3,6 +3,7 @@
 // No timing: situations are set up with StepGate, which holds the engine at an exact token
 // boundary while the test submits or cancels; results are read from Result and StepMarks.
 #include <iostream>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -75,13 +76,16 @@ TEST_F(PriorityTest, AChatArrivingDuringABackgroundStepCutsItAndTheStepRunsAgain
   gate.hold_after_step(3);  // before step 4: the background decodes its third token
   auto bg = engine.submit_llama(breq);
   ASSERT_TRUE(gate.wait_held());
+  ::testing::internal::CaptureStderr();
   auto inter = engine.submit_llama(greedy_request(prompts()[3], 8, Priority::interactive));
   gate.release();
   const Result ir = inter->wait();
   const StepMarks is = inter->steps();
   const Result br = bg->wait();
+  const std::string printed = ::testing::internal::GetCapturedStderr();
 
   EXPECT_EQ(engine.stats().steps_cut, 1);
+  EXPECT_EQ(printed.find("failed to decode"), std::string::npos) << printed << "a step the engine cut is not an error to print";
   EXPECT_EQ(is.submitted, 3);
   EXPECT_EQ(is.admitted, 3) << "admitted without the background's step being done";
   EXPECT_EQ(is.first_token, 4) << "its prefill is the next step decoded";
