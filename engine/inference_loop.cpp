@@ -41,7 +41,7 @@ InferenceLoop::InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_
       config_(std::move(config)),
       slots_(static_cast<std::size_t>(config_.slots), slot_options(config_)),
       cache_(std::move(cache)) {
-  batch_capacity_ = max_batch_tokens(config_.slots, config_.prefill_chunk);
+  batch_capacity_ = config_.slots + config_.prefill_chunk;
   batch_ = llama_batch_init(batch_capacity_, 0, 1);
   for (int id = config_.seq_ids - 1; id >= 0; --id) free_ids_.push_back(id);
   stream_tokens_.resize(static_cast<size_t>(config_.seq_ids));
@@ -343,14 +343,8 @@ bool InferenceLoop::build_batch() {
   for (Sequence* s : running_) {
     if (budget == 0) break;
     if (s->skipped || !s->prefilling()) continue;
-    const int left = static_cast<int>(s->prompt.size()) - s->n_past;
-    // A chat's prompt that fits in kChatPromptChunks chunks ends in this step: its first token is
-    // what the user waits for, and a short tail as a step of its own costs nearly a whole pass
-    // over the weights (a 289-token prompt: 424 + 124 ms as 256 + 33, against ~430 ms at once).
-    const bool chat_ends_here = s->priority == Priority::interactive &&
-                                left <= budget + (kChatPromptChunks - 1) * config_.prefill_chunk;
-    s->batch_tokens = chat_ends_here ? left : std::min(budget, left);
-    budget = std::max(0, budget - s->batch_tokens);
+    s->batch_tokens = std::min(budget, static_cast<int>(s->prompt.size()) - s->n_past);
+    budget -= s->batch_tokens;
   }
 
   in_batch_.clear();

@@ -52,12 +52,6 @@ class InferenceLoop {
  public:
   // Tokens a running chat streams before a chat still waiting for its first token may pause it.
   static constexpr int kChatTurnTokens = 16;
-  // A chat's prompt with at most this many chunks left is prefilled in one step (build_batch).
-  static constexpr int kChatPromptChunks = 2;
-  // Tokens one step may hold: a decode token per slot and such a chat prompt. n_batch and n_ubatch.
-  static constexpr int max_batch_tokens(int slots, int prefill_chunk) {
-    return slots + kChatPromptChunks * prefill_chunk;
-  }
 
   // Does not own ctx; starts the thread. `cache` may be null (no prefixes kept beyond the streams).
   InferenceLoop(llama_context* ctx, LoopConfig config, std::unique_ptr<PrefixCache> cache = nullptr);

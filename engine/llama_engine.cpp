@@ -234,7 +234,7 @@ void LlamaEngine::Impl::create_context() {
   const int streams = kv_streams(options);
   params.n_ctx = static_cast<uint32_t>(options.n_ctx_per_seq) * static_cast<uint32_t>(streams);
   params.n_seq_max = static_cast<uint32_t>(streams);
-  params.n_batch = static_cast<uint32_t>(InferenceLoop::max_batch_tokens(slots, options.prefill_chunk));
+  params.n_batch = static_cast<uint32_t>(slots + options.prefill_chunk);
   params.n_ubatch = params.n_batch;  // one step = one ubatch
   params.n_threads = threads;
   params.n_threads_batch = threads;

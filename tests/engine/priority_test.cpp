@@ -61,30 +61,6 @@ TEST_F(PriorityTest, InteractiveFirstTokenWithinBoundedStepsWhenAllSlotsAreBusy)
   }
 }
 
-// A chat's prompt that fits in two chunks is prefilled in one step (a short tail as a step of its
-// own costs nearly a whole pass over the weights); a longer one, and another class's, in chunks.
-TEST_F(PriorityTest, AChatPromptOfUpToTwoChunksIsPrefilledInOneStep) {
-  const Request chat = greedy_request(prompts()[7], 4, Priority::interactive);
-  const Request background = greedy_request(prompts()[7], 4, Priority::background);
-  auto o = options(Policy::batched, 1);
-  const int n = static_cast<int>(LlamaEngine(o).tokenize_prompt(chat).size());
-  ASSERT_GE(n, 12);
-  const auto prefill_steps = [&](int chunk, const Request& r) {
-    o.prefill_chunk = chunk;
-    LlamaEngine engine(o);
-    auto g = engine.submit_llama(r);
-    EXPECT_GT(g->wait().completion_tokens, 0);
-    return g->steps().first_token - g->steps().admitted;
-  };
-  const int two = (n + 1) / 2;  // n in (two, 2 * two]
-  EXPECT_EQ(prefill_steps(two, chat), 1);
-  EXPECT_EQ(prefill_steps(two, background), 2);
-  const int third = (n - 1) / 3;  // n > 2 * third: chunks until two are left, then the rest
-  const int expected = (n - 2 * third + third - 1) / third + 1;
-  EXPECT_EQ(prefill_steps(third, chat), expected);
-  EXPECT_EQ(prefill_steps(third, background), (n + third - 1) / third);
-}
-
 // A chat that arrives while a background step is computing does not wait for that step: the step
 // is aborted (llama.cpp's abort callback), its tokens rolled back, and run again after the chat
 // is admitted. The chat is submitted in before_step, with the background's step built and about
