@@ -195,6 +195,9 @@ int main(int argc, char** argv) {
   app.add_option("--agents", o.scale, "scale run: agentd_batched at these agent counts (multiples of 12), e.g. 12,48,192")
       ->delimiter(',');
   app.add_option("--max-prompt-chars", o.work.max_prompt_chars, "one request's text is cut to this many characters");
+  app.add_flag("--answers-as-recorded", o.work.answers_as_recorded,
+               "chat follow-ups resend fixed text of each answer's recorded size (the same prompts for every system), "
+               "not the answer the system gave");
   app.add_option("--trace", o.trace, "replay a recorded day (JSON lines) instead of generating one");
   app.add_option("--write-trace", o.write_trace, "write the day replayed as JSON lines to this file");
   app.add_option("--chat-trace", o.chat_csv, "the Azure conversation trace (CSV)");

@@ -78,7 +78,7 @@ void read_usage(const json& chunk, Outcome& o) {
   }
 }
 
-void send_one(const ReplayRequest& r, const Target& t, Shared& sh, httplib::Client& client, Outcome& o) {
+void send_one(const ReplayRequest& r, const Target& t, Shared& sh, httplib::Client& client, Outcome& o, std::string& answer) {
   httplib::Request req;
   req.method = "POST";
   req.path = "/v1/chat/completions";
@@ -103,6 +103,7 @@ void send_one(const ReplayRequest& r, const Target& t, Shared& sh, httplib::Clie
         counted_waiting = false;
       }
       ++o.pieces;
+      answer += *piece;
     }
     read_usage(chunk, o);
     return true;
@@ -131,6 +132,21 @@ void send_one(const ReplayRequest& r, const Target& t, Shared& sh, httplib::Clie
   }
 }
 
+}  // namespace
+
+ReplayRequest with_answers(const ReplayRequest& r, const std::vector<std::string>& answers) {
+  ReplayRequest sent = r;
+  size_t k = 0;
+  for (json& m : sent.messages) {
+    if (m.value("role", "") != "assistant") continue;
+    if (k < answers.size() && !answers[k].empty()) m["content"] = answers[k];
+    ++k;
+  }
+  return sent;
+}
+
+namespace {
+
 void run_chain(const std::vector<ReplayRequest>& day, const std::vector<size_t>& mine, const Target& t, Shared& sh,
                std::vector<Outcome>& out) {
   httplib::Client client(t.host, t.port);
@@ -141,6 +157,7 @@ void run_chain(const std::vector<ReplayRequest>& day, const std::vector<size_t>&
     sh.open.insert(&client);
   }
   double prev_done = 0;
+  std::vector<std::string> answers;  // what this chain got so far, one per request ("" if none)
   for (size_t i : mine) {
     const double at = std::max(day[i].time_s, prev_done + day[i].after_s);
     {
@@ -149,7 +166,15 @@ void run_chain(const std::vector<ReplayRequest>& day, const std::vector<size_t>&
                        [&] { return sh.over; });
       if (sh.over) break;
     }
-    send_one(day[i], t, sh, client, out[i]);
+    std::string answer;
+    if (day[i].resend_answers) {
+      const ReplayRequest sent = with_answers(day[i], answers);
+      out[i].sent_messages = sent.messages;
+      send_one(sent, t, sh, client, out[i], answer);
+    } else {
+      send_one(day[i], t, sh, client, out[i], answer);
+    }
+    answers.push_back(out[i].done_s >= 0 ? std::move(answer) : std::string());
     if (out[i].done_s < 0) {
       if (out[i].cut) break;
       prev_done = sh.now_s();  // a failed request: the chain goes on, as an agent would

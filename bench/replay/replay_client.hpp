@@ -31,6 +31,7 @@ struct Outcome {
   // minus the second is the HTTP path's share.
   double server_queue_ms = -1, server_ttft_ms = -1;
   std::string error;
+  nlohmann::json sent_messages;  // null, or the messages as sent when they were not the day's (resend_answers)
   int tokens() const { return completion_tokens >= 0 ? completion_tokens : pieces; }
 };
 
@@ -47,6 +48,10 @@ std::vector<int> chains_of(const std::vector<ReplayRequest>& day);
 // The request body as sent: model, messages, max_tokens, stream with usage, temperature 0, the
 // schema as response_format json_schema; priority and agent only for agentd.
 std::string request_body(const ReplayRequest& r, bool send_priority);
+
+// A chat follow-up as sent: its k-th assistant message replaced by the chain's k-th answer, where
+// that answer came (a request that failed or was cut leaves the recorded text in place).
+ReplayRequest with_answers(const ReplayRequest& r, const std::vector<std::string>& answers);
 
 DayRun run_day(const std::vector<ReplayRequest>& day, const Target& target, double window_s);
 

@@ -61,6 +61,10 @@ ReplayRequest request_from(const json& j, const std::string& source, size_t line
   };
   r.chain = whole("chain");
   r.task = whole("task");
+  if (j.contains("resend_answers")) {
+    if (!j["resend_answers"].is_boolean()) refuse(source, line, "'resend_answers' must be true or false");
+    r.resend_answers = j["resend_answers"];
+  }
   if (j.contains("after")) {
     if (!j["after"].is_number() || j["after"].get<double>() < 0) refuse(source, line, "'after' must be a number >= 0");
     r.after_s = j["after"];
@@ -103,6 +107,7 @@ json to_json(const ReplayRequest& r) {
   if (r.chain >= 0) j["chain"] = r.chain;
   if (r.after_s > 0) j["after"] = r.after_s;
   if (r.task >= 0) j["task"] = r.task;
+  if (r.resend_answers) j["resend_answers"] = true;
   return j;
 }
 

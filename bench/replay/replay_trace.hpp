@@ -30,6 +30,9 @@ struct ReplayRequest {
   int chain = -1;          // -1: independent
   double after_s = 0;      // think time after the chain's previous request finished
   int task = -1;           // background task id (-1: none)
+  // A chat follow-up: its assistant messages are replaced, in order, by the answers its chain got
+  // before it (what a chat client resends); a placeholder stays where an answer is missing.
+  bool resend_answers = false;
 };
 
 struct TraceError : std::runtime_error {

@@ -19,10 +19,13 @@ namespace {
 constexpr double kCharsPerToken = 4.0;  // English on a 32k SentencePiece vocabulary, roughly
 
 // Interactive sessions: every kept trace row opens a session; its follow-ups resend the history
-// (earlier questions, and answers as text of their recorded size, so every system gets the same
-// prompts) after a think time.
+// after a think time, as a chat client does: exactly as it was sent before (only a new question is
+// cut to the prompt limit, and a session with no room left for one ends), with each earlier answer
+// the one the system gave (`resend_answers`: the client puts it in at send time; here it is text
+// of the recorded size, which is what every system gets with `answers_as_recorded`).
 void add_chats(const WorkloadOptions& o, const std::vector<ChatTraceRow>& rows, const AgentSources& src, int& chain,
                std::vector<ReplayRequest>& day) {
+  constexpr size_t kMinAskChars = 16;  // the trace's smallest question: 4 tokens
   const double window_s = o.day_minutes * 60;
   std::mt19937_64 rng(o.seed * 0x9E3779B97F4A7C15ull + 1);
   std::uniform_real_distribution<double> u(0, 1);
@@ -31,12 +34,17 @@ void add_chats(const WorkloadOptions& o, const std::vector<ChatTraceRow>& rows, 
     if (u(rng) >= o.chat_rate) continue;
     const int turns = 1 + static_cast<int>(u(rng) * 3);  // 1-3 turns
     json history = json::array({{{"role", "system"}, {"content", system}}});
+    size_t used = system.size();  // characters of the history, as cap_prompts counts them
     const int id = chain++;
     for (int t = 0; t < turns; ++t) {
       const ChatTraceRow& row = rows[(i + static_cast<size_t>(t) * 7) % rows.size()];
       const int ask_tokens = std::max(4, static_cast<int>(row.context_tokens * o.token_scale / (t == 0 ? 1 : 4)));
       const int answer_tokens = std::max(1, static_cast<int>(row.generated_tokens * o.token_scale));
-      history.push_back({{"role", "user"}, {"content", src.filler(rng, static_cast<size_t>(ask_tokens * kCharsPerToken))}});
+      if (used + kMinAskChars > o.max_prompt_chars) break;
+      std::string ask = src.filler(rng, static_cast<size_t>(ask_tokens * kCharsPerToken));
+      ask.resize(std::min(ask.size(), o.max_prompt_chars - used));
+      used += ask.size();
+      history.push_back({{"role", "user"}, {"content", std::move(ask)}});
       ReplayRequest r;
       r.time_s = rows[i].time_s;
       r.agent = "chat";
@@ -45,8 +53,11 @@ void add_chats(const WorkloadOptions& o, const std::vector<ChatTraceRow>& rows, 
       r.max_tokens = answer_tokens;
       r.chain = id;
       r.after_s = t == 0 ? 0 : 2 + u(rng) * 8;  // reading the answer, typing the next question
+      r.resend_answers = t > 0 && !o.answers_as_recorded;
       day.push_back(std::move(r));
-      history.push_back({{"role", "assistant"}, {"content", src.filler(rng, static_cast<size_t>(answer_tokens * kCharsPerToken))}});
+      std::string answer = src.filler(rng, static_cast<size_t>(answer_tokens * kCharsPerToken));
+      used += answer.size();
+      history.push_back({{"role", "assistant"}, {"content", std::move(answer)}});
     }
   }
 }

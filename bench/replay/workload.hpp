@@ -20,6 +20,8 @@ struct WorkloadOptions {
   int agent_copies = 1;            // the twelve agents' work this many times (the scale run)
   size_t max_prompt_chars = 1800;  // one request's text is cut to this: with the answer it must fit the
                                    // context per sequence, and digits (price CSVs) are a token each
+  bool answers_as_recorded = false;  // chat follow-ups resend fixed text of each answer's recorded size,
+                                     // not the answer the system gave
   std::filesystem::path source_root;  // the checkout: agents.d/ and agents/*/samples
 };
 

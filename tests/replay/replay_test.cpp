@@ -32,6 +32,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
+using nlohmann::json;
 
 std::vector<ChatTraceRow> chat_rows() {
   std::ifstream in(AGENTD_REPLAY_CHAT_TRACE);
@@ -78,20 +79,49 @@ TEST(Workload, HoldsChatsAndTheAgentsAtTheirClasses) {
 }
 
 TEST(Workload, FollowUpTurnsResendTheHistory) {
-  const auto day = generate_day(options(1), chat_rows());
+  auto o = options(1);
+  o.max_prompt_chars = 1400;  // many sessions reach it
+  const auto day = generate_day(o, chat_rows());
   std::map<int, std::vector<const ReplayRequest*>> sessions;
   for (const auto& r : day) {
     if (r.klass == "interactive") sessions[r.chain].push_back(&r);
   }
-  bool saw_follow_up = false;
+  int follow_ups = 0;
   for (auto& [id, turns] : sessions) {
+    EXPECT_FALSE(turns[0]->resend_answers);
     for (size_t t = 1; t < turns.size(); ++t) {
-      saw_follow_up = true;
-      ASSERT_EQ(turns[t]->messages.size(), turns[t - 1]->messages.size() + 2);  // + answer + question
+      ++follow_ups;
+      const json& now = turns[t]->messages;
+      const json& before = turns[t - 1]->messages;
+      ASSERT_EQ(now.size(), before.size() + 2);  // + answer + question
+      // the history as it was sent before, not cut again (else a prefix cache cannot reuse it)
+      for (size_t m = 0; m < before.size(); ++m) EXPECT_EQ(now[m], before[m]) << "session " << id << " turn " << t;
+      EXPECT_EQ(now[before.size()]["role"], "assistant");
       EXPECT_GT(turns[t]->after_s, 0);
+      EXPECT_TRUE(turns[t]->resend_answers);  // the client puts in the answer it got
     }
+    size_t chars = 0;
+    for (const json& m : turns.back()->messages) chars += m["content"].get_ref<const std::string&>().size();
+    EXPECT_LE(chars, o.max_prompt_chars) << "session " << id;
   }
-  EXPECT_TRUE(saw_follow_up);
+  EXPECT_GT(follow_ups, 5);
+  auto recorded = o;
+  recorded.answers_as_recorded = true;
+  for (const auto& r : generate_day(recorded, chat_rows())) EXPECT_FALSE(r.resend_answers);
+}
+
+TEST(Client, AFollowUpResendsTheAnswersItsChainGot) {
+  ReplayRequest r{0, "chat", "interactive",
+                  json::array({{{"role", "system"}, {"content", "s"}}, {{"role", "user"}, {"content", "q1"}},
+                               {{"role", "assistant"}, {"content", "recorded 1"}}, {{"role", "user"}, {"content", "q2"}},
+                               {{"role", "assistant"}, {"content", "recorded 2"}}, {{"role", "user"}, {"content", "q3"}}}),
+                  8};
+  r.resend_answers = true;
+  const ReplayRequest sent = with_answers(r, {"the first answer", ""});  // the second request failed
+  EXPECT_EQ(sent.messages[2]["content"], "the first answer");
+  EXPECT_EQ(sent.messages[4]["content"], "recorded 2");  // no answer: the recorded text stays
+  EXPECT_EQ(sent.messages[5]["content"], "q3");
+  EXPECT_EQ(r.messages[2]["content"], "recorded 1");  // the day itself is not changed
 }
 
 TEST(Workload, ScalesWithItsKnobs) {
@@ -206,11 +236,14 @@ TEST(Readers, JsonlRefusesABadLineWithItsNumber) {
               HasSubstr("day.jsonl:2: each message"));
   EXPECT_THAT(refusal_jsonl(ok + ok + R"({"time": 2, "agent": "a", "class": "tool", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0})"),
               HasSubstr("day.jsonl:3: 'max_tokens'"));
+  EXPECT_THAT(refusal_jsonl(ok + R"({"time": 2, "agent": "chat", "class": "interactive", "messages": [{"role": "user", "content": "x"}], "max_tokens": 8, "resend_answers": "yes"})"),
+              HasSubstr("day.jsonl:2: 'resend_answers'"));
   EXPECT_EQ(refusal_jsonl(ok + ok), "");
 }
 
 TEST(Readers, AGeneratedDayRoundTripsThroughJsonl) {
   const auto day = generate_day(options(5), chat_rows());
+  ASSERT_TRUE(std::any_of(day.begin(), day.end(), [](const ReplayRequest& r) { return r.resend_answers; }));
   std::istringstream in(dump(day));
   EXPECT_EQ(dump(read_trace_jsonl(in, "day.jsonl")), dump(day));
 }
@@ -365,8 +398,12 @@ TEST(Smoke, ReplaysADayAgainstAgentd) {
     // The daemon's own account of the request fits inside what the client saw.
     EXPECT_GE(out.server_queue_ms, 0) << "request " << i;
     EXPECT_GE(out.server_ttft_ms, out.server_queue_ms) << "request " << i;
-    if (out.first_s >= 0) EXPECT_LE(out.server_ttft_ms, (out.first_s - out.sent_s) * 1000 + 1) << "request " << i;
-    auto found = sent.find(key(day[i]));
+    if (out.first_s >= 0) {
+      EXPECT_LE(out.server_ttft_ms, (out.first_s - out.sent_s) * 1000 + 1) << "request " << i;
+    }
+    ReplayRequest as_sent = day[i];  // a follow-up went with the answers its session got
+    if (!out.sent_messages.is_null()) as_sent.messages = out.sent_messages;
+    auto found = sent.find(key(as_sent));
     EXPECT_NE(found, sent.end()) << "request " << i << " of agent " << day[i].agent << " is not in the export";
     if (found != sent.end()) sent.erase(found);
   }
