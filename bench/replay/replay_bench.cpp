@@ -37,6 +37,7 @@ struct Options {
               batched_bench = AGENTD_REPLAY_LLAMA_BATCHED_BENCH;
   std::string chat_csv = AGENTD_REPLAY_CHAT_TRACE, trace, write_trace, out_dir = ".", type = "q8_0";
   std::vector<std::string> systems = {"agentd_batched", "agentd_no_cache", "agentd_serial", "llama_server"};
+  int rounds = 1;  // every system once per round, each round starting one system later
   bool quick = false, keep = false, no_batched_bench = false;
   std::vector<int> scale;  // --agents 12,48,192: the scale run instead of the comparison
 };
@@ -149,12 +150,8 @@ const SystemSummary* find(const std::vector<SystemSummary>& all, const std::stri
   return nullptr;
 }
 
-void ratio_line(const char* name, const SystemSummary* a, const SystemSummary* b, double SystemSummary::*field) {
-  if (!a || !b || b->*field <= 0) {
-    std::printf("%s n/a\n", name);
-    return;
-  }
-  std::printf("%s %.3f\n", name, a->*field / b->*field);
+void print_line(const std::string& name, const std::vector<double>& per_round, const char* format = "%.3f") {
+  std::printf("%s\n", median_line(name, per_round, format).c_str());
 }
 
 // llama-batched-bench's rates at one sequence and at `slots`: a run decodes for about a second at
@@ -208,6 +205,9 @@ int main(int argc, char** argv) {
   app.add_option("--slots", o.server.slots, "parallel sequences of every server");
   app.add_option("--ctx", o.server.ctx, "context tokens per sequence");
   app.add_option("--systems", o.systems, "which systems, in order")->delimiter(',');
+  app.add_option("--rounds", o.rounds,
+                 "run every system this many times, each round starting one system later; ratios are the rounds' medians")
+      ->check(CLI::Range(1, 20));
   app.add_option("--agentd-engine", o.server.agentd_engine,
                  "more keys of agentd.json's \"engine\" for the agentd systems, e.g. '{\"prefill_chunk\": 512}'")
       ->check([](const std::string& v) {
@@ -256,8 +256,20 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (!o.scale.empty()) return scale_run(o) ? 0 : 1;
     const CpuSnapshot before = cpu_snapshot();
-    std::vector<SystemSummary> results;
-    for (const auto& name : o.systems) results.push_back(run_system(name, o, day));
+    std::vector<std::vector<SystemSummary>> rounds;  // each in --systems order
+    for (int k = 0; k < o.rounds; ++k) {
+      std::vector<SystemSummary> round(o.systems.size());
+      for (size_t j = 0; j < o.systems.size(); ++j) {
+        const size_t at = (j + static_cast<size_t>(k)) % o.systems.size();  // round k starts k systems later
+        round[at] = run_system(o.systems[at], o, day);
+        round[at].round = k + 1;
+      }
+      if (o.rounds > 1) {
+        std::printf("\nround %d of %d\n%s", k + 1, o.rounds, table(round).c_str());
+        std::fflush(stdout);
+      }
+      rounds.push_back(std::move(round));
+    }
     YardstickRun yardstick;  // llama-batched-bench: prefill at 1, decode at 1 and at slots
     std::string yardstick_runs;
     if (!o.no_batched_bench) {
@@ -268,39 +280,53 @@ int main(int argc, char** argv) {
     const double pp1 = yardstick.pp1, tg1 = yardstick.tg1, tgn = yardstick.tgn;
     const double batched_ratio = yardstick.ratio();
     const CpuNoise noise = cpu_noise(before, cpu_snapshot());
-    std::printf("\n%s", table(results).c_str());
+    std::vector<SystemSummary> all;  // every round's, in order
+    for (const auto& round : rounds) all.insert(all.end(), round.begin(), round.end());
+    if (o.rounds == 1) std::printf("\n%s", table(all).c_str());
     const fs::path csv = fs::path(o.out_dir) / "replay.csv", svg = fs::path(o.out_dir) / "replay.svg",
                    requests = fs::path(o.out_dir) / "requests.csv";
-    write_csv(csv, results);
-    write_svg(svg, results, window_s);
-    write_requests_csv(requests, day, results);
+    write_csv(csv, all);
+    write_svg(svg, all, window_s);
+    write_requests_csv(requests, day, all);
     std::printf("written: %s, %s, %s\n", csv.c_str(), svg.c_str(), requests.c_str());
     std::printf("cpu: other processes %.1f%%, steal %.1f%%%s\n", noise.others * 100, noise.steal * 100,
                 noise.noisy() ? "  NOISY: figures of a loaded machine, rerun on a quiet one" : "");
-    const SystemSummary *b = find(results, "agentd_batched"), *l = find(results, "llama_server"),
-                        *s = find(results, "agentd_serial");
     if (batched_ratio > 0) {
       std::printf("llama_batched_bench_decode_%d_vs_1 %.3f (the median of %s)\n", o.server.slots, batched_ratio,
                   yardstick_runs.c_str());
     }
-    ratio_line("replay_chat_p95_ttft_vs_llama_server", b, l, &SystemSummary::chat_ttft_p95_ms);
-    ratio_line("replay_tasks_per_hour_vs_llama_server", b, l, &SystemSummary::tasks_per_hour);
-    ratio_line("replay_chat_p95_ttft_vs_serial", b, s, &SystemSummary::chat_ttft_p95_ms);
-    ratio_line("replay_tasks_per_hour_vs_serial", b, s, &SystemSummary::tasks_per_hour);
-    // The serial lock's own work on this day, timed at llama.cpp's rates: how much of it batching
-    // could speed up at all (the yardstick above counts decode only; this day is mostly prefill).
-    if (s && batched_ratio > 0) {
-      const double decoded = s->decode_tokens_per_s * window_s;
-      std::printf("replay_serial_work prefilled=%lld decoded=%.0f (llama-batched-bench pp %.0f t/s, tg %.1f t/s at 1, %.1f at %d)\n",
-                  s->prompt_tokens_prefilled, decoded, pp1, tg1, tgn, o.server.slots);
-      std::printf("replay_batching_gain_bound_vs_serial %.3f\n",
-                  batching_gain_bound(static_cast<double>(s->prompt_tokens_prefilled), decoded, pp1, tg1, tgn));
+    print_line("replay_chat_p95_ttft_vs_llama_server", ratios(rounds, "agentd_batched", "llama_server", &SystemSummary::chat_ttft_p95_ms));
+    print_line("replay_tasks_per_hour_vs_llama_server", ratios(rounds, "agentd_batched", "llama_server", &SystemSummary::tasks_per_hour));
+    print_line("replay_chat_p95_ttft_vs_serial", ratios(rounds, "agentd_batched", "agentd_serial", &SystemSummary::chat_ttft_p95_ms));
+    print_line("replay_tasks_per_hour_vs_serial", ratios(rounds, "agentd_batched", "agentd_serial", &SystemSummary::tasks_per_hour));
+    std::vector<double> gain_bound, alone_ms, alone_vs_serial, saved;
+    for (const auto& round : rounds) {
+      const SystemSummary *b = find(round, "agentd_batched"), *s = find(round, "agentd_serial");
+      // The serial lock's own work on this day, timed at llama.cpp's rates: how much of it batching
+      // could speed up at all (the yardstick above counts decode only; this day is mostly prefill).
+      if (s && batched_ratio > 0) {
+        const double decoded = s->decode_tokens_per_s * window_s;
+        std::printf("replay_serial_work%s prefilled=%lld decoded=%.0f (llama-batched-bench pp %.0f t/s, tg %.1f t/s at 1, %.1f at %d)\n",
+                    o.rounds > 1 ? (" round=" + std::to_string(s->round)).c_str() : "", s->prompt_tokens_prefilled,
+                    decoded, pp1, tg1, tgn, o.server.slots);
+        gain_bound.push_back(batching_gain_bound(static_cast<double>(s->prompt_tokens_prefilled), decoded, pp1, tg1, tgn));
+      }
+      // How low the chat goal against the serial lock can go on this day: agentd_batched's chats
+      // each timed as its own uncached prompt alone at llama.cpp's one-sequence prefill rate.
+      if (b && pp1 > 0) {
+        alone_ms.push_back(chat_prefill_alone_p95_ms(day, *b, pp1));
+        alone_vs_serial.push_back(s && s->chat_ttft_p95_ms > 0 ? alone_ms.back() / s->chat_ttft_p95_ms : -1);
+      }
+      if (b && b->prompt_tokens_sent > 0) {
+        saved.push_back(1.0 - static_cast<double>(b->prompt_tokens_prefilled) / b->prompt_tokens_sent);
+      }
     }
-    if (b && b->prompt_tokens_sent > 0) {
-      std::printf("replay_prefill_saved %.3f\n", 1.0 - static_cast<double>(b->prompt_tokens_prefilled) / b->prompt_tokens_sent);
-    } else {
-      std::printf("replay_prefill_saved n/a\n");
+    if (!gain_bound.empty()) print_line("replay_batching_gain_bound_vs_serial", gain_bound);
+    if (!alone_ms.empty()) {
+      print_line("replay_chat_p95_prefill_alone_ms", alone_ms, "%.0f");
+      print_line("replay_chat_p95_prefill_alone_vs_serial", alone_vs_serial);
     }
+    print_line("replay_prefill_saved", saved);
     if (!o.keep) fs::remove_all(o.server.work_dir);
     else std::printf("kept: %s\n", o.server.work_dir.c_str());
     return 0;

@@ -68,6 +68,49 @@ double batching_gain_bound(double prefilled, double decoded, double pp_per_s, do
   return (prefill_s + decoded / tg1_per_s) / (prefill_s + decoded / tgn_per_s);
 }
 
+double chat_prefill_alone_p95_ms(const std::vector<ReplayRequest>& day, const SystemSummary& s, double pp_per_s) {
+  std::vector<double> alone;
+  for (size_t i = 0; i < day.size() && i < s.outcomes.size(); ++i) {
+    const Outcome& o = s.outcomes[i];
+    if (day[i].klass != "interactive" || o.failed || o.prompt_tokens < 0 || pp_per_s <= 0) continue;
+    alone.push_back((o.prompt_tokens - std::max(0, o.cached_tokens)) / pp_per_s * 1000);
+  }
+  return percentile(alone, 95);
+}
+
+std::string median_line(const std::string& name, std::vector<double> per_round, const char* format) {
+  std::erase_if(per_round, [](double v) { return !(v >= 0); });
+  if (per_round.empty()) return name + " n/a";
+  char buf[64];
+  auto text = [&](double v) {
+    std::snprintf(buf, sizeof buf, format, v);
+    return std::string(buf);
+  };
+  std::string line = name + " " + text(percentile(per_round, 50));
+  if (per_round.size() > 1) {
+    line += " (median of rounds:";
+    for (size_t i = 0; i < per_round.size(); ++i) line += (i == 0 ? " " : ", ") + text(per_round[i]);
+    line += ")";
+  }
+  return line;
+}
+
+std::vector<double> ratios(const std::vector<std::vector<SystemSummary>>& rounds, const std::string& a,
+                           const std::string& b, double SystemSummary::*field) {
+  auto find = [](const std::vector<SystemSummary>& round, const std::string& name) -> const SystemSummary* {
+    for (const auto& s : round) {
+      if (s.name == name) return &s;
+    }
+    return nullptr;
+  };
+  std::vector<double> out;
+  for (const auto& round : rounds) {
+    const SystemSummary *x = find(round, a), *y = find(round, b);
+    out.push_back(x && y && y->*field > 0 ? x->*field / y->*field : -1);
+  }
+  return out;
+}
+
 std::string table(const std::vector<SystemSummary>& systems) {
   std::ostringstream out;
   char line[512];
@@ -105,11 +148,11 @@ void close_output(std::ofstream& out, const std::filesystem::path& file) {
 
 void write_csv(const std::filesystem::path& file, const std::vector<SystemSummary>& systems) {
   std::ofstream out = open_output(file);
-  out << "system,chat_ttft_p50_ms,chat_ttft_p95_ms,chat_ttft_p99_ms,chat_tpot_p50_ms,chat_tpot_p95_ms,tool_latency_p95_ms,"
+  out << "system,round,chat_ttft_p50_ms,chat_ttft_p95_ms,chat_ttft_p99_ms,chat_tpot_p50_ms,chat_tpot_p95_ms,tool_latency_p95_ms,"
          "tasks_per_hour,tasks_done,chats,chats_unanswered,requests_done,requests_cut,failed,decode_tokens_per_s,"
          "prompt_tokens_sent,prompt_tokens_prefilled,peak_rss_mib\n";
   for (const auto& s : systems) {
-    out << s.name << ',' << s.chat_ttft_p50_ms << ',' << s.chat_ttft_p95_ms << ',' << s.chat_ttft_p99_ms << ','
+    out << s.name << ',' << s.round << ',' << s.chat_ttft_p50_ms << ',' << s.chat_ttft_p95_ms << ',' << s.chat_ttft_p99_ms << ','
         << s.chat_tpot_p50_ms << ',' << s.chat_tpot_p95_ms << ',' << s.tool_latency_p95_ms << ',' << s.tasks_per_hour << ','
         << s.tasks_done << ',' << s.chats << ',' << s.chats_unanswered << ',' << s.requests_done << ',' << s.requests_cut
         << ',' << s.failed << ',' << s.decode_tokens_per_s << ',' << s.prompt_tokens_sent << ',' << s.prompt_tokens_prefilled
@@ -121,13 +164,13 @@ void write_csv(const std::filesystem::path& file, const std::vector<SystemSummar
 void write_requests_csv(const std::filesystem::path& file, const std::vector<ReplayRequest>& day,
                         const std::vector<SystemSummary>& systems) {
   std::ofstream out = open_output(file);
-  out << "system,request,agent,class,chain,task,max_tokens,sent_s,first_s,done_s,prompt_tokens,cached_tokens,"
+  out << "system,round,request,agent,class,chain,task,max_tokens,sent_s,first_s,done_s,prompt_tokens,cached_tokens,"
          "completion_tokens,cut,failed,server_queue_ms,server_ttft_ms\n";
   for (const auto& s : systems) {
     for (size_t i = 0; i < day.size() && i < s.outcomes.size(); ++i) {
       const ReplayRequest& r = day[i];
       const Outcome& o = s.outcomes[i];
-      out << s.name << ',' << i << ',' << r.agent << ',' << r.klass << ',' << r.chain << ',' << r.task << ','
+      out << s.name << ',' << s.round << ',' << i << ',' << r.agent << ',' << r.klass << ',' << r.chain << ',' << r.task << ','
           << r.max_tokens << ',' << o.sent_s << ',' << o.first_s << ',' << o.done_s << ',' << o.prompt_tokens << ','
           << o.cached_tokens << ',' << o.completion_tokens << ',' << o.cut << ',' << o.failed << ','
           << o.server_queue_ms << ',' << o.server_ttft_ms << '\n';
@@ -172,19 +215,25 @@ void write_svg(const std::filesystem::path& file, const std::vector<SystemSummar
     o << "<text x='535' y='" << 340 - i * 75 + 4 << "' text-anchor='end' font-size='10'>" << std::lround(qmax * i / 4) << "</text>\n";
     o << "<text x='" << 540 + i * 100 << "' y='356' text-anchor='middle' font-size='10'>" << std::lround(window_s * i / 4) << "</text>\n";
   }
-  for (size_t k = 0; k < systems.size(); ++k) {
+  // One colour per system; with --rounds, every round's lines in it and the legend once.
+  std::vector<std::string> names;
+  for (const auto& s : systems) {
+    const auto at = std::find(names.begin(), names.end(), s.name);
+    const size_t k = static_cast<size_t>(at - names.begin());
+    const bool first = at == names.end();
+    if (first) names.push_back(s.name);
     const char* c = kColors[k % 6];
     o << "<polyline fill='none' stroke='" << c << "' stroke-width='1.5' points='";
     double prev_y = 340;
-    for (auto& [v, share] : cdf(systems[k].chat_ttft_ms)) {
+    for (auto& [v, share] : cdf(s.chat_ttft_ms)) {
       const double x = 60 + (std::log10(std::max(v, 1.0)) - l0) / (l1 - l0) * 400, y = 340 - share * 300;
       o << x << ',' << prev_y << ' ' << x << ',' << y << ' ';
       prev_y = y;
     }
     o << "'/>\n<polyline fill='none' stroke='" << c << "' stroke-width='1' points='";
-    for (auto& [t, n] : systems[k].waiting) o << 540 + t / window_s * 400 << ',' << 340 - n / qmax * 300 << ' ';
-    o << "'/>\n<text x='" << 60 + k * 210 << "' y='420' font-size='12' fill='" << c << "'>&#9632; " << systems[k].name
-      << "</text>\n";
+    for (auto& [t, n] : s.waiting) o << 540 + t / window_s * 400 << ',' << 340 - n / qmax * 300 << ' ';
+    o << "'/>\n";
+    if (first) o << "<text x='" << 60 + k * 210 << "' y='420' font-size='12' fill='" << c << "'>&#9632; " << s.name << "</text>\n";
   }
   o << "</svg>\n";
   close_output(o, file);

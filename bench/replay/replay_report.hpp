@@ -14,6 +14,7 @@ namespace agentd::bench::replay {
 
 struct SystemSummary {
   std::string name;
+  int round = 1;  // with --rounds: which round of the run
   double chat_ttft_p50_ms = 0, chat_ttft_p95_ms = 0, chat_ttft_p99_ms = 0;
   double chat_tpot_p50_ms = 0, chat_tpot_p95_ms = 0;
   double tool_latency_p95_ms = 0;
@@ -38,6 +39,23 @@ SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest
 // (P/pp + D/tg1) / (P/pp + D/tgN). It is tgN/tg1 for a day of decode only and 1 for a day of
 // prefill only; 0 when a rate is missing. The goal (0.9 x tgN/tg1) assumes the former.
 double batching_gain_bound(double prefilled, double decoded, double pp_per_s, double tg1_per_s, double tgn_per_s);
+
+// A run's chats each timed as their own prefill alone: the prompt tokens the server did not have
+// cached (usage prompt - cached) at `pp_per_s`, llama-batched-bench's one-sequence prefill rate,
+// as if each chat found the engine idle the moment it was sent (no wait, no other work, no
+// HTTP). The p95 of that is the lowest chat TTFT p95 any scheduling could give on this day with
+// the prefixes this run reused. Chats without usage (unanswered, failed) are left out; NaN when
+// no chat is left or the rate is missing.
+double chat_prefill_alone_p95_ms(const std::vector<ReplayRequest>& day, const SystemSummary& s, double pp_per_s);
+
+// One figure of the report's last lines, per round of a run: "name median", and with several
+// rounds every round's value after it, "(median of rounds: a, b, c)". Values that are negative or
+// NaN (a system missing, a figure n/a) are left out; "name n/a" when none is left.
+std::string median_line(const std::string& name, std::vector<double> per_round, const char* format = "%.3f");
+// a's field / b's, per round (both from the same round, so a ratio carries minutes of drift, not
+// the run's); -1 for a round without either system or where b's figure is not positive.
+std::vector<double> ratios(const std::vector<std::vector<SystemSummary>>& rounds, const std::string& a,
+                           const std::string& b, double SystemSummary::*field);
 
 std::string table(const std::vector<SystemSummary>& systems);
 // A file the report goes to, opened for writing, and its end: each throws naming the file when it

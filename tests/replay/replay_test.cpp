@@ -180,6 +180,56 @@ TEST(Stats, BatchingGainBoundIsTheDecodeRatioOnlyForADayOfDecode) {
   EXPECT_EQ(batching_gain_bound(5000, 500, 0, 50, 60), 0);                  // a rate missing
 }
 
+TEST(Stats, ChatPrefillAloneTimesEachAnsweredChatsUncachedPromptAtTheRate) {
+  std::vector<ReplayRequest> day(5);
+  SystemSummary s;
+  s.outcomes.resize(5);
+  for (int i = 0; i < 4; ++i) {
+    day[i].klass = "interactive";
+    s.outcomes[i].prompt_tokens = 100 * (i + 1);  // 100, 200, 300, 400
+    s.outcomes[i].cached_tokens = i == 3 ? 300 : -1;  // the last one had 300 cached: 100 left
+  }
+  day[4].klass = "background";  // not a chat: left out however long its prompt
+  s.outcomes[4].prompt_tokens = 5000;
+  // at 500 t/s: 200, 400, 600, 200 ms; p95 between the ranks: 400 + 0.85 * (600 - 400)
+  EXPECT_NEAR(chat_prefill_alone_p95_ms(day, s, 500), 570, 1e-9);
+  s.outcomes[2].prompt_tokens = -1;  // unanswered: no usage, left out
+  EXPECT_NEAR(chat_prefill_alone_p95_ms(day, s, 500), 200 + 0.9 * 200, 1e-9);  // of 200, 200, 400
+  EXPECT_TRUE(std::isnan(chat_prefill_alone_p95_ms(day, s, 0)));  // no rate
+}
+
+TEST(Report, ALastLineIsTheMedianOfItsRoundsAndListsThemWhenThereAreSeveral) {
+  EXPECT_EQ(median_line("replay_x", {0.5}), "replay_x 0.500");
+  EXPECT_EQ(median_line("replay_x", {0.3, 0.1, 0.2}), "replay_x 0.200 (median of rounds: 0.300, 0.100, 0.200)");
+  EXPECT_EQ(median_line("replay_x", {0.4, 0.2}), "replay_x 0.300 (median of rounds: 0.400, 0.200)");
+  // a round without the figure is left out, not counted as zero
+  EXPECT_EQ(median_line("replay_x", {-1, 0.25, std::nan("")}), "replay_x 0.250");
+  EXPECT_EQ(median_line("replay_x", {-1}), "replay_x n/a");
+  EXPECT_EQ(median_line("replay_ms", {812.4, 640.8}, "%.0f"), "replay_ms 727 (median of rounds: 812, 641)");
+}
+
+TEST(Report, ARatioComparesTwoSystemsOfTheSameRound) {
+  auto summary = [](const std::string& name, int round, double p95) {
+    SystemSummary s;
+    s.name = name;
+    s.round = round;
+    s.chat_ttft_p95_ms = p95;
+    return s;
+  };
+  const std::vector<std::vector<SystemSummary>> rounds = {
+      {summary("agentd_batched", 1, 600), summary("agentd_serial", 1, 3000)},
+      {summary("agentd_serial", 2, 2000), summary("agentd_batched", 2, 800)},  // order does not matter
+      {summary("agentd_batched", 3, 700)},                                      // serial missing
+      {summary("agentd_batched", 4, 700), summary("agentd_serial", 4, 0)}};     // nothing to divide by
+  const auto r = ratios(rounds, "agentd_batched", "agentd_serial", &SystemSummary::chat_ttft_p95_ms);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_DOUBLE_EQ(r[0], 0.2);
+  EXPECT_DOUBLE_EQ(r[1], 0.4);
+  EXPECT_EQ(r[2], -1);
+  EXPECT_EQ(r[3], -1);
+  EXPECT_EQ(median_line("replay_chat_p95_ttft_vs_serial", r), "replay_chat_p95_ttft_vs_serial 0.300 (median of rounds: 0.200, 0.400)");
+}
+
 TEST(Report, AFileThatCannotBeWrittenIsAnErrorNamingIt) {
   agentd::testing::TempDir dir;
   const std::filesystem::path missing = dir.path() / "no-such-dir" / "replay.csv";
