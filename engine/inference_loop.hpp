@@ -88,6 +88,7 @@ class InferenceLoop {
   bool build_batch();
   bool decode_step();  // false when the step was cut (nothing decoded)
   static bool cut_requested(void* loop);  // llama.cpp's abort callback, on its compute threads
+  bool slot_for_a_new_chat() const;
   void on_token(Sequence& s, llama_token token);
   void finish(Sequence& s, FinishReason why, std::string error = {}, bool flush = true);
   void sweep_finished();
@@ -148,9 +149,10 @@ class InferenceLoop {
   EngineStats counters_;  // running totals; by_class filled in publish_stats()
 
   std::atomic<int64_t> steps_{0};
-  // Cutting a step for a chat (batched policy): a step that holds no interactive token is
-  // aborted (llama.cpp's abort callback) while an interactive request waits in the inbox; the
-  // step's tokens are rolled back and the chat is admitted at once instead of after the step.
+  // Cutting a step for a chat (batched policy): a step that prefills no chat's prompt is aborted
+  // (llama.cpp's abort callback) while an interactive request waits in the inbox and a slot could
+  // take it; the step's tokens are rolled back and the chat is admitted at once instead of after
+  // the step.
   bool plain_kv_ = false;  // attention KV only (not recurrent): streams can be trimmed and copied
   bool steps_can_be_cut_ = false;  // batched, and the KV can be rolled back to a position (not recurrent)
   std::atomic<bool> step_cuttable_{false};

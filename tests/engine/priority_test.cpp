@@ -95,6 +95,59 @@ TEST_F(PriorityTest, AChatArrivingDuringABackgroundStepCutsItAndTheStepRunsAgain
   EXPECT_EQ(br.completion_tokens, static_cast<int>(ref.tokens.size()));
 }
 
+// A chat arriving while another chat decodes beside background work: that step is cut too. The
+// decoding chat's token is rolled back and decoded in the next step, beside the new chat's prompt,
+// so the new chat is admitted at once instead of after a step that may be a long background
+// prefill.
+TEST_F(PriorityTest, AChatArrivingWhileAnotherChatDecodesBesideBackgroundWorkCutsTheStep) {
+  StepGate gate;
+  auto o = options(Policy::batched, 2);
+  o.before_step = gate.hook();
+  const Request areq = greedy_request(prompts()[1], 40, Priority::interactive);
+  const auto aref = reference_greedy(LlamaEngine(o).tokenize_prompt(areq), 40, o.n_ctx_per_seq);
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(6);  // before step 7: the chat and the background both decode
+  auto a = engine.submit_llama(areq);
+  auto bg = engine.submit_llama(greedy_request(prompts()[0], 80, Priority::background));
+  ASSERT_TRUE(gate.wait_held());
+  auto c = engine.submit_llama(greedy_request(prompts()[3], 8, Priority::interactive));
+  gate.release();
+  const Result cr = c->wait();
+  const StepMarks cs = c->steps();
+  const Result ar = a->wait();
+  bg->wait();
+
+  EXPECT_EQ(engine.stats().steps_cut, 1) << "the step held a decoding chat and a background sequence";
+  EXPECT_EQ(cs.submitted, 6);
+  EXPECT_EQ(cs.admitted, 6) << "admitted without the step being done";
+  EXPECT_EQ(cs.first_token, 7) << "its prefill is the next step decoded";
+  EXPECT_GT(cr.completion_tokens, 0);
+  EXPECT_EQ(ar.completion_tokens, 40);
+  EXPECT_TRUE(same_or_diverges_at_near_tie(ar.text, aref, 0.01f)) << "the cut step's token was decoded again";
+}
+
+// When every slot holds a chat, a chat arriving cuts nothing: it could not start anyway (it waits
+// for a chat that has had its turn), and the step's work would be thrown away.
+TEST_F(PriorityTest, AChatArrivingWhenEverySlotHoldsAChatCutsNoStep) {
+  StepGate gate;
+  auto o = options(Policy::batched, 2);
+  o.before_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(6);  // before step 7: both chats decode
+  auto a = engine.submit_llama(greedy_request(prompts()[1], 40, Priority::interactive));
+  auto b = engine.submit_llama(greedy_request(prompts()[0], 40, Priority::interactive));
+  ASSERT_TRUE(gate.wait_held());
+  auto c = engine.submit_llama(greedy_request(prompts()[3], 8, Priority::interactive));
+  gate.release();
+  EXPECT_GT(c->wait().completion_tokens, 0);
+  a->wait();
+  b->wait();
+  EXPECT_EQ(engine.stats().steps_cut, 0);
+  EXPECT_GT(c->steps().admitted, 7) << "it waited for a chat that had had its turn";
+}
+
 // Chats arriving at any moment while three background generations decode: the steps they land in
 // are cut mid-computation (wherever llama.cpp's abort check finds the flag), and the background
 // texts are what they are without chats (up to batching near-ties), so every cut step was rolled
