@@ -79,7 +79,10 @@ bool answers(int port, ServerKind kind) {
 
 ServerProcess::ServerProcess(ServerKind kind, const std::string& program, const ServerSetup& s) {
   port_ = free_port();
+  // Every start is a cold one: what an earlier start of this system left in its folder (the
+  // database, the prefix cache on disk) would let a later round or size start warm.
   const fs::path dir = s.work_dir / name_of(kind);
+  fs::remove_all(dir);
   fs::create_directories(dir);
   log_ = dir / "server.log";
   std::vector<std::string> args = kind == ServerKind::llama_server ? llama_server_args(program, s, port_)

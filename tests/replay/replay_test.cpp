@@ -384,6 +384,26 @@ TEST(DaemonMemory, ReadsTheSplitFromMetricsAndSaysWhatIsMissing) {
   }
 }
 
+// A round or a size of the scale run starts its server cold: a prefix cache left on disk by an
+// earlier start of the same system would let agentd skip prefill the others do (seen: a second
+// round prefilled 30k prompt tokens where the first prefilled 51k).
+TEST(Server, EveryStartOfASystemIsCold) {
+  const char* model = std::getenv("AGENTD_TEST_MODEL");
+  ASSERT_TRUE(model && *model) << "AGENTD_TEST_MODEL";
+  agentd::testing::TempDir dir;
+  ServerSetup s;
+  s.model = model;
+  s.threads = 1;
+  s.work_dir = dir.path();
+  const auto left = dir.path() / "agentd_batched" / "left-by-an-earlier-round";
+  std::filesystem::create_directories(left.parent_path());
+  std::ofstream(left) << "x";
+  ServerProcess agentd(ServerKind::agentd_batched, AGENTD_BINARY_PATH, s);
+  EXPECT_FALSE(std::filesystem::exists(left));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "agentd_batched" / "server.log"));
+  agentd.stop();
+}
+
 // A short replay (a day in 12 s) against the real daemon on the test model: every request is
 // answered or cut at the end, none fails, chats get their first token, and the report has them.
 TEST(Smoke, ReplaysADayAgainstAgentd) {
