@@ -20,6 +20,7 @@ SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest
   s.outcomes = run.outcomes;
   std::vector<double> tpot, tool;
   std::map<int, bool> task_ok;  // task -> every request of it finished
+  std::map<int, std::string> task_agent;
   long long tokens = 0;
   for (size_t i = 0; i < day.size(); ++i) {
     const ReplayRequest& r = day[i];
@@ -37,6 +38,7 @@ SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest
         s.prompt_tokens_prefilled += o.prompt_tokens - std::max(0, o.cached_tokens);
       }
     }
+    if (r.task >= 0) task_agent.emplace(r.task, r.agent);
     if (r.task >= 0) task_ok[r.task] = task_ok.count(r.task) ? task_ok[r.task] && o.done_s >= 0 : o.done_s >= 0;
     if (r.klass == "interactive" && o.sent_s >= 0 && !o.failed) {
       ++s.chats;
@@ -50,7 +52,10 @@ SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest
     }
     if (r.klass == "tool" && o.done_s >= 0) tool.push_back((o.done_s - o.sent_s) * 1000);
   }
-  for (auto& [t, ok] : task_ok) s.tasks_done += ok;
+  for (auto& [t, ok] : task_ok) {
+    s.tasks_done += ok;
+    if (ok) ++s.tasks_by_agent[task_agent[t]];
+  }
   s.chat_ttft_p50_ms = percentile(s.chat_ttft_ms, 50);
   s.chat_ttft_p95_ms = percentile(s.chat_ttft_ms, 95);
   s.chat_ttft_p99_ms = percentile(s.chat_ttft_ms, 99);
@@ -128,7 +133,11 @@ std::string table(const std::vector<SystemSummary>& systems) {
          "request latency p95; tasks/h = background tasks finished per hour of replay; cut = open at the window's end)\n";
   for (const auto& s : systems) {
     out << s.name << ": " << s.chats << " chats (" << s.chats_unanswered << " unanswered by the end), " << s.tasks_done
-        << " tasks, " << s.requests_done << " requests finished";
+        << " tasks (";
+    for (auto it = s.tasks_by_agent.begin(); it != s.tasks_by_agent.end(); ++it) {
+      out << (it == s.tasks_by_agent.begin() ? "" : ", ") << it->first << ' ' << it->second;
+    }
+    out << "), " << s.requests_done << " requests finished";
     if (!s.first_error.empty()) out << "; first failure: " << s.first_error;
     out << "\n";
   }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct SystemSummary {
   double chat_tpot_p50_ms = 0, chat_tpot_p95_ms = 0;
   double tool_latency_p95_ms = 0;
   double tasks_per_hour = 0;
+  std::map<std::string, size_t> tasks_by_agent;  // the tasks_done by the agent whose task it was
   size_t tasks_done = 0, chats = 0, chats_unanswered = 0, requests_done = 0, requests_cut = 0, failed = 0;
   double decode_tokens_per_s = 0;
   long long prompt_tokens_sent = 0, prompt_tokens_prefilled = 0;

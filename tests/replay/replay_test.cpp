@@ -198,6 +198,29 @@ TEST(Stats, ChatPrefillAloneTimesEachAnsweredChatsUncachedPromptAtTheRate) {
   EXPECT_TRUE(std::isnan(chat_prefill_alone_p95_ms(day, s, 0)));  // no rate
 }
 
+// Tasks per hour counts a one-request receipt like a three-request mail run, so the report says
+// whose tasks they were: two systems can finish as many tasks with very different work.
+TEST(Report, FinishedTasksAreCountedByAgent) {
+  std::vector<ReplayRequest> day(4);
+  day[0] = {0, "mail", "background", {}, 8};
+  day[1] = {1, "mail", "background", {}, 8};
+  day[2] = {2, "news", "background", {}, 8};
+  day[3] = {3, "extractor", "tool", {}, 8};
+  day[0].task = day[1].task = 0;
+  day[2].task = 1;
+  day[3].task = 2;
+  DayRun run;
+  run.window_s = 60;
+  run.outcomes.resize(4);
+  for (auto& o : run.outcomes) o.sent_s = 1, o.first_s = 2, o.done_s = 3;
+  run.outcomes[2].done_s = -1;  // news: its one request cut, the task not finished
+  run.outcomes[2].cut = true;
+  const SystemSummary s = summarize("agentd_serial", day, run, 100);
+  EXPECT_EQ(s.tasks_done, 2u);
+  EXPECT_EQ(s.tasks_by_agent, (std::map<std::string, size_t>{{"extractor", 1}, {"mail", 1}}));
+  EXPECT_THAT(table({s}), HasSubstr("2 tasks (extractor 1, mail 1)"));
+}
+
 TEST(Report, ALastLineIsTheMedianOfItsRoundsAndListsThemWhenThereAreSeveral) {
   EXPECT_EQ(median_line("replay_x", {0.5}), "replay_x 0.500");
   EXPECT_EQ(median_line("replay_x", {0.3, 0.1, 0.2}), "replay_x 0.200 (median of rounds: 0.300, 0.100, 0.200)");
