@@ -20,12 +20,13 @@ struct BlockingPool::Call {
   bool ended = false;       // guarded by mutex
   std::exception_ptr error;  // guarded by mutex
 
+  // Notified under the lock: the caller cannot see `ended` and return before notify_all has
+  // returned. Otherwise its thread could end and destroy its fiber scheduler while notify_all
+  // was still waking it there (TSan saw pthread_cond_destroy race the broadcast).
   void end(std::exception_ptr e) {
-    {
-      std::lock_guard lock(mutex);
-      ended = true;
-      error = std::move(e);
-    }
+    std::lock_guard lock(mutex);
+    ended = true;
+    error = std::move(e);
     ended_cv.notify_all();
   }
 };
