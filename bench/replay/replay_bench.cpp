@@ -143,13 +143,6 @@ bool scale_run(const Options& base) {
   return true;
 }
 
-const SystemSummary* find(const std::vector<SystemSummary>& all, const std::string& name) {
-  for (const auto& s : all) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
-}
-
 void print_line(const std::string& name, const std::vector<double>& per_round, const char* format = "%.3f") {
   std::printf("%s\n", median_line(name, per_round, format).c_str());
 }
@@ -301,7 +294,7 @@ int main(int argc, char** argv) {
     print_line("replay_tasks_per_hour_vs_serial", ratios(rounds, "agentd_batched", "agentd_serial", &SystemSummary::tasks_per_hour));
     std::vector<double> gain_bound, alone_ms, alone_vs_serial, saved;
     for (const auto& round : rounds) {
-      const SystemSummary *b = find(round, "agentd_batched"), *s = find(round, "agentd_serial");
+      const SystemSummary *b = find_system(round, "agentd_batched"), *s = find_system(round, "agentd_serial");
       // The serial lock's own work on this day, timed at llama.cpp's rates: how much of it batching
       // could speed up at all (the yardstick above counts decode only; this day is mostly prefill).
       if (s && batched_ratio > 0) {

@@ -38,8 +38,10 @@ SystemSummary summarize(const std::string& name, const std::vector<ReplayRequest
         s.prompt_tokens_prefilled += o.prompt_tokens - std::max(0, o.cached_tokens);
       }
     }
-    if (r.task >= 0) task_agent.emplace(r.task, r.agent);
-    if (r.task >= 0) task_ok[r.task] = task_ok.count(r.task) ? task_ok[r.task] && o.done_s >= 0 : o.done_s >= 0;
+    if (r.task >= 0) {
+      task_agent.emplace(r.task, r.agent);
+      task_ok[r.task] = task_ok.count(r.task) ? task_ok[r.task] && o.done_s >= 0 : o.done_s >= 0;
+    }
     if (r.klass == "interactive" && o.sent_s >= 0 && !o.failed) {
       ++s.chats;
       if (o.first_s >= 0) {
@@ -100,17 +102,18 @@ std::string median_line(const std::string& name, std::vector<double> per_round, 
   return line;
 }
 
+const SystemSummary* find_system(const std::vector<SystemSummary>& systems, const std::string& name) {
+  for (const auto& s : systems) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
 std::vector<double> ratios(const std::vector<std::vector<SystemSummary>>& rounds, const std::string& a,
                            const std::string& b, double SystemSummary::*field) {
-  auto find = [](const std::vector<SystemSummary>& round, const std::string& name) -> const SystemSummary* {
-    for (const auto& s : round) {
-      if (s.name == name) return &s;
-    }
-    return nullptr;
-  };
   std::vector<double> out;
   for (const auto& round : rounds) {
-    const SystemSummary *x = find(round, a), *y = find(round, b);
+    const SystemSummary *x = find_system(round, a), *y = find_system(round, b);
     out.push_back(x && y && y->*field > 0 ? x->*field / y->*field : -1);
   }
   return out;

@@ -54,6 +54,8 @@ double chat_prefill_alone_p95_ms(const std::vector<ReplayRequest>& day, const Sy
 // rounds every round's value after it, "(median of rounds: a, b, c)". Values that are negative or
 // NaN (a system missing, a figure n/a) are left out; "name n/a" when none is left.
 std::string median_line(const std::string& name, std::vector<double> per_round, const char* format = "%.3f");
+// The system of that name in a run's (or a round's) summaries; null if it did not run.
+const SystemSummary* find_system(const std::vector<SystemSummary>& systems, const std::string& name);
 // a's field / b's, per round (both from the same round, so a ratio carries minutes of drift, not
 // the run's); -1 for a round without either system or where b's figure is not positive.
 std::vector<double> ratios(const std::vector<std::vector<SystemSummary>>& rounds, const std::string& a,
