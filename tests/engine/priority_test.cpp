@@ -139,12 +139,15 @@ TEST_F(PriorityTest, AChatArrivingWhenEverySlotHoldsAChatCutsNoStep) {
   auto a = engine.submit_llama(greedy_request(prompts()[1], 40, Priority::interactive));
   auto b = engine.submit_llama(greedy_request(prompts()[0], 40, Priority::interactive));
   ASSERT_TRUE(gate.wait_held());
+  // b may have cut a step of a alone (a slot was free then) if it arrived after a's prefill: a
+  // slow build (ASan) does that. Only what c does counts here.
+  const int64_t cut_before = engine.stats().steps_cut;
   auto c = engine.submit_llama(greedy_request(prompts()[3], 8, Priority::interactive));
   gate.release();
   EXPECT_GT(c->wait().completion_tokens, 0);
   a->wait();
   b->wait();
-  EXPECT_EQ(engine.stats().steps_cut, 0);
+  EXPECT_EQ(engine.stats().steps_cut, cut_before);
   EXPECT_GT(c->steps().admitted, 7) << "it waited for a chat that had had its turn";
 }
 
