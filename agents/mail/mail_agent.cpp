@@ -38,6 +38,14 @@ std::string message_facts(const MailMessage& m) {
   return facts;
 }
 
+// A prompt about one message: the message first, the instruction after it. A message's label,
+// summary and reply prompts then share everything up to the instruction, so the engine's prefix
+// cache prefills the message once, not once per call (the instructions are a few dozen tokens,
+// a message hundreds to thousands).
+std::string about_message(const std::string& facts, const std::string& instruction) {
+  return "E-mail:\n" + facts + "\n" + instruction;
+}
+
 void check_relative_folder(const ConfigReader& s, const char* key, const std::string& folder) {
   fs::path p(folder);
   if (folder.empty() || p.is_absolute()) s.fail(s.at(key), "expected a folder name inside the write folder");
@@ -258,8 +266,8 @@ std::string MailAgent::label(TaskContext& ctx, const MailMessage& m, const std::
     return list->label;
   }
   GenerateOptions o;
-  o.prompt = "Label this e-mail with exactly one of: urgent (needs action today), needs reply (the sender "
-             "expects an answer), newsletter (bulk or marketing mail), other.\n\n" + facts + "\nLabel:";
+  o.prompt = about_message(facts, "Label the e-mail above with exactly one of: urgent (needs action today), needs "
+                                  "reply (the sender expects an answer), newsletter (bulk or marketing mail), other.\nLabel:");
   o.grammar = mail_label_grammar();
   o.temperature = 0.0f;
   o.max_tokens = 24;  // "needs reply" is up to a dozen tokens in a small vocabulary
@@ -272,7 +280,7 @@ std::string MailAgent::label(TaskContext& ctx, const MailMessage& m, const std::
 
 std::string MailAgent::summarise(TaskContext& ctx, const std::string& facts) const {
   GenerateOptions o;
-  o.prompt = "Summarise this e-mail in one or two sentences: who wants what, and by when.\n\n" + facts + "\nSummary:";
+  o.prompt = about_message(facts, "Summarise the e-mail above in one or two sentences: who wants what, and by when.\nSummary:");
   o.max_tokens = settings_.summary_max_tokens;
   std::string summary = one_or_two_sentences(ctx.generate(o).text, 300);
   return summary.empty() ? "(no summary)" : summary;
@@ -281,8 +289,9 @@ std::string MailAgent::summarise(TaskContext& ctx, const std::string& facts) con
 std::string MailAgent::draft(TaskContext& ctx, const MailMessage& m, const std::string& facts,
                              const std::string& identity) const {
   GenerateOptions o;
-  o.prompt = "Write a short, polite reply to this e-mail. Do not promise anything or invent facts; put what the "
-             "user must fill in between [brackets]. Write only the body of the reply.\n\n" + facts + "\nReply:";
+  o.prompt = about_message(facts, "Write a short, polite reply to the e-mail above. Do not promise anything or invent "
+                                  "facts; put what the user must fill in between [brackets]. Write only the body of the "
+                                  "reply.\nReply:");
   o.max_tokens = settings_.draft_max_tokens;
   std::string body = text::trim(ctx.generate(o).text);
   if (body.empty()) body = "[Write your reply here.]";

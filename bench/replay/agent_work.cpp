@@ -72,15 +72,18 @@ struct RunBuilder {
   int between(int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); }
 };
 
+// As agents/mail: the message first, each call's instruction after it (the calls on one message
+// share it as a prefix). The message is cut so that the instruction stays within
+// --max-prompt-chars' default, which keeps a request's start.
 void mail_run(RunBuilder& b) {
   for (int n = b.between(1, 3); n > 0; --n) {
-    const std::string facts = b.pick("mail").substr(0, 3000);
-    b.call("Label this e-mail with exactly one of: urgent (needs action today), needs reply (the sender expects an "
-           "answer), newsletter (bulk or marketing mail), other.\n\n" + facts + "\nLabel:", 24);
-    b.call("Summarise this e-mail in one or two sentences: who wants what, and by when.\n\n" + facts + "\nSummary:", 96);
+    const std::string message = "E-mail:\n" + b.pick("mail").substr(0, 1500) + "\n";
+    b.call(message + "Label the e-mail above with exactly one of: urgent (needs action today), needs reply (the sender "
+                     "expects an answer), newsletter (bulk or marketing mail), other.\nLabel:", 24);
+    b.call(message + "Summarise the e-mail above in one or two sentences: who wants what, and by when.\nSummary:", 96);
     if (b.chance(0.4)) {
-      b.call("Write a short, polite reply to this e-mail. Do not promise anything or invent facts; put what the user must "
-             "fill in between [brackets]. Write only the body of the reply.\n\n" + facts + "\nReply:", 200);
+      b.call(message + "Write a short, polite reply to the e-mail above. Do not promise anything or invent facts; put what "
+                       "the user must fill in between [brackets]. Write only the body of the reply.\nReply:", 200);
     }
   }
 }

@@ -40,8 +40,8 @@ std::string sample_model(const engine::Request& r) {
     }
     return "other";
   }
-  if (p.starts_with("Summarise")) return "Someone wants something. By a date. Not this third sentence.";
-  if (p.starts_with("Write a short, polite reply")) return "Thank you, I will come back to you by [day].";
+  if (has(p, "\nSummarise the e-mail above")) return "Someone wants something. By a date. Not this third sentence.";
+  if (has(p, "\nWrite a short, polite reply to the e-mail above")) return "Thank you, I will come back to you by [day].";
   return "unexpected prompt";
 }
 
@@ -119,6 +119,19 @@ TEST_F(MailAgentTest, TriagesTheShippedSamples) {
   ASSERT_NE(qp, requests.end());
   EXPECT_THAT(prompt_of(*qp), HasSubstr("From: Jörg Müller <joerg.mueller@example.de>\nSubject: Angebot für die "
                                         "Schulung im April\nDate: 2024-03-05 10:15 +01:00\n\nHallo Sam,"));
+
+  // The message first, each call's instruction after it: the label, summary and reply prompts of
+  // one message share the whole message, so the engine's prefix cache prefills it once.
+  std::vector<std::string> angebot;
+  for (const engine::Request& q : requests) {
+    if (has(prompt_of(q), "Angebot")) angebot.push_back(prompt_of(q));
+  }
+  ASSERT_EQ(angebot.size(), 3u);  // label, summary, reply
+  const std::string message = angebot[0].substr(0, angebot[0].find("Label the e-mail above"));
+  EXPECT_THAT(message, ::testing::StartsWith("E-mail:\nFrom: Jörg Müller"));
+  EXPECT_THAT(message, HasSubstr("Hallo Sam,"));
+  EXPECT_THAT(angebot[1], ::testing::StartsWith(message + "Summarise the e-mail above"));
+  EXPECT_THAT(angebot[2], ::testing::StartsWith(message + "Write a short, polite reply to the e-mail above"));
 
   // Drafts for urgent and needs reply only, threaded to the original.
   std::vector<std::string> drafts = files_in(out / "drafts");
