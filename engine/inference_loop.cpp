@@ -236,10 +236,8 @@ void InferenceLoop::on_admission(Sequence& s, AcquireStatus status) {
 // The class a sequence runs as: the lock admitted it after `aging` intervals counted as that many
 // classes up, so it keeps that rank while running (else preemption would undo aging at once).
 int InferenceLoop::promoted_class(const Sequence& s) const {
-  const int own = scheduler::index(s.priority);
-  if (config_.aging <= Clock::duration::zero()) return own;
-  const auto intervals = (now() - s.waiting_since) / config_.aging;
-  return static_cast<int>(std::max<int64_t>(0, own - static_cast<int64_t>(intervals)));
+  if (config_.aging <= Clock::duration::zero()) return scheduler::index(s.priority);
+  return scheduler::aged_class(s.priority, (now() - s.waiting_since) / config_.aging);
 }
 
 Clock::time_point InferenceLoop::now() const { return config_.now ? config_.now() : Clock::now(); }

@@ -7,7 +7,7 @@
 // thread never waits for a slow reader).
 //
 // Admission goes through scheduler::PrioritySlots: class first (interactive > tool > background),
-// then age, with aging so that long waiters are promoted.
+// then age, with aging so that long waiters are promoted (up to tool: never past the user's chat).
 //  - serial:  capacity 1, i.e. the PriorityLock grants the whole engine to one generation at a time
 //             (the original design, kept as the benchmark baseline).
 //  - batched: `slots` generations decoded together, one llama_batch per step; they join and leave

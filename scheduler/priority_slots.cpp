@@ -217,13 +217,10 @@ bool PrioritySlots::has_waiters() const {
   return std::any_of(queues_.begin(), queues_.end(), [](const auto& q) { return !q.empty(); });
 }
 
-// Requested class minus one per whole aging interval waited, never above interactive.
+// Requested class minus one per whole aging interval waited, never to interactive (aged_class).
 int PrioritySlots::effective_class(const Waiter& w, SteadyTime now) const {
-  const int requested = index(w.priority);
-  if (aging_ <= std::chrono::steady_clock::duration::zero()) return requested;
-  const auto intervals = (now - w.since) / aging_;
-  if (intervals <= 0) return requested;
-  return intervals >= requested ? 0 : requested - static_cast<int>(intervals);
+  if (aging_ <= std::chrono::steady_clock::duration::zero()) return index(w.priority);
+  return aged_class(w.priority, (now - w.since) / aging_);
 }
 
 // Requires mutex_ held. Notifies while still holding mutex_: once unlocked, the waiter may

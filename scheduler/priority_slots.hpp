@@ -4,8 +4,9 @@
 // - `capacity` slots. A caller asks for one slot with a Priority; slots are granted to waiters
 //   in order of effective class (interactive > tool > background), FIFO inside a class.
 // - Aging (options.aging > 0): a waiter that has waited k whole aging intervals counts as k
-//   classes more urgent, never above interactive; a tie in effective class goes to the waiter
-//   that has waited longer (then to the earlier arrival). Computed when a slot is granted, from
+//   classes more urgent, up to tool: only a waiter that asked for interactive ranks as one
+//   (aged_class in priority.hpp); a tie in effective class goes to the waiter that has waited
+//   longer (then to the earlier arrival). Computed when a slot is granted, from
 //   options.now, so no timers run.
 // - Direct handoff: release() gives the freed slot straight to the best waiter and wakes only
 //   that waiter. A newcomer never overtakes a queued waiter (try_acquire fails while anyone

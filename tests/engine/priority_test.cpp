@@ -290,6 +290,42 @@ TEST_F(PriorityTest, AgingPromotesAStarvedRequest) {
   }
 }
 
+// Aging stops at tool: a background request that waited long goes before the agents' tool calls,
+// never before the user's chat, whether it is still waiting or already running.
+TEST_F(PriorityTest, AnAgedRequestStillYieldsToAChat) {
+  FakeClock clock;
+  StepGate gate;
+  auto o = options(Policy::batched, 1);
+  o.aging = std::chrono::seconds(10);
+  o.now = clock.fn();
+  o.after_step = gate.hook();
+  LlamaEngine engine(o);
+  StepGate::ReleaseOnExit release_gate{gate};
+  gate.hold_after_step(1);
+  auto holder = engine.submit_llama(greedy_request(prompts()[0], 200, Priority::tool));
+  ASSERT_TRUE(gate.wait_held());
+  auto aged = engine.submit_llama(greedy_request(prompts()[4], 40, Priority::background));
+  gate.hold_after_step(2);
+  ASSERT_TRUE(gate.wait_held());
+  ASSERT_EQ(queued(engine, Priority::background), 1);
+  clock.advance(std::chrono::seconds(31));  // three whole intervals: it ranks as tool, no higher
+  auto waiting_chat = engine.submit_llama(greedy_request(prompts()[6], 6, Priority::interactive));
+  gate.hold_after_step(3);  // the chat preempts the holder; its slot goes to the chat, not to the aged one
+  ASSERT_TRUE(gate.wait_held());
+  holder->cancel();
+  gate.hold_when([&](int64_t) { return aged->steps().first_token >= 0; });
+  ASSERT_TRUE(gate.wait_held());
+  EXPECT_LT(waiting_chat->steps().admitted, aged->steps().admitted);  // waiting, the chat went first
+  auto running_chat = engine.submit_llama(greedy_request(prompts()[2], 6, Priority::interactive));
+  gate.release();
+
+  const Result ar = aged->wait();
+  EXPECT_EQ(running_chat->wait().finish, FinishReason::length);
+  EXPECT_EQ(ar.times_preempted, 1);  // running, it gave its slot to the chat
+  EXPECT_LT(running_chat->steps().admitted, aged->steps().finished);
+  EXPECT_EQ(ar.completion_tokens, 40);
+}
+
 TEST_F(PriorityTest, CancellationFreesTheSlot) {
   StepGate gate;
   auto o = options(Policy::batched, 1);

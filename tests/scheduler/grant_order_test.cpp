@@ -78,24 +78,24 @@ TEST_P(GrantOrderTest, AgingRaisesOneClassPerWholeIntervalAndTiesGoToOlder) {
   EXPECT_THAT(journal.entries(), ElementsAre("intC", "bgA", "toolB"));
 }
 
-TEST_P(GrantOrderTest, AgingStopsAtInteractiveWhereTheOlderWaiterGoesFirst) {
+TEST_P(GrantOrderTest, AgingStopsAtToolSoTheUsersChatAlwaysGoesFirst) {
   FakeClock clock;
   PriorityLock lock({.aging = 10ms, .now = clock.function()});
   Journal journal;
   scenario.run([&] {
     ASSERT_EQ(lock.acquire(Priority::tool), AcquireStatus::acquired);
-    queue_recorder(scenario, lock, Priority::interactive, "intW", journal);
+    queue_recorder(scenario, lock, Priority::background, "bgV", journal);
     clock.advance(1ms);
-    queue_recorder(scenario, lock, Priority::background, "bgY", journal);
-    clock.advance(10ms);
+    queue_recorder(scenario, lock, Priority::tool, "toolW", journal);
+    clock.advance(1ms);
     queue_recorder(scenario, lock, Priority::interactive, "intX", journal);
-    clock.advance(50ms);
-    // Waited: intW 61 ms, bgY 60 ms, intX 50 ms: 6, 6 and 5 intervals. All three rank as
-    // interactive, no further, so age decides. Aging without that floor would rank intX
-    // (0 - 5) before bgY (2 - 6); aging above interactive would put bgY before intW.
+    clock.advance(60ms);
+    // Waited: bgV 62 ms, toolW 61 ms, intX 60 ms: 6 intervals each. bgV ranks as tool, no
+    // further, and is older than toolW; neither ranks as interactive. Aging up to interactive
+    // would put bgV and toolW before intX, by age.
     lock.release();
   });
-  EXPECT_THAT(journal.entries(), ElementsAre("intW", "bgY", "intX"));
+  EXPECT_THAT(journal.entries(), ElementsAre("intX", "bgV", "toolW"));
 }
 
 TEST_P(GrantOrderTest, ReleaseHandsSlotToWaiterSoNewcomerCannotBarge) {
