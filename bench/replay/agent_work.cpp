@@ -53,6 +53,13 @@ struct RunBuilder {
     const auto& all = src.samples(agent_samples);
     return all[std::uniform_int_distribution<size_t>(0, all.size() - 1)(rng)];
   }
+  // The agents remember what they handled, so a day never sends the same mail, receipt or
+  // document twice; the shipped samples are few, so each pick gets a name of its own, where the
+  // plugin's prompt names its input (a prefix cache then shares the instruction, not the input).
+  std::string new_name(const std::string& stem, const std::string& extension) {
+    return stem + "-" + std::to_string(task) + "-" + std::to_string(++named) + extension;
+  }
+  int named = 0;
   void call(const std::string& user, int max_tokens, const char* klass = "background",
             std::optional<json> schema = std::nullopt, const std::string& as_agent = "") {
     ReplayRequest r;
@@ -77,7 +84,7 @@ struct RunBuilder {
 // --max-prompt-chars' default, which keeps a request's start.
 void mail_run(RunBuilder& b) {
   for (int n = b.between(1, 3); n > 0; --n) {
-    const std::string message = "E-mail:\n" + b.pick("mail").substr(0, 1500) + "\n";
+    const std::string message = "E-mail:\nMessage-ID: <" + b.new_name("m", "@replay") + ">\n" + b.pick("mail").substr(0, 1450) + "\n";
     b.call(message + "Label the e-mail above with exactly one of: urgent (needs action today), needs reply (the sender "
                      "expects an answer), newsletter (bulk or marketing mail), other.\nLabel:", 24);
     b.call(message + "Summarise the e-mail above in one or two sentences: who wants what, and by when.\nSummary:", 96);
@@ -98,14 +105,16 @@ void news_run(RunBuilder& b) {
 
 void extractor_run(RunBuilder& b) {
   if (!b.chance(0.5)) return;  // no new document at this scan
-  b.call("Extract the receipt below as JSON.\n\n" + b.pick("extractor"), 384, "tool", receipt_schema());
+  b.call("Extract the receipt below as JSON.\n\nDocument \"" + b.new_name("receipt", ".txt") + "\":\n" + b.pick("extractor"), 384,
+         "tool", receipt_schema());
 }
 
 void summarizer_run(RunBuilder& b) {
   if (!b.chance(0.5)) return;
   const std::string& doc = b.pick("summarizer");
+  const std::string name = b.new_name("document", ".txt");
   for (size_t at = 0; at < doc.size(); at += 2000) {
-    b.call("Summarise this part of a document in a few sentences.\n\n" + doc.substr(at, 2000), 160);
+    b.call("Summarise this part of a document in a few sentences.\n\nDocument \"" + name + "\"\n\n" + doc.substr(at, 2000), 160);
   }
 }
 

@@ -110,6 +110,36 @@ TEST(Workload, FollowUpTurnsResendTheHistory) {
   for (const auto& r : generate_day(recorded, chat_rows())) EXPECT_FALSE(r.resend_answers);
 }
 
+// The agents remember what they handled, so a day sends every mail, receipt and document once,
+// though the shipped samples are few: only what one input's calls share is a prefix to reuse.
+TEST(Workload, EveryInputIsNewAndAMailsCallsShareIt) {
+  const auto day = generate_day(options(1), chat_rows());
+  auto user = [](const ReplayRequest& r) { return r.messages.back()["content"].get<std::string>(); };
+  std::set<std::string> receipts;
+  std::map<std::string, std::set<int>> tasks_of_message;
+  std::map<std::string, std::vector<std::string>> calls_of_message;
+  for (const auto& r : day) {
+    if (r.agent == "extractor") {
+      EXPECT_TRUE(receipts.insert(user(r)).second) << user(r);
+    } else if (r.agent == "mail") {
+      const std::string text = user(r);
+      const std::string id = text.substr(0, text.find('\n', text.find("Message-ID")));
+      tasks_of_message[id].insert(r.task);
+      calls_of_message[id].push_back(text);
+    }
+  }
+  EXPECT_GT(receipts.size(), 3u);  // more than the three shipped receipts
+  ASSERT_GT(tasks_of_message.size(), 8u);  // more than the eight shipped messages
+  for (const auto& [id, tasks] : tasks_of_message) {
+    EXPECT_EQ(tasks.size(), 1u) << id;
+    const auto& calls = calls_of_message[id];
+    ASSERT_GE(calls.size(), 2u) << id;  // a label and a summary
+    const std::string shared = calls[0].substr(0, calls[0].find("Label the e-mail above"));
+    EXPECT_GT(shared.size(), id.size() + 50) << id;  // the whole message, before the instruction
+    for (const auto& c : calls) EXPECT_TRUE(c.starts_with(shared)) << id;
+  }
+}
+
 TEST(Client, AFollowUpResendsTheAnswersItsChainGot) {
   ReplayRequest r{0, "chat", "interactive",
                   json::array({{{"role", "system"}, {"content", "s"}}, {{"role", "user"}, {"content", "q1"}},
