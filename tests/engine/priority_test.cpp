@@ -17,6 +17,15 @@ using scheduler::Priority;
 
 class PriorityTest : public ModelTest {};
 
+// The aging tests' engine: one slot, aging of 10 s on `clock`, held at a step by `gate`.
+LlamaEngineOptions aging_options(FakeClock& clock, StepGate& gate) {
+  auto o = options(Policy::batched, 1);
+  o.aging = std::chrono::seconds(10);
+  o.now = clock.fn();
+  o.after_step = gate.hook();
+  return o;
+}
+
 int queued(const LlamaEngine& e, Priority p) {
   return e.stats().by_class[static_cast<size_t>(scheduler::index(p))].queued;
 }
@@ -254,11 +263,7 @@ TEST_F(PriorityTest, AgingPromotesAStarvedRequest) {
     SCOPED_TRACE(aged ? "with aging" : "without aging");
     FakeClock clock;
     StepGate gate;
-    auto o = options(Policy::batched, 1);
-    o.aging = std::chrono::seconds(10);
-    o.now = clock.fn();
-    o.after_step = gate.hook();
-    LlamaEngine engine(o);
+    LlamaEngine engine(aging_options(clock, gate));
     StepGate::ReleaseOnExit release_gate{gate};
     gate.hold_after_step(1);
     auto holder = engine.submit_llama(greedy_request(prompts()[0], 200, Priority::tool));
@@ -295,11 +300,7 @@ TEST_F(PriorityTest, AgingPromotesAStarvedRequest) {
 TEST_F(PriorityTest, AnAgedRequestStillYieldsToAChat) {
   FakeClock clock;
   StepGate gate;
-  auto o = options(Policy::batched, 1);
-  o.aging = std::chrono::seconds(10);
-  o.now = clock.fn();
-  o.after_step = gate.hook();
-  LlamaEngine engine(o);
+  LlamaEngine engine(aging_options(clock, gate));
   StepGate::ReleaseOnExit release_gate{gate};
   gate.hold_after_step(1);
   auto holder = engine.submit_llama(greedy_request(prompts()[0], 200, Priority::tool));
