@@ -26,6 +26,10 @@ bool ranked_before(const Sequence* a, const Sequence* b) {
   return a->admit_order < b->admit_order;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point from) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+}
+
 scheduler::PrioritySlotsOptions slot_options(const LoopConfig& c) {
   scheduler::PrioritySlotsOptions o;
   o.aging = c.aging;
@@ -89,7 +93,9 @@ bool InferenceLoop::cut_requested(void* loop) {
 
 EngineStats InferenceLoop::stats() const {
   std::lock_guard lock(stats_mutex_);
-  return published_;
+  EngineStats s = published_;
+  if (idle_since_) s.idle_seconds += seconds_since(*idle_since_);
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,9 +179,21 @@ bool InferenceLoop::take_mail() {
   return !stop;
 }
 
+// The wait counts as idle time as it goes: a scrape during an hour without work shows that hour.
 void InferenceLoop::wait_for_mail() {
-  Lock lock(mail_mutex_);
-  mail_changed_.wait(lock, [&] { return !inbox_.empty() || !admissions_.empty() || stopping_; });
+  const auto from = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(stats_mutex_);
+    idle_since_ = from;
+  }
+  {
+    Lock lock(mail_mutex_);
+    mail_changed_.wait(lock, [&] { return !inbox_.empty() || !admissions_.empty() || stopping_; });
+  }
+  counters_.idle_seconds += seconds_since(from);
+  std::lock_guard lock(stats_mutex_);
+  idle_since_.reset();
+  published_.idle_seconds = counters_.idle_seconds;
 }
 
 // A waiter fiber per sequence waiting for a slot: PrioritySlots decides who goes next.
@@ -392,8 +410,10 @@ bool InferenceLoop::decode_step() {
   if (config_.before_step) config_.before_step(steps_done());
   std::optional<HeldLlamaLog> held_log;  // a step we cut is not an error to print
   if (cuttable) held_log.emplace();
+  const auto from = std::chrono::steady_clock::now();
   const int rc = llama_decode(ctx_, batch_);
   step_cuttable_.store(false, std::memory_order_release);
+  (rc == 2 ? counters_.cut_step_seconds : counters_.step_seconds) += seconds_since(from);
   if (rc == 2 && held_log) held_log->drop();
   held_log.reset();
   if (rc == 2) {

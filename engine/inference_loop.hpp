@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -159,6 +160,7 @@ class InferenceLoop {
   std::atomic<bool> interactive_in_inbox_{false};  // written under mail_mutex_
   mutable std::mutex stats_mutex_;
   EngineStats published_;  // guarded by stats_mutex_
+  std::optional<std::chrono::steady_clock::time_point> idle_since_;  // waiting for work; guarded by stats_mutex_
 
   std::thread thread_;  // last: started after everything above exists
 };

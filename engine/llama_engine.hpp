@@ -108,6 +108,12 @@ struct EngineStats {
   int64_t prefix_hits = 0;           // sequences that started from a reused prefix
   int64_t preemptions = 0;       // sequences paused to make room for a higher class
   int64_t steps_cut = 0;         // steps aborted and run again so that an arriving chat started at once
+  // Where the engine thread's time goes (wall clock): in llama_decode for steps that decoded, in
+  // steps that were cut (work done again later), and waiting for work. The rest is the loop's own:
+  // sampling, streaming, copying paused sequences' state, the prefix store.
+  double step_seconds = 0;
+  double cut_step_seconds = 0;
+  double idle_seconds = 0;
   int64_t prefix_moves = 0;      // prefixes copied to another KV stream to keep the running ids consecutive
   int64_t state_copy_outs = 0;   // paused sequences whose KV was copied out to free cells
   int64_t state_restores = 0;    // ... and copied back in on resume

@@ -164,6 +164,15 @@ std::string Metrics::render(const engine::EngineStats& engine, int slots,
   out += "# HELP agentd_engine_steps_cut_total Decode steps aborted and run again so that an arriving chat started at once.\n";
   out += "# TYPE agentd_engine_steps_cut_total counter\n";
   out += "agentd_engine_steps_cut_total " + std::to_string(engine.steps_cut) + "\n";
+  out += "# HELP agentd_engine_step_seconds_total Time the engine spent in decode steps that decoded.\n";
+  out += "# TYPE agentd_engine_step_seconds_total counter\n";
+  out += "agentd_engine_step_seconds_total " + number(engine.step_seconds) + "\n";
+  out += "# HELP agentd_engine_cut_step_seconds_total Time the engine spent in decode steps that were cut for a chat (their tokens are decoded again).\n";
+  out += "# TYPE agentd_engine_cut_step_seconds_total counter\n";
+  out += "agentd_engine_cut_step_seconds_total " + number(engine.cut_step_seconds) + "\n";
+  out += "# HELP agentd_engine_idle_seconds_total Time the engine thread waited for work.\n";
+  out += "# TYPE agentd_engine_idle_seconds_total counter\n";
+  out += "agentd_engine_idle_seconds_total " + number(engine.idle_seconds) + "\n";
   out += "# HELP agentd_engine_prefix_moves_total Reused prefixes copied to another KV stream so that the running sequences' ids stay consecutive (one ubatch per step).\n";
   out += "# TYPE agentd_engine_prefix_moves_total counter\n";
   out += "agentd_engine_prefix_moves_total " + std::to_string(engine.prefix_moves) + "\n";

@@ -2,6 +2,7 @@
 //
 // No timing: situations are set up with StepGate, which holds the engine at an exact token
 // boundary while the test submits or cancels; results are read from Result and StepMarks.
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <memory>
@@ -80,7 +81,9 @@ TEST_F(PriorityTest, AChatArrivingDuringABackgroundStepCutsItAndTheStepRunsAgain
   o.before_step = gate.hook();
   const Request breq = greedy_request(prompts()[0], 60, Priority::background);
   const auto ref = reference_greedy(LlamaEngine(o).tokenize_prompt(breq), 60, o.n_ctx_per_seq);
+  const auto born = std::chrono::steady_clock::now();
   LlamaEngine engine(o);
+  ASSERT_TRUE(wait_until([&] { return engine.stats().idle_seconds > 0; })) << "a wait for work counts as it goes";
   StepGate::ReleaseOnExit release_gate{gate};
   gate.hold_after_step(3);  // before step 4: the background decodes its third token
   auto bg = engine.submit_llama(breq);
@@ -102,6 +105,13 @@ TEST_F(PriorityTest, AChatArrivingDuringABackgroundStepCutsItAndTheStepRunsAgain
   EXPECT_EQ(br.times_preempted, 1);
   EXPECT_EQ(br.text, ref.text) << "the cut step's cells were rolled back and the step ran again";
   EXPECT_EQ(br.completion_tokens, static_cast<int>(ref.tokens.size()));
+  // The engine's time: the cut step counts apart from the steps that decoded, and the wait for the
+  // first request as idle; together they are no more than the engine has lived.
+  const EngineStats st = engine.stats();
+  EXPECT_GT(st.cut_step_seconds, 0.0);
+  EXPECT_GT(st.step_seconds, 0.0);
+  EXPECT_LE(st.step_seconds + st.cut_step_seconds + st.idle_seconds,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - born).count());
 }
 
 // A chat arriving while another chat decodes beside background work: that step is cut too. The
