@@ -4,6 +4,7 @@
 // model, threads, context per sequence and parallel sequences. See bench/README.md ("Replay").
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cpu_noise.hpp"
-#include "daemon_memory.hpp"
+#include "daemon_metrics.hpp"
 #include "llama_tools.hpp"
 #include "replay_client.hpp"
 #include "replay_report.hpp"
@@ -68,10 +69,20 @@ SystemSummary run_system(const std::string& name, const Options& o, const std::v
   ReplayRequest warm{0, "warmup", "interactive", {{{"role", "user"}, {"content", "Hello there."}}}, 4};
   run_day({warm}, t, 60);
   std::cerr << "replay: " << name << " ..." << std::endl;
+  const bool daemon = kind != ServerKind::llama_server;
+  const EngineTime before = daemon ? parse_engine_time(read_daemon_metrics(server.port())) : EngineTime{};
+  const auto from = std::chrono::steady_clock::now();
   DayRun run = run_day(day, t, o.work.day_minutes * 60);
+  const EngineTime after = daemon ? parse_engine_time(read_daemon_metrics(server.port())) : EngineTime{};
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
   const double rss = server.peak_rss_mib();
   server.stop();
-  return summarize(name, day, run, rss);
+  SystemSummary s = summarize(name, day, run, rss);
+  if (daemon) {
+    s.engine = after.since(before);
+    s.engine_wall_s = wall_s;
+  }
+  return s;
 }
 
 constexpr double kMiB = 1024.0 * 1024.0;
@@ -118,7 +129,7 @@ bool scale_run(const Options& base) {
     const CpuSplit loaded = server.cpu_split();  // after the model loaded: loading is not overhead
     DayRun run = run_day(day, t, o.work.day_minutes * 60);
     const CpuSplit spent = cpu_between(loaded, server.cpu_split(), server.pid());
-    const DaemonMemory mem = read_daemon_memory(server.port());
+    const DaemonMemory mem = parse_daemon_memory(read_daemon_metrics(server.port()));
     const double rss = server.peak_rss_mib();
     const pid_t pid = server.pid();
     server.stop();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon_metrics.hpp"
 #include "replay_client.hpp"
 #include "replay_trace.hpp"
 
@@ -25,6 +26,10 @@ struct SystemSummary {
   double decode_tokens_per_s = 0;
   long long prompt_tokens_sent = 0, prompt_tokens_prefilled = 0;
   double peak_rss_mib = 0;
+  // agentd only: where its engine thread's time went over the day (wall seconds of the day in
+  // engine_wall_s; 0 for a system without the daemon's /metrics).
+  EngineTime engine;
+  double engine_wall_s = 0;
   std::vector<double> chat_ttft_ms;                  // for the CDF (unanswered chats: their wait so far)
   std::vector<std::pair<double, int>> waiting;       // from the run
   std::vector<Outcome> outcomes;                     // one per request of the day (requests.csv)

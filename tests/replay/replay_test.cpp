@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "core/thread_name.hpp"
-#include "daemon_memory.hpp"
+#include "daemon_metrics.hpp"
 #include "replay_client.hpp"
 #include "replay_report.hpp"
 #include "replay_trace.hpp"
@@ -32,6 +32,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
+using ::testing::Not;
 using nlohmann::json;
 
 std::vector<ChatTraceRow> chat_rows() {
@@ -437,6 +438,39 @@ TEST(DaemonMemory, ReadsTheSplitFromMetricsAndSaysWhatIsMissing) {
   }
 }
 
+// The engine's time over a day: the counters' growth between two readings, and a line under the
+// table that splits the day's wall time into steps, cut steps, waiting and the loop's own work.
+TEST(DaemonMetrics, EngineTimeIsTheGrowthOverTheDayAndSplitsItsWallTime) {
+  auto metrics = [](const char* step, const char* cut, const char* idle, int steps, int steps_cut) {
+    return std::string("agentd_engine_decode_steps_total ") + std::to_string(steps) +
+           "\nagentd_engine_steps_cut_total " + std::to_string(steps_cut) + "\nagentd_engine_step_seconds_total " + step +
+           "\nagentd_engine_cut_step_seconds_total " + cut + "\nagentd_engine_idle_seconds_total " + idle + "\n";
+  };
+  const EngineTime before = parse_engine_time(metrics("1.5", "0", "20.25", 10, 0));
+  const EngineTime after = parse_engine_time(metrics("81.5", "6", "22.25", 1010, 50));
+  const EngineTime day = after.since(before);
+  EXPECT_DOUBLE_EQ(day.step_s, 80);
+  EXPECT_DOUBLE_EQ(day.cut_step_s, 6);
+  EXPECT_DOUBLE_EQ(day.idle_s, 2);
+  EXPECT_EQ(day.steps, 1000u);
+  EXPECT_EQ(day.steps_cut, 50u);
+  SystemSummary s;
+  s.name = "agentd_batched";
+  s.engine = day;
+  s.engine_wall_s = 100;
+  EXPECT_THAT(table({s}), HasSubstr("agentd_batched engine thread: 80% in steps, 6.0% in cut steps (50 of 1050), "
+                                    "2% waiting for work, 12% between steps"));
+  s.name = "llama_server";
+  s.engine_wall_s = 0;  // no /metrics of ours
+  EXPECT_THAT(table({s}), Not(HasSubstr("engine thread")));
+  try {
+    parse_engine_time("agentd_engine_step_seconds_total 1e3\n");
+    FAIL() << "a reading without the other series";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("agentd_engine_cut_step_seconds_total"));
+  }
+}
+
 // A round or a size of the scale run starts its server cold: a prefix cache left on disk by an
 // earlier start of the same system would let agentd skip prefill the others do (seen: a second
 // round prefilled 30k prompt tokens where the first prefilled 51k).
@@ -477,7 +511,9 @@ TEST(Smoke, ReplaysADayAgainstAgentd) {
   DayRun run = run_day(day, {"agentd_batched", "127.0.0.1", agentd.port(), true}, o.day_minutes * 60);
   SystemSummary sum = summarize("agentd_batched", day, run, agentd.peak_rss_mib());
   const CpuSplit spent = cpu_between(loaded, agentd.cpu_split(), agentd.pid());
-  const DaemonMemory mem = read_daemon_memory(agentd.port());
+  const std::string metrics = read_daemon_metrics(agentd.port());
+  const DaemonMemory mem = parse_daemon_memory(metrics);
+  const EngineTime engine = parse_engine_time(metrics);
   agentd.stop();
   // The daemon's threads carry their names (core/thread_name.hpp), so its overhead can be told
   // from its compute: the engine's thread did the decoding.
@@ -490,6 +526,9 @@ TEST(Smoke, ReplaysADayAgainstAgentd) {
   EXPECT_GT(mem.model, 0u);
   EXPECT_GT(mem.kv, 0u);
   EXPECT_GT(mem.resident, mem.model + mem.kv);
+  EXPECT_GT(engine.steps, 0u);
+  EXPECT_GT(engine.step_s, 0);
+  EXPECT_GT(engine.idle_s, 0) << "the daemon waited for its first request";
   EXPECT_EQ(sum.failed, 0u) << sum.first_error;
   EXPECT_GT(sum.requests_done, 0u);
   EXPECT_GT(sum.chats, 0u);
