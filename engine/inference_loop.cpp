@@ -30,6 +30,19 @@ double seconds_since(std::chrono::steady_clock::time_point from) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
 }
 
+// Adds the time from its making to its end to `total`.
+class Timed {
+ public:
+  explicit Timed(double& total) : total_(total) {}
+  ~Timed() { total_ += seconds_since(from_); }
+  Timed(const Timed&) = delete;
+  Timed& operator=(const Timed&) = delete;
+
+ private:
+  double& total_;
+  const std::chrono::steady_clock::time_point from_ = std::chrono::steady_clock::now();
+};
+
 scheduler::PrioritySlotsOptions slot_options(const LoopConfig& c) {
   scheduler::PrioritySlotsOptions o;
   o.aging = c.aging;
@@ -515,6 +528,7 @@ bool InferenceLoop::make_room_for(Sequence& s) {
 }
 
 void InferenceLoop::copy_out(Sequence& s) {
+  Timed timed(counters_.state_copy_seconds);
   if (s.n_past > 0) {
     const size_t size = llama_state_seq_get_size(ctx_, s.seq_id);
     s.saved_state.resize(size);
@@ -532,6 +546,7 @@ void InferenceLoop::copy_out(Sequence& s) {
 
 bool InferenceLoop::restore(Sequence& s) {
   if (s.saved_state.empty()) return s.n_past == 0;
+  Timed timed(counters_.state_copy_seconds);
   const size_t read =
       llama_state_seq_set_data(ctx_, s.saved_state.data(), s.saved_state.size(), s.seq_id);
   s.saved_state = {};
@@ -679,6 +694,7 @@ int InferenceLoop::move_prefix_stream(llama_seq_id from, llama_seq_id to, int ke
 // Copies a stored prefix into an empty stream and keeps its first `keep` tokens; the tokens reused
 // (0 when there is no state, e.g. its file was bad, or llama.cpp refuses it).
 int InferenceLoop::restore_prefix(llama_seq_id id, const StateBytes* state, int keep) {
+  Timed timed(counters_.state_copy_seconds);
   if (state == nullptr || llama_state_seq_set_data(ctx_, state->data(), state->size(), id) == 0) {
     llama_memory_seq_rm(llama_get_memory(ctx_), id, -1, -1);
     return 0;
@@ -702,6 +718,7 @@ bool InferenceLoop::trim_stream(llama_seq_id id, int keep) {
 void InferenceLoop::snapshot_stream(llama_seq_id id) {
   const auto& held = stream_tokens_[static_cast<size_t>(id)];
   if (!cache_ || cache_->covers(held)) return;
+  Timed timed(counters_.state_copy_seconds);
   StateBytes state(llama_state_seq_get_size(ctx_, id));
   const size_t got = llama_state_seq_get_data(ctx_, state.data(), state.size(), id);
   if (got == 0) return;

@@ -114,6 +114,8 @@ struct EngineStats {
   double step_seconds = 0;
   double cut_step_seconds = 0;
   double idle_seconds = 0;
+  double state_copy_seconds = 0;  // of the rest: copying KV states out to the prefix store or a
+                                  // paused sequence's buffer, and back in
   int64_t prefix_moves = 0;      // prefixes copied to another KV stream to keep the running ids consecutive
   int64_t state_copy_outs = 0;   // paused sequences whose KV was copied out to free cells
   int64_t state_restores = 0;    // ... and copied back in on resume

@@ -173,6 +173,9 @@ std::string Metrics::render(const engine::EngineStats& engine, int slots,
   out += "# HELP agentd_engine_idle_seconds_total Time the engine thread waited for work.\n";
   out += "# TYPE agentd_engine_idle_seconds_total counter\n";
   out += "agentd_engine_idle_seconds_total " + number(engine.idle_seconds) + "\n";
+  out += "# HELP agentd_engine_state_copy_seconds_total Time the engine spent copying KV states between steps: out to the prefix store or a paused sequence's buffer, and back in.\n";
+  out += "# TYPE agentd_engine_state_copy_seconds_total counter\n";
+  out += "agentd_engine_state_copy_seconds_total " + number(engine.state_copy_seconds) + "\n";
   out += "# HELP agentd_engine_prefix_moves_total Reused prefixes copied to another KV stream so that the running sequences' ids stay consecutive (one ubatch per step).\n";
   out += "# TYPE agentd_engine_prefix_moves_total counter\n";
   out += "agentd_engine_prefix_moves_total " + std::to_string(engine.prefix_moves) + "\n";

@@ -36,8 +36,8 @@ uint64_t part(std::string_view text, const char* name) {
 }  // namespace
 
 EngineTime EngineTime::since(const EngineTime& before) const {
-  return {step_s - before.step_s, cut_step_s - before.cut_step_s, idle_s - before.idle_s, steps - before.steps,
-          steps_cut - before.steps_cut};
+  return {step_s - before.step_s,   cut_step_s - before.cut_step_s, idle_s - before.idle_s,
+          state_copy_s - before.state_copy_s, steps - before.steps, steps_cut - before.steps_cut};
 }
 
 std::string read_daemon_metrics(int port) {
@@ -68,6 +68,7 @@ EngineTime parse_engine_time(std::string_view metrics) {
   t.step_s = sample<double>(metrics, "agentd_engine_step_seconds_total");
   t.cut_step_s = sample<double>(metrics, "agentd_engine_cut_step_seconds_total");
   t.idle_s = sample<double>(metrics, "agentd_engine_idle_seconds_total");
+  t.state_copy_s = sample<double>(metrics, "agentd_engine_state_copy_seconds_total");
   t.steps = sample<uint64_t>(metrics, "agentd_engine_decode_steps_total");
   t.steps_cut = sample<uint64_t>(metrics, "agentd_engine_steps_cut_total");
   return t;

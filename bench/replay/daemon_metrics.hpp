@@ -21,7 +21,7 @@ struct DaemonMemory {
 };
 
 struct EngineTime {
-  double step_s = 0, cut_step_s = 0, idle_s = 0;
+  double step_s = 0, cut_step_s = 0, idle_s = 0, state_copy_s = 0;  // state copies are between steps
   uint64_t steps = 0, steps_cut = 0;
   // The counters' growth from `before` to this reading.
   EngineTime since(const EngineTime& before) const;

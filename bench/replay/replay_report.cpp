@@ -150,10 +150,10 @@ std::string table(const std::vector<SystemSummary>& systems) {
     const double w = s.engine_wall_s / 100;
     std::snprintf(line, sizeof line,
                   "%s engine thread: %.0f%% in steps, %.1f%% in cut steps (%llu of %llu), %.0f%% waiting for work, "
-                  "%.0f%% between steps\n",
+                  "%.0f%% between steps (%.1f%% copying KV states)\n",
                   s.name.c_str(), e.step_s / w, e.cut_step_s / w, static_cast<unsigned long long>(e.steps_cut),
                   static_cast<unsigned long long>(e.steps + e.steps_cut), e.idle_s / w,
-                  std::max(0.0, s.engine_wall_s - e.step_s - e.cut_step_s - e.idle_s) / w);
+                  std::max(0.0, s.engine_wall_s - e.step_s - e.cut_step_s - e.idle_s) / w, e.state_copy_s / w);
     out << line;
   }
   return out.str();
@@ -174,14 +174,15 @@ void write_csv(const std::filesystem::path& file, const std::vector<SystemSummar
   std::ofstream out = open_output(file);
   out << "system,round,chat_ttft_p50_ms,chat_ttft_p95_ms,chat_ttft_p99_ms,chat_tpot_p50_ms,chat_tpot_p95_ms,tool_latency_p95_ms,"
          "tasks_per_hour,tasks_done,chats,chats_unanswered,requests_done,requests_cut,failed,decode_tokens_per_s,"
-         "prompt_tokens_sent,prompt_tokens_prefilled,peak_rss_mib,engine_step_s,engine_cut_step_s,engine_idle_s,engine_wall_s\n";
+         "prompt_tokens_sent,prompt_tokens_prefilled,peak_rss_mib,engine_step_s,engine_cut_step_s,engine_idle_s,"
+         "engine_state_copy_s,engine_wall_s\n";
   for (const auto& s : systems) {
     out << s.name << ',' << s.round << ',' << s.chat_ttft_p50_ms << ',' << s.chat_ttft_p95_ms << ',' << s.chat_ttft_p99_ms << ','
         << s.chat_tpot_p50_ms << ',' << s.chat_tpot_p95_ms << ',' << s.tool_latency_p95_ms << ',' << s.tasks_per_hour << ','
         << s.tasks_done << ',' << s.chats << ',' << s.chats_unanswered << ',' << s.requests_done << ',' << s.requests_cut
         << ',' << s.failed << ',' << s.decode_tokens_per_s << ',' << s.prompt_tokens_sent << ',' << s.prompt_tokens_prefilled
         << ',' << s.peak_rss_mib << ',' << s.engine.step_s << ',' << s.engine.cut_step_s << ',' << s.engine.idle_s << ','
-        << s.engine_wall_s << '\n';
+        << s.engine.state_copy_s << ',' << s.engine_wall_s << '\n';
   }
   close_output(out, file);
 }

@@ -137,6 +137,7 @@ TEST_F(PrefixCacheTest, APrefixIsRestoredFromDiskAfterTheEngineIsReopened) {
   EXPECT_EQ(got.cached_tokens, got.prompt_tokens - 1);
   EXPECT_EQ(got.text, expected.text);
   EXPECT_EQ(reopened.stats().prefix_cache.disk_loads, 1);
+  EXPECT_GT(reopened.stats().state_copy_seconds, 0.0) << "the stored prefix was copied into the KV cache";
 }
 
 TEST_F(PrefixCacheTest, ADiskEntryForOtherSettingsIsIgnored) {
@@ -307,6 +308,7 @@ TEST_F(PrefixCacheTest, WithoutAStoreAFreeStreamIsStillReused) {
   const Result again = run(warm, req);
   EXPECT_GT(again.cached_tokens, 0);
   EXPECT_EQ(again.text, run(cold, req).text);
+  EXPECT_EQ(warm.stats().state_copy_seconds, 0.0) << "a stream reused where it is copies no state";
 }
 
 TEST_F(PrefixCacheTest, TheCacheOffPrefillsEveryPromptWhole) {

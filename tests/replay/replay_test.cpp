@@ -441,17 +441,19 @@ TEST(DaemonMemory, ReadsTheSplitFromMetricsAndSaysWhatIsMissing) {
 // The engine's time over a day: the counters' growth between two readings, and a line under the
 // table that splits the day's wall time into steps, cut steps, waiting and the loop's own work.
 TEST(DaemonMetrics, EngineTimeIsTheGrowthOverTheDayAndSplitsItsWallTime) {
-  auto metrics = [](const char* step, const char* cut, const char* idle, int steps, int steps_cut) {
+  auto metrics = [](const char* step, const char* cut, const char* idle, const char* copy, int steps, int steps_cut) {
     return std::string("agentd_engine_decode_steps_total ") + std::to_string(steps) +
            "\nagentd_engine_steps_cut_total " + std::to_string(steps_cut) + "\nagentd_engine_step_seconds_total " + step +
-           "\nagentd_engine_cut_step_seconds_total " + cut + "\nagentd_engine_idle_seconds_total " + idle + "\n";
+           "\nagentd_engine_cut_step_seconds_total " + cut + "\nagentd_engine_idle_seconds_total " + idle +
+           "\nagentd_engine_state_copy_seconds_total " + copy + "\n";
   };
-  const EngineTime before = parse_engine_time(metrics("1.5", "0", "20.25", 10, 0));
-  const EngineTime after = parse_engine_time(metrics("81.5", "6", "22.25", 1010, 50));
+  const EngineTime before = parse_engine_time(metrics("1.5", "0", "20.25", "0.5", 10, 0));
+  const EngineTime after = parse_engine_time(metrics("81.5", "6", "22.25", "9", 1010, 50));
   const EngineTime day = after.since(before);
   EXPECT_DOUBLE_EQ(day.step_s, 80);
   EXPECT_DOUBLE_EQ(day.cut_step_s, 6);
   EXPECT_DOUBLE_EQ(day.idle_s, 2);
+  EXPECT_DOUBLE_EQ(day.state_copy_s, 8.5);
   EXPECT_EQ(day.steps, 1000u);
   EXPECT_EQ(day.steps_cut, 50u);
   SystemSummary s;
@@ -459,7 +461,7 @@ TEST(DaemonMetrics, EngineTimeIsTheGrowthOverTheDayAndSplitsItsWallTime) {
   s.engine = day;
   s.engine_wall_s = 100;
   EXPECT_THAT(table({s}), HasSubstr("agentd_batched engine thread: 80% in steps, 6.0% in cut steps (50 of 1050), "
-                                    "2% waiting for work, 12% between steps"));
+                                    "2% waiting for work, 12% between steps (8.5% copying KV states)"));
   s.name = "llama_server";
   s.engine_wall_s = 0;  // no /metrics of ours
   EXPECT_THAT(table({s}), Not(HasSubstr("engine thread")));
