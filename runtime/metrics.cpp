@@ -97,8 +97,33 @@ void Metrics::observe(scheduler::Priority priority, const engine::Result& r) {
 
 namespace {
 
+void metric(std::string& out, const std::string& name, const char* type, const char* help, const std::string& value) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + value + "\n";
+}
+
 void metric(std::string& out, const std::string& name, const char* type, const char* help, int64_t value) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + std::to_string(value) + "\n";
+  metric(out, name, type, help, std::to_string(value));
+}
+
+void render_engine_counters(std::string& out, const engine::EngineStats& e) {
+  metric(out, "agentd_engine_preemptions_total", "counter", "Sequences paused for a more urgent class.", e.preemptions);
+  metric(out, "agentd_engine_steps_cut_total", "counter",
+         "Decode steps aborted and run again so that an arriving chat started at once.", e.steps_cut);
+  metric(out, "agentd_engine_step_seconds_total", "counter", "Time the engine spent in decode steps that decoded.",
+         number(e.step_seconds));
+  metric(out, "agentd_engine_cut_step_seconds_total", "counter",
+         "Time the engine spent in decode steps that were cut for a chat (their tokens are decoded again).",
+         number(e.cut_step_seconds));
+  metric(out, "agentd_engine_idle_seconds_total", "counter", "Time the engine thread waited for work.",
+         number(e.idle_seconds));
+  metric(out, "agentd_engine_state_copy_seconds_total", "counter",
+         "Time the engine spent copying KV states between steps: out to the prefix store or a paused sequence's "
+         "buffer, and back in.",
+         number(e.state_copy_seconds));
+  metric(out, "agentd_engine_prefix_moves_total", "counter",
+         "Reused prefixes copied to another KV stream so that the running sequences' ids stay consecutive (one ubatch "
+         "per step).",
+         e.prefix_moves);
 }
 
 void render_prefix_cache(std::string& out, const engine::EngineStats& e) {
@@ -158,27 +183,7 @@ std::string Metrics::render(const engine::EngineStats& engine, int slots,
   out += "agentd_engine_prompt_tokens_total " + std::to_string(engine.prompt_tokens) + "\n";
   render_prefix_cache(out, engine);
   render_memory(out, engine);
-  out += "# HELP agentd_engine_preemptions_total Sequences paused for a more urgent class.\n";
-  out += "# TYPE agentd_engine_preemptions_total counter\n";
-  out += "agentd_engine_preemptions_total " + std::to_string(engine.preemptions) + "\n";
-  out += "# HELP agentd_engine_steps_cut_total Decode steps aborted and run again so that an arriving chat started at once.\n";
-  out += "# TYPE agentd_engine_steps_cut_total counter\n";
-  out += "agentd_engine_steps_cut_total " + std::to_string(engine.steps_cut) + "\n";
-  out += "# HELP agentd_engine_step_seconds_total Time the engine spent in decode steps that decoded.\n";
-  out += "# TYPE agentd_engine_step_seconds_total counter\n";
-  out += "agentd_engine_step_seconds_total " + number(engine.step_seconds) + "\n";
-  out += "# HELP agentd_engine_cut_step_seconds_total Time the engine spent in decode steps that were cut for a chat (their tokens are decoded again).\n";
-  out += "# TYPE agentd_engine_cut_step_seconds_total counter\n";
-  out += "agentd_engine_cut_step_seconds_total " + number(engine.cut_step_seconds) + "\n";
-  out += "# HELP agentd_engine_idle_seconds_total Time the engine thread waited for work.\n";
-  out += "# TYPE agentd_engine_idle_seconds_total counter\n";
-  out += "agentd_engine_idle_seconds_total " + number(engine.idle_seconds) + "\n";
-  out += "# HELP agentd_engine_state_copy_seconds_total Time the engine spent copying KV states between steps: out to the prefix store or a paused sequence's buffer, and back in.\n";
-  out += "# TYPE agentd_engine_state_copy_seconds_total counter\n";
-  out += "agentd_engine_state_copy_seconds_total " + number(engine.state_copy_seconds) + "\n";
-  out += "# HELP agentd_engine_prefix_moves_total Reused prefixes copied to another KV stream so that the running sequences' ids stay consecutive (one ubatch per step).\n";
-  out += "# TYPE agentd_engine_prefix_moves_total counter\n";
-  out += "agentd_engine_prefix_moves_total " + std::to_string(engine.prefix_moves) + "\n";
+  render_engine_counters(out, engine);
   {
     std::lock_guard lock(mutex_);
     out += "# HELP agentd_requests_total Finished engine calls by class and finish reason.\n";
