@@ -39,6 +39,13 @@ void print_status(const json& s) {
                 e["policy"].get<std::string>().c_str(), e["slots"].get<int>(), e["context"].get<int>(),
                 e["tokens_per_s"].get<double>(), static_cast<long long>(e["tokens_generated"].get<int64_t>()));
     if (e.contains("cpu_backend")) std::printf("  cpu backend: %s\n", e["cpu_backend"].get<std::string>().c_str());
+    if (e.contains("time")) {  // since the engine started
+      const json& t = e["time"];
+      std::printf("  engine time: %.1f s in steps, %.1f s in steps cut for a chat, %.1f s copying KV states, "
+                  "%.1f s waiting for work\n",
+                  t["step_seconds"].get<double>(), t["cut_step_seconds"].get<double>(),
+                  t["state_copy_seconds"].get<double>(), t["idle_seconds"].get<double>());
+    }
     for (const char* cls : {"interactive", "tool", "background"}) {
       const json& c = e["classes"][cls];
       std::printf("  %-12s running %d, paused %d, waiting %d\n", cls, c["running"].get<int>(), c["paused"].get<int>(),

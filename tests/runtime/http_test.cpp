@@ -518,6 +518,8 @@ TEST_F(HttpTest, ControlApiRunsFollowsAndCancelsTasksAndMetricsCountThem) {
   EXPECT_EQ(cli_status["source"], "api") << "agentd status asks the running daemon";
   EXPECT_EQ(cli_status["tasks"]["cancelled"], 1);
   EXPECT_EQ(status["daemon"]["engine"]["slots"], 4);
+  EXPECT_GT(status["daemon"]["engine"]["time"]["step_seconds"].get<double>(), 0.0) << "the engine ran the tasks' calls";
+  EXPECT_GT(status["daemon"]["engine"]["time"]["idle_seconds"].get<double>(), 0.0) << "and waited before them";
   auto metrics = client_->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_TRUE(std::regex_search(metrics->body, std::regex("agentd_requests_total\\{class=\"tool\",finish=\"(stop|length)\"\\} 1")))

@@ -93,6 +93,7 @@ TEST_F(PrefixCacheDaemonTest, AgentsAndClientsSeeTheirCachedTokensAndTheCacheOut
   EXPECT_EQ(c["choices"][0]["message"]["content"], a["choices"][0]["message"]["content"]);
   auto status = agentd({"status"});
   EXPECT_NE(status.out.find("prefix cache:"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("s in steps,"), std::string::npos) << "where the engine's time went:\n" << status.out;
   daemon->signal(SIGTERM);
   EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
