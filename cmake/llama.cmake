@@ -85,5 +85,10 @@ if(AGENTD_CPU_VARIANTS)
   add_dependencies(agentd_cpu_variants ${agentd_ggml_targets})
   list(GET agentd_ggml_targets 0 agentd_first_variant)
   set(AGENTD_CPU_BACKEND_DIR "$<TARGET_FILE_DIR:${agentd_first_variant}>")
+  # What `cmake --install` takes along with the binary (runtime/CMakeLists.txt): the shared
+  # libraries agentd links and the variants it loads, into one directory where they find each
+  # other ($ORIGIN), so an installed prefix runs without the build tree and can be moved.
+  set(AGENTD_LLAMA_SHARED_TARGETS llama ggml ggml-base ${agentd_ggml_targets})
+  set_target_properties(${AGENTD_LLAMA_SHARED_TARGETS} PROPERTIES INSTALL_RPATH "$ORIGIN")
 endif()
 set(AGENTD_LLAMA_TOOLS ON)

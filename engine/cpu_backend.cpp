@@ -108,6 +108,13 @@ bool amx_tile_state_granted() {
 
 std::vector<fs::path> cpu_backend_dirs() {
   std::vector<fs::path> dirs;
+  // The variants are built and installed beside libggml, so the directory this process loaded
+  // libggml from is the one that matches it, wherever the build or the install put it.
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&ggml_backend_load), &info) && info.dli_fname) {
+    const fs::path lib = info.dli_fname;
+    if (lib.is_absolute()) dirs.push_back(lib.parent_path());
+  }
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) dirs.push_back(exe.parent_path());

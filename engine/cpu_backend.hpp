@@ -2,7 +2,7 @@
 //
 // In the default build (cmake/llama.cmake, AGENTD_CPU_VARIANTS) ggml's CPU backend is one
 // loadable library per instruction-set level (libggml-cpu-haswell.so, -skylakex.so, -zen4.so, ...)
-// beside the binary, as in llama.cpp's own releases. load_cpu_backend() picks the best one this
+// beside libggml, as in llama.cpp's own releases. load_cpu_backend() picks the best one this
 // CPU can run, once per process, before the first model loads: one portable build, each host's
 // best kernels. A build without variants has one CPU backend compiled in ("built-in").
 //
@@ -39,8 +39,9 @@ const CpuVariant& choose_cpu_variant(const std::vector<CpuVariant>& variants, st
 // without AMX, on older kernels and on other systems. Asking is harmless and idempotent.
 bool amx_tile_state_granted();
 
-// Where the variants are looked for: the directory of the running executable, then the build
-// tree's (where a build run from its own tree finds them). Only existing ones.
+// Where the variants are looked for: the directory libggml was loaded from (build/bin in the build
+// tree, lib/agentd in an installed prefix), the running executable's, then the build tree's.
+// Only existing ones.
 std::vector<std::filesystem::path> cpu_backend_dirs();
 
 // The variants of the first of cpu_backend_dirs() that holds any; empty when none does.
