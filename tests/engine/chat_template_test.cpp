@@ -283,5 +283,61 @@ TEST(GenericTools, RequiredForcesACallThatParses) {
   EXPECT_THROW(format.apply(r), RequestError);
 }
 
+// The generic format read as it grows (what streams) and when the token limit cuts it (what is
+// returned): the response text so far, never the format's own JSON; the calls already closed.
+OutputSyntax generic_syntax() {
+  OutputSyntax s;
+  s.kind = OutputSyntax::Kind::generic_tools;
+  return s;
+}
+
+TEST(GenericTools, AResponseStreamsAsItGrowsAndACutOneKeepsItsText) {
+  const OutputSyntax syntax = generic_syntax();
+  const std::string text = "{ \"response\" : \"Caf\u00e9 \\\"ok\\\" \\\\ \\ud83d\\ude00 done\" }";
+  const std::string answer = "Caf\u00e9 \"ok\" \\ \U0001F600 done";
+  ASSERT_EQ(parse_output(syntax, text, false).content, answer);
+  std::string shown;
+  size_t growths = 0;
+  for (size_t n = 0; n < text.size(); ++n) {
+    const std::string cut = text.substr(0, n);
+    EXPECT_THROW(parse_output(syntax, cut, false), std::exception) << "a cut text is not complete: " << cut;
+    common_chat_msg msg;
+    try {
+      msg = parse_output(syntax, cut, true);
+    } catch (const std::exception&) {
+      continue;  // cut inside a character: nothing new to show yet
+    }
+    ASSERT_TRUE(msg.tool_calls.empty()) << cut;
+    ASSERT_TRUE(answer.starts_with(msg.content)) << "shows only the answer's text, from its start: " << cut;
+    ASSERT_GE(msg.content.size(), shown.size()) << "never takes back what it showed: " << cut;
+    growths += msg.content.size() > shown.size();
+    shown = msg.content;
+  }
+  EXPECT_GE(growths, 10u) << "the text streams as it grows, not at the end";
+  EXPECT_EQ(shown, answer);
+}
+
+TEST(GenericTools, CallsAppearAsEachClosesAndACutCallIsLeftOut) {
+  const OutputSyntax syntax = generic_syntax();
+  const std::string first = R"({"name": "find", "arguments": {"q": "}], {\"x\""}})";
+  const std::string text = R"({"tool_calls": [)" + first + R"(, {"name": "now", "arguments": {}}]})";
+  size_t calls = 0;
+  for (size_t n = 0; n <= text.size(); ++n) {
+    const std::string cut = text.substr(0, n);
+    const common_chat_msg msg = parse_output(syntax, cut, true);
+    EXPECT_TRUE(msg.content.empty()) << "no call's JSON is shown as text: " << cut;
+    const size_t expected = n < text.find(first) + first.size() ? 0 : n < text.size() - 2 ? 1 : 2;
+    ASSERT_EQ(msg.tool_calls.size(), expected) << cut;
+    if (expected > calls) {
+      EXPECT_EQ(msg.tool_calls.back().name, expected == 1 ? "find" : "now");
+      calls = expected;
+    }
+  }
+  const common_chat_msg done = parse_output(syntax, text, false);
+  ASSERT_EQ(done.tool_calls.size(), 2u);
+  EXPECT_EQ(common_json::parse(done.tool_calls[0].arguments).at("q").get<std::string>(), "}], {\"x\"");
+  EXPECT_THROW(parse_output(syntax, R"({"answer": "x"})", true), std::exception) << "not the generic format";
+}
+
 }  // namespace
 }  // namespace agentd::engine

@@ -181,6 +181,53 @@ TEST_F(HttpTest, JsonSchemaOutputParses) {
   EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
 
+// stories260K has no template, so tools go through agentd's generic JSON format. Whatever the
+// model picks, an answer the token limit cuts is its text so far or its finished calls, never
+// the format's own JSON, and streamed it adds up to the same answer.
+TEST_F(HttpTest, WithToolsAnAnswerCutByTheTokenLimitIsNeverTheToolFormatsJson) {
+  auto daemon = start_http();
+  const json tools = json::array({{{"type", "function"},
+                                   {"function",
+                                    {{"name", "get_time"},
+                                     {"parameters", {{"type", "object"}, {"properties", json::object()}}}}}}});
+  for (int seed = 1; seed <= 6; ++seed) {
+    for (int max_tokens : {8, 40}) {
+      json body = chat("What time is it?", max_tokens);
+      body["temperature"] = 1;
+      body["seed"] = seed;
+      body["tools"] = tools;
+      const std::string where = "seed " + std::to_string(seed) + ", max_tokens " + std::to_string(max_tokens);
+      const json plain = post("/v1/chat/completions", body, 200);
+      const json& message = plain["choices"][0]["message"];
+      const std::string content = message["content"].is_string() ? message["content"].get<std::string>() : "";
+      EXPECT_EQ(content.find("\"response\""), std::string::npos) << where << ": " << plain.dump();
+      EXPECT_EQ(content.find("\"tool_calls\""), std::string::npos) << where << ": " << plain.dump();
+      EXPECT_FALSE(std::regex_search(content, std::regex(R"(^\{\s*")"))) << where << ": the format's opening: " << plain.dump();
+      const size_t calls = message.contains("tool_calls") ? message["tool_calls"].size() : 0;
+      for (size_t i = 0; i < calls; ++i) EXPECT_EQ(message["tool_calls"][i]["function"]["name"], "get_time") << where;
+
+      body["stream"] = true;
+      auto res = client_->Post("/v1/chat/completions", body.dump(), "application/json");
+      ASSERT_TRUE(res && res->status == 200) << where;
+      std::string joined;
+      size_t streamed_calls = 0;
+      std::istringstream lines(res->body);
+      for (std::string line; std::getline(lines, line);) {
+        if (!line.starts_with("data: {")) continue;
+        const json chunk = json::parse(line.substr(6));
+        if (chunk["choices"].empty()) continue;
+        const json& delta = chunk["choices"][0]["delta"];
+        joined += delta.value("content", "");
+        if (delta.contains("tool_calls") && delta["tool_calls"][0].contains("id")) ++streamed_calls;
+      }
+      EXPECT_EQ(joined, content) << where << ": streamed and plain answers differ";
+      EXPECT_EQ(streamed_calls, calls) << where;
+    }
+  }
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
 TEST_F(HttpTest, MalformedRequestsGetOpenAiErrorsAndTheServerKeepsServing) {
   auto daemon = start_http();
   struct Case {
