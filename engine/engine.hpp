@@ -21,6 +21,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scheduler/priority.hpp"
@@ -63,6 +64,9 @@ struct Sampling {
   float repeat_penalty = 1.0f;  // 1 = off
   int repeat_last_n = 64;
   uint32_t seed = 0xFFFFFFFF;   // 0xFFFFFFFF = random
+  // Added to a token's logit before anything else picks (OpenAI's logit_bias: -100 all but bans
+  // the token, 100 all but forces it). Token ids of this model's vocabulary.
+  std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 struct Request {

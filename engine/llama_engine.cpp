@@ -96,7 +96,7 @@ size_t prefix_ram_bytes(int mb) {
 
 constexpr int kPrefixBlockTokens = 32;
 
-void check_sampling(const Request& r) {
+void check_sampling(const Request& r, int n_vocab) {
   const Sampling& s = r.sampling;
   auto fail = [](const std::string& what) { throw RequestError("invalid sampling: " + what); };
   if (!(s.temperature >= 0.0f) || !std::isfinite(s.temperature)) fail("temperature must be >= 0");
@@ -107,6 +107,13 @@ void check_sampling(const Request& r) {
     fail("repeat_penalty must be > 0 (1 = off)");
   }
   if (s.repeat_last_n < -1) fail("repeat_last_n must be >= -1 (-1 = whole context)");
+  for (const auto& [token, bias] : s.logit_bias) {
+    if (!(bias >= -100.0f && bias <= 100.0f)) fail("a logit bias must be in [-100, 100]");
+    if (token < 0 || token >= n_vocab) {
+      fail("logit_bias names token " + std::to_string(token) + "; this model's vocabulary has tokens 0 to " +
+           std::to_string(n_vocab - 1));
+    }
+  }
   if (r.max_tokens < 1) throw RequestError("max_tokens must be >= 1");
 }
 
@@ -391,7 +398,7 @@ SamplerPtr LlamaEngine::Impl::make_reasoning_budget(const Request& r, const Form
 }
 
 std::unique_ptr<Sequence> LlamaEngine::Impl::prepare(Request r, std::shared_ptr<const OutputSyntax>& syntax) {
-  check_sampling(r);
+  check_sampling(r, llama_vocab_n_tokens(vocab));
   auto seq = std::make_unique<Sequence>();
   Prompt prompt = tokenize(r);
   seq->prompt = std::move(prompt.tokens);

@@ -30,6 +30,10 @@ json request_body(const Request& r, const std::string& model) {
                {"stream", true},
                {"stream_options", {{"include_usage", true}}}};
   if (r.sampling.seed != 0xFFFFFFFF) body["seed"] = r.sampling.seed;
+  if (!r.sampling.logit_bias.empty()) {
+    json& biases = body["logit_bias"] = json::object();
+    for (const auto& [token, bias] : r.sampling.logit_bias) biases[std::to_string(token)] = bias;
+  }
   if (!r.stop.empty()) body["stop"] = r.stop;
   if (!r.json_schema.empty()) {
     body["response_format"] = {{"type", "json_schema"},

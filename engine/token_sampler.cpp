@@ -34,8 +34,14 @@ TokenSampler::TokenSampler(const Sampling& s, int n_vocab, SamplerPtr grammar, S
   // A reasoning budget and the repeat penalty change logits (a forced token, lowered repeats)
   // whatever the grammar allows, so they go over the whole vocabulary before it.
   const bool penalty = s.repeat_penalty != 1.0f && s.repeat_last_n != 0;
-  if (budget || penalty) {
+  if (budget || penalty || !s.logit_bias.empty()) {
     before_ = new_chain();
+    if (!s.logit_bias.empty()) {
+      std::vector<llama_logit_bias> biases;
+      for (const auto& [token, bias] : s.logit_bias) biases.push_back({token, bias});
+      llama_sampler_chain_add(before_.get(),
+                              llama_sampler_init_logit_bias(n_vocab, static_cast<int32_t>(biases.size()), biases.data()));
+    }
     if (budget) llama_sampler_chain_add(before_.get(), budget.release());
     if (penalty) {
       llama_sampler_chain_add(before_.get(),

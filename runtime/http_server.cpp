@@ -503,6 +503,7 @@ void HttpServer::post(const std::string& pattern, BodyHandler handler) {
 
 void HttpServer::routes() {
   get("/v1/models", &HttpServer::models);
+  get(R"(/v1/models/(.+))", &HttpServer::model);
   post("/v1/chat/completions", &HttpServer::chat_completions);
   get("/metrics", &HttpServer::metrics);
   get("/api/status", &HttpServer::status);
@@ -521,9 +522,16 @@ void HttpServer::routes() {
 }
 
 void HttpServer::models(const httplib::Request&, httplib::Response& res) {
-  send_json(res, {{"object", "list"},
-                  {"data", json::array({{{"id", context_.info.model}, {"object", "model"}, {"created", 0},
-                                         {"owned_by", "agentd"}}})}});
+  send_json(res, {{"object", "list"}, {"data", json::array({model_object(context_.info.model)})}});
+}
+
+void HttpServer::model(const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  if (id != context_.info.model && id != "default") {
+    return send_error(res, {404, "the model does not exist (this server has '" + context_.info.model + "')",
+                            "invalid_request_error", "model", "model_not_found"});
+  }
+  send_json(res, model_object(context_.info.model));
 }
 
 std::optional<HttpGate::Ticket> HttpServer::admit(const httplib::Request& req, scheduler::Priority priority,
@@ -562,19 +570,21 @@ void HttpServer::chat_completions(const httplib::Request& req, httplib::Response
     return send_error(res, {400, e.what(), "invalid_request_error", "messages", ""});
   }
   if (!c.agent.empty()) spdlog::debug("http: chat completion for agent label '{}'", c.agent);
+  const std::string id = completion_id();
+  res.set_header("x-request-id", id);  // as OpenAI's: clients show it with errors and in logs
   auto record = [this, call = c, started = storage::now_ms()](const engine::Result& r) { record_v1_call(call, started, r); };
   if (!c.stream) {
     LiveGenerations::Registration live(generations_, *generation);
     engine::Result r = generation->wait();
     record(r);
     if (r.finish == engine::FinishReason::error) return send_error(res, {500, r.error, "server_error", "", ""});
-    return send_json(res, completion_body(completion_id(), c.model, unix_seconds(), r));
+    return send_json(res, completion_body(id, c.model, unix_seconds(), r));
   }
   auto stream = std::make_shared<Stream>();
   stream->generation = std::move(generation);
   stream->live.emplace(generations_, *stream->generation);
   stream->ticket = std::move(ticket);
-  stream->id = completion_id();
+  stream->id = id;
   stream->model = c.model;
   stream->created = unix_seconds();
   stream->include_usage = c.include_usage;

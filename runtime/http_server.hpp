@@ -4,6 +4,7 @@
 //   POST /v1/chat/completions   OpenAI schema (runtime/openai_api), streaming with SSE ending in
 //                               "data: [DONE]"; "priority" and "agent" extras
 //   GET  /v1/models             the one model served
+//   GET  /v1/models/ID          that model (ID: its name or "default"), else 404 model_not_found
 //   GET  /api/status            the daemon's status (as `agentd status --json`)
 //   GET  /api/agents            agents and their state
 //   POST /api/agents/NAME/run   queue a task now ({"input": "...", "dry_run": false}); 202 {"id": N}
@@ -170,6 +171,7 @@ class HttpServer {
 
   // One handler per route.
   void models(const httplib::Request& req, httplib::Response& res);
+  void model(const httplib::Request& req, httplib::Response& res);
   void chat_completions(const httplib::Request& req, httplib::Response& res, const std::string& body);
   void metrics(const httplib::Request& req, httplib::Response& res);
   void status(const httplib::Request& req, httplib::Response& res);

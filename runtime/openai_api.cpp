@@ -22,7 +22,11 @@ const std::vector<std::string> kKnown = {
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "seed", "stop",
     "stream", "stream_options", "response_format", "n", "user", "priority", "agent", "presence_penalty",
     "frequency_penalty", "tools", "tool_choice", "functions", "function_call", "logprobs", "top_logprobs",
-    "parallel_tool_calls", "metadata", "store", "reasoning_effort", "thinking", "reasoning_budget_tokens"};
+    "parallel_tool_calls", "metadata", "store", "reasoning_effort", "thinking", "reasoning_budget_tokens",
+    "logit_bias", "modalities", "audio", "web_search_options", "prediction",
+    // Hints to OpenAI's service with no effect on a local model's answer: accepted, unused.
+    "service_tier", "prompt_cache_key", "safety_identifier", "verbosity"};
+constexpr size_t kMaxLogitBias = 4096;  // entries of logit_bias
 
 // Reads message content: a string, or an array of {"type": "text", "text": ...} parts.
 std::optional<ApiError> read_content(const json& content, const std::string& at, std::string& out) {
@@ -226,7 +230,31 @@ std::optional<ApiError> read_response_format(const json& body, engine::Request& 
   return bad("response_format.type", "'response_format.type' must be text, json_object or json_schema");
 }
 
+// {"<token id>": bias in [-100, 100], ...}; the engine checks the ids against its vocabulary.
+std::optional<ApiError> read_logit_bias(const json& body, engine::Sampling& out) {
+  if (!body.contains("logit_bias") || body["logit_bias"].is_null()) return std::nullopt;
+  const json& biases = body["logit_bias"];
+  if (!biases.is_object()) return bad("logit_bias", "'logit_bias' must be an object of token ids to biases");
+  if (biases.size() > kMaxLogitBias) {
+    return bad("logit_bias", "'logit_bias' has " + std::to_string(biases.size()) + " entries; at most " +
+                                 std::to_string(kMaxLogitBias));
+  }
+  for (const auto& [key, value] : biases.items()) {
+    const bool id = !key.empty() && key.size() <= 9 && std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!id) return bad("logit_bias", "'logit_bias' keys must be token ids, strings of digits such as \"50256\"");
+    if (!value.is_number() || !(value.get<double>() >= -100 && value.get<double>() <= 100)) {
+      return bad("logit_bias", "'logit_bias' of token " + key + " must be a number from -100 to 100");
+    }
+    out.logit_bias.emplace_back(std::stoi(key), value.get<float>());
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+json model_object(const std::string& model) {
+  return {{"id", model}, {"object", "model"}, {"created", 0}, {"owned_by", "agentd"}};
+}
 
 json error_body(const ApiError& e) {
   return {{"error",
@@ -262,12 +290,21 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::s
   if (auto e = read_tools(body, r)) return *e;
   if (auto e = read_tool_choice(body, r)) return *e;
   if (auto e = read_reasoning(body, r)) return *e;
-  for (const char* unsupported : {"functions", "function_call"}) {
+  for (const char* unsupported : {"functions", "function_call", "audio", "web_search_options"}) {
     if (body.contains(unsupported) && !body[unsupported].is_null()) {
       return bad(unsupported, std::string("'") + unsupported + "' is not supported by this server");
     }
   }
   if (body.contains("logprobs") && body["logprobs"] == true) return bad("logprobs", "'logprobs' is not supported");
+  if (body.contains("modalities") && !body["modalities"].is_null() && body["modalities"] != json::array({"text"})) {
+    return bad("modalities", "this server answers in text only: 'modalities' may only be [\"text\"]");
+  }
+  for (const char* hint : {"service_tier", "prompt_cache_key", "safety_identifier", "verbosity"}) {
+    if (body.contains(hint) && !body[hint].is_null() && !body[hint].is_string()) {
+      return bad(hint, std::string("'") + hint + "' must be a string");
+    }
+  }
+  if (auto e = read_logit_bias(body, r.sampling)) return *e;
   if (body.contains("n") && !body["n"].is_null()) {
     if (!body["n"].is_number_integer()) return bad("n", "'n' must be an integer");
     if (body["n"] != 1) return bad("n", "only n = 1 is supported");
@@ -354,6 +391,7 @@ const char* openai_finish_reason(const engine::Result& result) {
 json message_json(const engine::Result& result) {
   json m = {{"role", "assistant"}};
   m["content"] = result.text.empty() && !result.tool_calls.empty() ? json(nullptr) : json(result.text);
+  m["refusal"] = nullptr;  // OpenAI's field; a local model's refusal is plain text
   if (!result.reasoning.empty()) m["reasoning_content"] = result.reasoning;
   if (!result.tool_calls.empty()) m["tool_calls"] = engine::tool_calls_json(result.tool_calls);
   return m;
@@ -401,6 +439,7 @@ json completion_body(const std::string& id, const std::string& model, int64_t cr
           {"choices",
            json::array({{{"index", 0},
                          {"message", message_json(result)},
+                         {"logprobs", nullptr},
                          {"finish_reason", openai_finish_reason(result)}}})},
           {"usage", usage_json(result)},
           {"agentd", scheduling_json(result)}};
@@ -414,6 +453,7 @@ std::string chunk_event(const std::string& id, const std::string& model, int64_t
                 {"model", model},
                 {"choices", json::array({{{"index", 0},
                                           {"delta", delta},
+                                          {"logprobs", nullptr},
                                           {"finish_reason", finish_reason ? json(finish_reason) : json(nullptr)}}})}};
   return "data: " + storage::json_text(chunk) + "\n\n";
 }

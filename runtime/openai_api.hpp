@@ -44,6 +44,9 @@ struct ApiError {
 
 nlohmann::json error_body(const ApiError& e);
 
+// The /v1/models entry of the model served.
+nlohmann::json model_object(const std::string& model);
+
 struct ChatCompletionRequest {
   engine::Request request;
   std::string model;

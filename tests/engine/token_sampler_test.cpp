@@ -46,6 +46,11 @@ class TokenSamplerTest : public ::testing::Test {
   // llama.cpp's chain as the engine built it before TokenSampler: grammar, penalty, then the pick.
   SamplerPtr reference_chain(const Sampling& s, const std::string& gbnf) const {
     SamplerPtr c(llama_sampler_chain_init(llama_sampler_chain_default_params()));
+    if (!s.logit_bias.empty()) {
+      std::vector<llama_logit_bias> biases;
+      for (const auto& [token, bias] : s.logit_bias) biases.push_back({token, bias});
+      llama_sampler_chain_add(c.get(), llama_sampler_init_logit_bias(n_vocab(), static_cast<int32_t>(biases.size()), biases.data()));
+    }
     llama_sampler_chain_add(c.get(), grammar(gbnf).release());
     if (s.repeat_penalty != 1.0f) {
       llama_sampler_chain_add(c.get(), llama_sampler_init_penalties(n_vocab(), s.repeat_last_n, s.repeat_penalty, 0, 0));
@@ -157,6 +162,27 @@ TEST_F(TokenSamplerTest, WithoutAGrammarNothingIsChecked) {
   logits[1234] = 5.0f;
   EXPECT_EQ(s.sample(logits.data()), 1234);
   EXPECT_EQ(s.last_grammar_checks(), 0u);
+}
+
+TEST_F(TokenSamplerTest, ALogitBiasBansOrForcesATokenAndRanksCandidatesBeforeTheGrammar) {
+  std::vector<float> logits(static_cast<size_t>(n_vocab()), 0.0f);
+  logits[1234] = 5.0f;
+  logits[99] = 4.0f;
+  Sampling s = greedy();
+  s.logit_bias = {{1234, -100.0f}};
+  EXPECT_EQ(TokenSampler(s, n_vocab(), nullptr).sample(logits.data()), 99) << "-100 all but bans the best token";
+  s.logit_bias = {{7, 100.0f}};
+  EXPECT_EQ(TokenSampler(s, n_vocab(), nullptr).sample(logits.data()), 7) << "+100 all but forces a token";
+
+  // Under a grammar, with a bias on every 7th token, the picks are the whole chain's, and not
+  // those of the same logits unbiased.
+  const std::string gbnf = json_schema_to_gbnf(kSchema);
+  Sampling biased = greedy();
+  for (llama_token id = 0; id < n_vocab(); id += 7) biased.logit_bias.emplace_back(id, 8.0f);
+  const Run with = compare(biased, gbnf, 41);
+  const Run without = compare(greedy(), gbnf, 41);
+  EXPECT_GT(with.steps, 10) << with.text;
+  EXPECT_NE(with.text, without.text);
 }
 
 }  // namespace

@@ -228,6 +228,38 @@ TEST_F(HttpTest, WithToolsAnAnswerCutByTheTokenLimitIsNeverTheToolFormatsJson) {
   EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
 
+// What OpenAI's clients call besides completions: models.retrieve, the request id, logit_bias.
+TEST_F(HttpTest, AModelCanBeRetrievedAndALogitBiasReachesTheSampler) {
+  auto daemon = start_http();
+  EXPECT_EQ(get("/v1/models/stories260K")["id"], "stories260K");
+  EXPECT_EQ(get("/v1/models/default")["object"], "model");
+  auto missing = client_->Get("/v1/models/gpt-4o");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(json::parse(missing->body)["error"]["code"], "model_not_found");
+
+  auto res = client_->Post("/v1/chat/completions", chat("Once upon a time", 4).dump(), "application/json");
+  ASSERT_TRUE(res && res->status == 200);
+  const json plain = json::parse(res->body);
+  EXPECT_EQ(res->get_header_value("x-request-id"), plain["id"]);
+
+  // +100 on one token: greedy picks it at every step.
+  json forced = chat("Once upon a time", 4);
+  forced["logit_bias"] = {{"100", 100}};
+  const std::string text = post("/v1/chat/completions", forced, 200)["choices"][0]["message"]["content"];
+  ASSERT_FALSE(text.empty());
+  ASSERT_EQ(text.size() % 4, 0u) << text;
+  const std::string piece = text.substr(0, text.size() / 4);
+  EXPECT_EQ(text, piece + piece + piece + piece) << "four times the biased token";
+  EXPECT_NE(text, plain["choices"][0]["message"]["content"]);
+
+  forced["logit_bias"] = {{"999999", 1}};
+  const json refused = post("/v1/chat/completions", forced, 400);
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("vocabulary has tokens 0 to"), std::string::npos) << refused.dump();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
 TEST_F(HttpTest, MalformedRequestsGetOpenAiErrorsAndTheServerKeepsServing) {
   auto daemon = start_http();
   struct Case {

@@ -22,7 +22,9 @@ TEST(OpenAiApi, AFullRequestMapsOntoTheEngineRequest) {
       {"role": "assistant", "content": "Hi."}, {"role": "user", "content": "Again"}],
     "max_completion_tokens": 99999, "temperature": 0.2, "top_p": 0.9, "seed": 42, "stop": ["\n\n", "END"],
     "stream": true, "stream_options": {"include_usage": true}, "n": 1, "user": "u1",
-    "priority": "background", "agent": "editor", "presence_penalty": 0,
+    "priority": "background", "agent": "editor", "presence_penalty": 0, "logit_bias": {"13": -100, "7": 2.5},
+    "service_tier": "auto", "prompt_cache_key": "k", "safety_identifier": "s", "verbosity": "low",
+    "modalities": ["text"], "prediction": {"type": "content", "content": "Hi"},
     "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}})");
   ASSERT_TRUE(std::holds_alternative<ChatCompletionRequest>(parsed)) << error_body(std::get<ApiError>(parsed)).dump();
   const auto& c = std::get<ChatCompletionRequest>(parsed);
@@ -40,6 +42,7 @@ TEST(OpenAiApi, AFullRequestMapsOntoTheEngineRequest) {
   EXPECT_EQ(r.priority, scheduler::Priority::background);
   EXPECT_EQ(c.agent, "editor");
   EXPECT_EQ(r.json_schema, R"({"type":"object"})");
+  EXPECT_EQ(r.sampling.logit_bias, (std::vector<std::pair<int32_t, float>>{{13, -100.0f}, {7, 2.5f}}));
 }
 
 TEST(OpenAiApi, DefaultsAreOpenAisAndInteractive) {
@@ -97,6 +100,15 @@ TEST(OpenAiApi, BadRequestsNameTheFieldAndKeepOpenAisShape) {
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "priority": "urgent"})", 400, "priority", "interactive, tool or background"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "agent": 3})", 400, "agent", "must be a string"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "temprature": 1})", 400, "temprature", "unrecognized request argument"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "logit_bias": [1]})", 400, "logit_bias", "must be an object"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"the": 1}})", 400, "logit_bias", "keys must be token ids"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"-3": 1}})", 400, "logit_bias", "keys must be token ids"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"5": 101}})", 400, "logit_bias", "from -100 to 100"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"5": "up"}})", 400, "logit_bias", "from -100 to 100"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "modalities": ["text", "audio"]})", 400, "modalities", "text only"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "audio": {"voice": "alloy"}})", 400, "audio", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "web_search_options": {}})", 400, "web_search_options", "not supported"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "service_tier": 1})", 400, "service_tier", "must be a string"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "reasoning_budget_tokens": -2})", 400, "reasoning_budget_tokens", "from -1"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "reasoning_budget_tokens": "few"})", 400, "reasoning_budget_tokens", "must be an integer"},
   };
@@ -123,12 +135,15 @@ TEST(OpenAiApi, ResponsesAndChunksHaveOpenAisShape) {
   EXPECT_EQ(body["object"], "chat.completion");
   EXPECT_EQ(body["choices"][0]["message"]["content"], "Hi!");
   EXPECT_EQ(body["choices"][0]["finish_reason"], "length");
+  EXPECT_TRUE(body["choices"][0].contains("logprobs") && body["choices"][0]["logprobs"].is_null()) << "typed Logprobs | null";
+  EXPECT_TRUE(body["choices"][0]["message"].contains("refusal") && body["choices"][0]["message"]["refusal"].is_null());
   EXPECT_EQ(body["usage"]["total_tokens"], 9);
   std::string chunk = chunk_event("chatcmpl-1", "m", 1, {{"content", "x"}});
   ASSERT_TRUE(chunk.starts_with("data: ") && chunk.ends_with("\n\n"));
   json parsed = json::parse(chunk.substr(6));
   EXPECT_EQ(parsed["object"], "chat.completion.chunk");
   EXPECT_TRUE(parsed["choices"][0]["finish_reason"].is_null());
+  EXPECT_TRUE(parsed["choices"][0].contains("logprobs") && parsed["choices"][0]["logprobs"].is_null());
 }
 
 // A tool-calling round: tools, a named choice, the assistant's call and the tool's answer in the
