@@ -115,7 +115,13 @@ struct Result {
 // A request the engine refuses before running it (prompt too long, bad grammar, ...).
 class RequestError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  // `field`: the request's part at fault, in OpenAI's names ("tools", "logit_bias"), when known.
+  explicit RequestError(const std::string& what, std::string field = "")
+      : std::runtime_error(what), field_(std::move(field)) {}
+  const std::string& field() const { return field_; }
+
+ private:
+  std::string field_;
 };
 
 // The engine could not be created (missing file, not GGUF, unsupported architecture, ...).

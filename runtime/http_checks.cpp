@@ -28,13 +28,31 @@ ApiError refused(int status, const std::string& message, const std::string& code
   return ApiError{status, message, "invalid_request_error", "", code};
 }
 
-std::optional<ApiError> check_framing(const httplib::Request& req) {
+constexpr unsigned long long kDiscardedBodyFactor = 16;
+
+// Methods whose body httplib 0.11 reads (detail::expect_content); on any other, a body's bytes
+// would be parsed as the next request.
+bool body_is_read(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE" || method == "PRI";
+}
+
+std::optional<ApiError> check_framing(const httplib::Request& req, size_t max_body_bytes) {
   size_t lengths = req.get_header_value_count("Content-Length");
   if (lengths > 0) {
     // httplib reads "abc" as 0 and "-1" as a huge length: neither is what the client meant.
     std::string value = req.get_header_value("Content-Length", 0);
     if (value.empty() || value.size() > 18 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return refused(400, "Content-Length '" + value + "' is not a number of bytes", "ambiguous_framing");
+    }
+    const unsigned long long length = std::stoull(value);
+    if (length > 0 && !body_is_read(req.method)) {
+      return refused(400, "a " + req.method + " request has no body (Content-Length " + value + ")", "unexpected_body");
+    }
+    // A body a little over the cap is read and thrown away (httplib answers 413 after it), so the
+    // client, still sending, gets the answer rather than a broken pipe; one far over is not.
+    if (length > kDiscardedBodyFactor * static_cast<unsigned long long>(max_body_bytes)) {
+      return ApiError{413, "the request body is " + value + " bytes; at most " + std::to_string(max_body_bytes) + " are read",
+                      "invalid_request_error", "", "request_too_large"};
     }
   }
   for (size_t i = 1; i < lengths; ++i) {
@@ -50,6 +68,7 @@ std::optional<ApiError> check_framing(const httplib::Request& req) {
     return refused(400, "Transfer-Encoding '" + req.get_header_value("Transfer-Encoding") + "': only chunked is accepted",
                    "ambiguous_framing");
   }
+  if (!body_is_read(req.method)) return refused(400, "a " + req.method + " request has no body (Transfer-Encoding)", "unexpected_body");
   return std::nullopt;
 }
 
@@ -113,7 +132,7 @@ std::optional<ApiError> check_request(const httplib::Request& req, const AccessP
     return ApiError{431, std::to_string(req.headers.size()) + " header fields: at most " + std::to_string(kMaxHeaders) + " are read",
                     "invalid_request_error", "", "too_many_headers"};
   }
-  if (auto e = check_framing(req)) return e;
+  if (auto e = check_framing(req, policy.max_body_bytes)) return e;
   if (!policy.token.empty()) {
     if (!constant_time_equal(req.get_header_value("Authorization"), "Bearer " + policy.token)) {
       return refused(401, "missing or wrong bearer token (Authorization: Bearer ...)", "invalid_api_key");

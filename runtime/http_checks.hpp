@@ -6,6 +6,10 @@
 //    Content-Length headers, one that is not digits, Content-Length together with
 //    Transfer-Encoding, a transfer coding other than chunked. A proxy in front may have framed the request otherwise, and the rest of
 //    the bytes would be read as a second, smuggled request;
+//  - a body httplib would not read (on GET, HEAD, OPTIONS: 400), or a Content-Length of more
+//    than 16 times the body cap (413), is refused before any of it is read, and the connection
+//    closed: its bytes are neither taken for a next request nor read and thrown away for as long
+//    as the client sends (a body a little over the cap is read and dropped, then 413);
 //  - with a token, "Authorization: Bearer <token>" (compared in constant time), else 401;
 //  - without a token (loopback), the Host must name this server: loopback, or the listen
 //    address. A web page that rebinds its own name to 127.0.0.1 sends that name as Host (403);
@@ -36,6 +40,7 @@ namespace agentd::runtime {
 struct AccessPolicy {
   std::string token;        // the bearer token requests must carry ("" = none)
   std::string listen_host;  // the configured listen host, also accepted as Host
+  size_t max_body_bytes = 1 << 20;  // the largest request body read
 };
 
 inline constexpr size_t kMaxHeaders = 100;

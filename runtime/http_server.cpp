@@ -45,6 +45,11 @@ constexpr int kKeepAliveSeconds = 5;
 // Idle connections one client may keep; past that its oldest is closed (they cost a descriptor each).
 constexpr size_t kMaxIdlePerClient = 256;
 
+// Set by close_after() while this thread handles a request; Listener::serve then closes the
+// connection. httplib decides whether to keep a connection from the request's Connection header
+// as it reads the head, before any handler runs, so a header set later only changes the answer.
+thread_local bool t_close_connection = false;
+
 // httplib::Server with what 0.11 does not expose: a listen backlog above its fixed 5 (a burst of
 // connections was refused by the kernel; listen() again on the bound socket sets it on Linux), and
 // our own connection loop (http_connections.hpp): a worker serves a connection only while it has
@@ -91,7 +96,8 @@ class Listener : public httplib::Server {
       ClientLimit::Active active = clients_->activate(c->peer);
       const bool last = ++c->requests >= keep_alive_max_count_;
       bool closed = false;
-      if (!process_request(c->stream, last, closed, nullptr) || closed || last) return;
+      t_close_connection = false;
+      if (!process_request(c->stream, last, closed, nullptr) || closed || last || t_close_connection) return;
     }
   }
 
@@ -118,9 +124,12 @@ void send_json(httplib::Response& res, const json& body, int status = 200) {
   res.set_content(json_text(body), "application/json");
 }
 
-// The request's connection is closed after this answer: what is left of its body is never read
-// as a next request. (httplib decides from the request's Connection header.)
-void close_after(const httplib::Request& req) { const_cast<httplib::Request&>(req).set_header("Connection", "close"); }
+// The request's connection is closed after this answer (which says so): what is left of its body
+// is never read as a next request.
+void close_after(const httplib::Request& req) {
+  const_cast<httplib::Request&>(req).set_header("Connection", "close");
+  t_close_connection = true;
+}
 
 std::string what_of(std::exception_ptr ep) {
   try {
@@ -353,6 +362,7 @@ HttpServer::HttpServer(HttpOptions options, HttpContext context)
   auto [host, port] = parse_listen_address(options_.listen);
   host_ = host;
   access_.listen_host = host;
+  access_.max_body_bytes = options_.max_body_bytes;
   if (!options_.token_env.empty()) {
     const char* token = std::getenv(options_.token_env.c_str());
     if (token) access_.token = token;
@@ -567,7 +577,7 @@ void HttpServer::chat_completions(const httplib::Request& req, httplib::Response
   try {
     generation = context_.engine.submit(c.request);
   } catch (const engine::RequestError& e) {
-    return send_error(res, {400, e.what(), "invalid_request_error", "messages", ""});
+    return send_error(res, {400, e.what(), "invalid_request_error", e.field().empty() ? "messages" : e.field(), ""});
   }
   if (!c.agent.empty()) spdlog::debug("http: chat completion for agent label '{}'", c.agent);
   const std::string id = completion_id();

@@ -38,7 +38,7 @@ std::optional<ApiError> read_content(const json& content, const std::string& at,
   for (size_t i = 0; i < content.size(); ++i) {
     const json& part = content[i];
     std::string where = at + "[" + std::to_string(i) + "]";
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+    if (!part.is_object() || part.value("type", json()) != "text" || !part.contains("text") || !part["text"].is_string()) {
       return bad(where, where + ": only text parts ({\"type\": \"text\", \"text\": ...}) are supported");
     }
     out += part["text"].get<std::string>();
@@ -125,7 +125,7 @@ std::optional<ApiError> read_tools(const json& body, engine::Request& r) {
   for (size_t i = 0; i < tools.size(); ++i) {
     const json& t = tools[i];
     const std::string at = "tools[" + std::to_string(i) + "]";
-    if (!t.is_object() || t.value("type", "") != "function" || !t.contains("function") || !t["function"].is_object()) {
+    if (!t.is_object() || t.value("type", json()) != "function" || !t.contains("function") || !t["function"].is_object()) {
       return bad(at, at + " must be {\"type\": \"function\", \"function\": {...}}");
     }
     const json& f = t["function"];
@@ -295,7 +295,14 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::s
       return bad(unsupported, std::string("'") + unsupported + "' is not supported by this server");
     }
   }
+  if (body.contains("logprobs") && !body["logprobs"].is_null() && !body["logprobs"].is_boolean()) {
+    return bad("logprobs", "'logprobs' must be a boolean");
+  }
   if (body.contains("logprobs") && body["logprobs"] == true) return bad("logprobs", "'logprobs' is not supported");
+  if (body.contains("top_logprobs") && !body["top_logprobs"].is_null() &&
+      (!body["top_logprobs"].is_number_integer() || body["top_logprobs"] != 0)) {
+    return bad("top_logprobs", "'top_logprobs' needs 'logprobs', which is not supported (only 0)");
+  }
   if (body.contains("modalities") && !body["modalities"].is_null() && body["modalities"] != json::array({"text"})) {
     return bad("modalities", "this server answers in text only: 'modalities' may only be [\"text\"]");
   }
@@ -347,8 +354,12 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::s
     if (!body["stream"].is_boolean()) return bad("stream", "'stream' must be a boolean");
     c.stream = body["stream"];
   }
-  if (body.contains("stream_options") && body["stream_options"].is_object()) {
-    c.include_usage = body["stream_options"].value("include_usage", false);
+  if (body.contains("stream_options") && !body["stream_options"].is_null()) {
+    const json& options = body["stream_options"];
+    if (!options.is_object()) return bad("stream_options", "'stream_options' must be an object");
+    const json usage = options.value("include_usage", json(false));
+    if (!usage.is_boolean()) return bad("stream_options.include_usage", "'stream_options.include_usage' must be a boolean");
+    c.include_usage = usage.get<bool>();
   }
   if (auto e = read_response_format(body, r)) return *e;
   r.priority = scheduler::Priority::interactive;

@@ -255,6 +255,7 @@ TEST_F(HttpTest, AModelCanBeRetrievedAndALogitBiasReachesTheSampler) {
 
   forced["logit_bias"] = {{"999999", 1}};
   const json refused = post("/v1/chat/completions", forced, 400);
+  EXPECT_EQ(refused["error"]["param"], "logit_bias");
   EXPECT_NE(refused["error"]["message"].get<std::string>().find("vocabulary has tokens 0 to"), std::string::npos) << refused.dump();
   daemon->signal(SIGTERM);
   EXPECT_EQ(exit_code(daemon->wait()), 0);
@@ -267,8 +268,20 @@ TEST_F(HttpTest, MalformedRequestsGetOpenAiErrorsAndTheServerKeepsServing) {
     int status;
     std::string param;
   };
+  // 16 tools of 200 required arguments each (100 KB): refused before the template or the grammar
+  // sees them (this took seconds and half a GB; 128 of them, 17 GB).
+  json many_tools = chat("x", 4);
+  for (int t = 0; t < 16; ++t) {
+    json params = {{"type", "object"}, {"properties", json::object()}, {"required", json::array()}};
+    for (int a = 0; a < 200; ++a) {
+      params["properties"]["argument" + std::to_string(a)] = {{"type", "string"}};
+      params["required"].push_back("argument" + std::to_string(a));
+    }
+    many_tools["tools"].push_back({{"type", "function"}, {"function", {{"name", "f" + std::to_string(t)}, {"parameters", params}}}});
+  }
   std::vector<Case> cases = {
       {"/v1/chat/completions", "{not json", 400, ""},
+      {"/v1/chat/completions", many_tools.dump(), 400, "tools"},
       {"/v1/chat/completions", R"({"model": "stories260K"})", 400, "messages"},
       {"/v1/chat/completions", R"({"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]})", 404, "model"},
       {"/v1/chat/completions", R"({"model": "stories260K", "messages": [{"role": "user", "content": "x"}], "n": 3})", 400, "n"},
@@ -380,6 +393,27 @@ TEST_F(HttpTest, RequestFramingThatCouldSmuggleOrOverflowIsRefused) {
   answer = raw_post("/v1/chat/completions", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
                     std::string(size) + "\r\n" + small + "\r\n0\r\n\r\n");
   EXPECT_EQ(status_of(answer), 200) << answer;
+
+  // A refused request's body is never read as a next request, on a kept-alive connection too:
+  // the answer is the refusal alone, then the connection closes. (A web page's no-cors fetch
+  // sends such bytes; the request inside started an agent from any site.)
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(port_) + "\r\n";
+  const std::string inner = "GET /v1/models HTTP/1.1\r\n" + host + "\r\n";
+  auto answers = [](const std::string& a) { return a.find("HTTP/1.1 ", 1) == std::string::npos ? 1 : 2; };
+  answer = raw("POST /api/agents/storyteller/run HTTP/1.1\r\n" + host +
+               "Connection: keep-alive\r\nOrigin: https://evil.example\r\nContent-Type: text/plain\r\nContent-Length: " +
+               std::to_string(inner.size()) + "\r\n\r\n" + inner);
+  EXPECT_EQ(status_of(answer), 403) << answer;
+  EXPECT_EQ(answers(answer), 1) << "the body was served as a request:\n" << answer;
+  // A GET's body, which httplib does not read: refused, never served.
+  answer = raw("GET /v1/models HTTP/1.1\r\n" + host + "Connection: keep-alive\r\nContent-Length: " + std::to_string(inner.size()) +
+               "\r\n\r\n" + inner);
+  EXPECT_EQ(status_of(answer), 400) << answer;
+  EXPECT_EQ(answers(answer), 1) << "the body was served as a request:\n" << answer;
+  // Over the cap by its Content-Length: 413 naming it, before a byte of the body is read.
+  answer = raw("POST /v1/chat/completions HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: 100000000000\r\n\r\n");
+  EXPECT_EQ(status_of(answer), 413) << answer;
+  EXPECT_NE(answer.find("100000000000 bytes"), std::string::npos) << answer;
   daemon->signal(SIGTERM);
   EXPECT_EQ(exit_code(daemon->wait()), 0);
 }

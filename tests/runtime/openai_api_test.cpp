@@ -109,6 +109,14 @@ TEST(OpenAiApi, BadRequestsNameTheFieldAndKeepOpenAisShape) {
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "audio": {"voice": "alloy"}})", 400, "audio", "not supported"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "web_search_options": {}})", 400, "web_search_options", "not supported"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "service_tier": 1})", 400, "service_tier", "must be a string"},
+      // Fields of the wrong JSON type are the client's mistake (400), not a server error.
+      {R"({"model": "default", "messages": [{"role": "user", "content": [{"type": 5, "text": "x"}]}]})", 400, "messages[0].content[0]", "only text parts"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": [{"type": null, "text": "x"}]}]})", 400, "messages[0].content[0]", "only text parts"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": 5, "function": {"name": "f"}}]})", 400, "tools[0]", "must be {\"type\": \"function\""},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "stream_options": {"include_usage": "yes"}})", 400, "stream_options.include_usage", "must be a boolean"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "stream_options": [1]})", 400, "stream_options", "must be an object"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "logprobs": "yes"})", 400, "logprobs", "must be a boolean"},
+      {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "top_logprobs": 5})", 400, "top_logprobs", "not supported"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "reasoning_budget_tokens": -2})", 400, "reasoning_budget_tokens", "from -1"},
       {R"({"model": "default", "messages": [{"role": "user", "content": "x"}], "reasoning_budget_tokens": "few"})", 400, "reasoning_budget_tokens", "must be an integer"},
   };
