@@ -24,6 +24,7 @@
 #include "runtime/triggers.hpp"
 #include "scheduler/dispatcher.hpp"
 #include "scheduler/fiber_priority.hpp"
+#include "storage/retention.hpp"
 #include "storage/schema.hpp"
 #include "storage/task_store.hpp"
 
@@ -395,8 +396,16 @@ int run_daemon(const DaemonOptions& o) {
       lock = std::make_unique<LockFile>(o.db_path.string() + ".lock");
     }
     {
-      Step s("open storage, migrate");
-      db = storage::open_database(o.db_path);
+      Step s("open storage");
+      db = std::make_unique<storage::Database>(o.db_path);
+    }
+    {
+      Step s("check the database");  // before anything writes into it
+      storage::require_intact(*db);
+    }
+    {
+      Step s("migrate");
+      storage::migrate(*db);
     }
     storage::TaskStore tasks(*db);
     {

@@ -117,6 +117,9 @@ Database::Database(const std::filesystem::path& path, OpenMode mode, int busy_ti
     if (mode == OpenMode::read_write) {
       exec("PRAGMA journal_mode=WAL");
       exec("PRAGMA synchronous=NORMAL");  // durable across process crashes; WAL keeps it consistent
+      // After a checkpoint the WAL file is cut back to this, not left at its largest size (it
+      // reached 12x the database on a small disk and filled it).
+      exec("PRAGMA journal_size_limit=8388608");
     }
     exec("PRAGMA foreign_keys=ON");
   } catch (...) {

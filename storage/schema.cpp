@@ -241,6 +241,19 @@ constexpr std::array<std::string_view, 8> kMigrations = {kV1, kV2, kV3, kV4, kV5
                           0);
 }
 
+// A file with tables but no schema version is some other program's database: agentd's tables
+// are not added to it.
+void refuse_foreign(Database& db) {
+  auto tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4");
+  std::string names;
+  int n = 0;
+  for (; tables.step(); ++n) names += (n ? ", " : "") + (n < 3 ? tables.text(0) : std::string("..."));
+  if (n == 0) return;
+  throw DatabaseError(db.path().string() + ": not an agentd database (it has tables " + names +
+                          " and no agentd schema version); point --db or AGENTD_DB at another file",
+                      SQLITE_NOTADB);
+}
+
 }  // namespace
 
 std::span<const std::string_view> migrations() { return kMigrations; }
@@ -250,6 +263,7 @@ int migrate(Database& db, int target) {
   if (target < 0) target = latest_schema_version();
   const int before = db.user_version();
   if (before > latest_schema_version()) throw_too_new(db.path(), before);
+  if (before == 0) refuse_foreign(db);
   // The version is read again under the write lock: another process (a CLI write racing the
   // daemon's first start) may have migrated meanwhile.
   for (;;) {
@@ -273,6 +287,8 @@ std::unique_ptr<Database> open_database(const std::filesystem::path& path, OpenM
     migrate(*db);
   } else if (int v = db->user_version(); v > latest_schema_version()) {
     throw_too_new(path, v);
+  } else if (v == 0) {
+    refuse_foreign(*db);
   }
   return db;
 }

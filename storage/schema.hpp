@@ -20,6 +20,7 @@ int migrate(Database& db, int target = -1);
 
 // Opens `path` for the daemon or a CLI write: opens, migrates, returns the connection.
 // A read-only open checks the version but never migrates (a reader must not change the file).
+// Either refuses a file with other tables and no agentd schema version (another program's).
 std::unique_ptr<Database> open_database(const std::filesystem::path& path,
                                         OpenMode mode = OpenMode::read_write);
 

@@ -358,6 +358,30 @@ TEST_F(DaemonTest, AnAgentRoutedToTheCloudUsesAnotherServerAndItsCostIsRecorded)
   EXPECT_EQ(exit_code(cloud.wait()), 0);
 }
 
+// A database with a zeroed page: the daemon refuses to start (exit 1: restarting cannot help)
+// before it writes anything, naming the file, the damage and the way out.
+TEST_F(DaemonTest, ADamagedDatabaseIsAClearStartupErrorAndIsNotWrittenTo) {
+  for (int i = 0; i < 300; ++i) agentd({"submit", "storyteller", "--input", "story " + std::to_string(i) + std::string(300, 'x')});
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  const auto size = std::filesystem::file_size(db());
+  {
+    std::fstream f(db(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+    const std::string zeros(4096, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  const auto before = std::filesystem::last_write_time(db());
+  auto r = testing::run_process({testing::agentd_binary(), "--db", db(), "run", "--model", test_model(), "--log-file-level", "off"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(db() + " is damaged"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(".recover"), std::string::npos) << r.err;
+  EXPECT_EQ(std::filesystem::last_write_time(db()), before) << "the daemon wrote into a damaged file";
+  EXPECT_FALSE(std::filesystem::exists(db() + "-wal") && std::filesystem::file_size(db() + "-wal") > 0);
+}
+
 TEST_F(DaemonTest, AMissingModelIsAClearStartupError) {
   auto r = testing::run_process({testing::agentd_binary(), "--db", db(), "run", "--model",
                                  (dir_ / "nope.gguf").string(), "--log-file-level", "off"});

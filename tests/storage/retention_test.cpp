@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 
 #include "storage/memory_store.hpp"
@@ -104,6 +105,33 @@ TEST_F(RetentionTest, IntegrityCheckReportsForeignKeyViolations) {
   db->exec("PRAGMA foreign_keys = OFF");
   db->exec("DELETE FROM tasks WHERE id = " + std::to_string(id));  // orphans its events
   EXPECT_THAT(integrity_check(*db), ::testing::HasSubstr("task_events"));
+}
+
+// A page of the file zeroed (a disk or a copy gone wrong): the start-up check refuses the file,
+// naming it, the damage and the way out; the full check lists the damage instead of one error.
+TEST_F(RetentionTest, ADamagedFileIsRefusedNamingTheDamageAndTheWayOut) {
+  EXPECT_NO_THROW(require_intact(*db));
+  for (int i = 0; i < 300; ++i) tasks.enqueue({.agent = "a", .input = "input " + std::to_string(i) + std::string(300, 'x')});
+  db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const int64_t pages = scalar(*db, "PRAGMA page_count"), page_size = scalar(*db, "PRAGMA page_size");
+  db.reset();
+  {
+    std::fstream f(db_path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp((pages / 2) * page_size);
+    const std::string zeros(static_cast<size_t>(page_size), '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  Database damaged(db_path());
+  try {
+    require_intact(damaged);
+    FAIL() << "a damaged file passed the start-up check";
+  } catch (const DatabaseError& e) {
+    const std::string what = e.what();
+    EXPECT_THAT(what, ::testing::HasSubstr(db_path().string() + " is damaged"));
+    EXPECT_THAT(what, ::testing::HasSubstr("Page " + std::to_string(pages / 2 + 1)));
+    EXPECT_THAT(what, ::testing::HasSubstr(".recover"));
+  }
+  EXPECT_THAT(integrity_check(damaged), ::testing::HasSubstr("Page " + std::to_string(pages / 2 + 1)));
 }
 
 }  // namespace

@@ -139,6 +139,40 @@ TEST_F(SchemaTest, EmptyFileIsMigratedToLatest) {
   EXPECT_TRUE(has_table(*db, "tasks"));
 }
 
+// Another program's SQLite file (tables, no schema version) is refused, read or written, and left
+// as it was; an empty one (a failed copy, a touch) becomes a new database.
+TEST_F(SchemaTest, AnotherProgramsDatabaseIsRefusedAndLeftAlone) {
+  {
+    Database other(db_path());
+    other.exec("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)");
+  }
+  for (OpenMode mode : {OpenMode::read_write, OpenMode::read_only}) {
+    try {
+      open(mode);
+      FAIL() << "adopted another program's database";
+    } catch (const DatabaseError& e) {
+      EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("not an agentd database (it has tables photos"));
+    }
+  }
+  Database after(db_path());
+  EXPECT_FALSE(has_table(after, "tasks"));
+  EXPECT_EQ(after.user_version(), 0);
+}
+
+// One large transaction grows the WAL past 8 MiB; after a checkpoint it is cut back, not kept at
+// its largest (on a small disk it filled the volume by itself).
+TEST_F(SchemaTest, TheWriteAheadLogIsCutBackAfterACheckpoint) {
+  auto db = open();
+  db->exec("BEGIN; CREATE TABLE scratch (b BLOB);"
+           "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000) "
+           "INSERT INTO scratch SELECT randomblob(1000) FROM c; COMMIT");
+  const auto wal = db_path().string() + "-wal";
+  ASSERT_GT(std::filesystem::file_size(wal), 16u << 20) << "the transaction did not grow the WAL";
+  db->exec("PRAGMA wal_checkpoint(RESTART)");
+  db->exec("CREATE TABLE small (x)");  // the next write starts the WAL over, and cuts the file back
+  EXPECT_LE(std::filesystem::file_size(wal), 8u << 20);
+}
+
 TEST_F(SchemaTest, MigratesFromEveryEarlierVersionKeepingRows) {
   ASSERT_GE(latest_schema_version(), 1);
   ASSERT_EQ(static_cast<int>(migrations().size()), latest_schema_version());
@@ -231,7 +265,6 @@ TEST_F(SchemaTest, ReadOnlyOpenNeverMigrates) {
   {
     Database db(db_path());
     migrate(db, 0);  // a database file with no schema yet
-    db.exec("CREATE TABLE unrelated (x)");
   }
   auto db = open(OpenMode::read_only);
   EXPECT_EQ(db->user_version(), 0);
