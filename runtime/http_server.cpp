@@ -448,6 +448,9 @@ void HttpServer::configure() {
     return httplib::Server::HandlerResponse::Handled;
   });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    // httplib's own refusals (a request line or head it cannot parse, 413, 414) end the
+    // connection: the bytes after a head it could not read are not requests.
+    if (res.status != 404 && res.body.empty()) t_close_connection = true;
     if (!res.body.empty()) return;
     if (res.status == 413) {
       send_error(res, {413, "the request body is too large", "invalid_request_error", "", "request_too_large"});

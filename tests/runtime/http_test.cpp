@@ -410,6 +410,10 @@ TEST_F(HttpTest, RequestFramingThatCouldSmuggleOrOverflowIsRefused) {
                "\r\n\r\n" + inner);
   EXPECT_EQ(status_of(answer), 400) << answer;
   EXPECT_EQ(answers(answer), 1) << "the body was served as a request:\n" << answer;
+  // A request line httplib cannot parse: 400, and what follows it is not read as requests.
+  answer = raw("NOT A REQUEST LINE\r\n" + inner);
+  EXPECT_EQ(status_of(answer), 400) << answer;
+  EXPECT_EQ(answers(answer), 1) << "what followed a broken head was served:\n" << answer;
   // Over the cap by its Content-Length: 413 naming it, before a byte of the body is read.
   answer = raw("POST /v1/chat/completions HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: 100000000000\r\n\r\n");
   EXPECT_EQ(status_of(answer), 413) << answer;
