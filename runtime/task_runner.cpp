@@ -1,6 +1,11 @@
 #include "runtime/task_runner.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <boost/fiber/operations.hpp>
+#include <chrono>
 
 #include "agents/task_context.hpp"
 #include "runtime/events.hpp"
@@ -33,20 +38,25 @@ scheduler::Job TaskRunner::job_for(storage::Task task, std::shared_ptr<const Loa
   return job;
 }
 
+namespace {
+
+// Storage errors that pass on their own: another writer's lock, a full disk someone frees, an I/O
+// hiccup. Others (a damaged or read-only file) would fail the same way again.
+bool may_pass(int sqlite_code) {
+  const int primary = sqlite_code & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL || primary == SQLITE_IOERR;
+}
+
+constexpr std::chrono::seconds kFinishRetryFor{60};
+
+}  // namespace
+
 void TaskRunner::run(const storage::Task& task, const LoadedAgent& agent, std::stop_token stop) {
   spdlog::info("task {} ({}) started{}", task.id, task.agent, task.attempt > 1 ? " (attempt " + std::to_string(task.attempt) + ")" : "");
   agents::TaskContext ctx(agent.config, task, agents::TaskServices{engine_, tasks_, memory_, now_ms_, router_, &blocking_, live_}, stop);
+  std::string output;
   try {
-    std::string output = agent.agent->run(ctx);
-    storage::Transaction tx(db_);
-    if (tasks_.finish(task.id, output)) {
-      int queued = publish_events(tasks_, catalog_, task, ctx.emitted());
-      tx.commit();
-      spdlog::info("task {} finished: {} bytes{}", task.id, output.size(),
-                   queued ? ", " + std::to_string(queued) + " follow-up task(s)" : "");
-    } else {
-      spdlog::info("task {} returned after it had already ended (timed out or cancelled); result dropped", task.id);
-    }
+    output = agent.agent->run(ctx);
   } catch (const agents::TaskCancelled&) {
     if (timed_out_.erase(task.id)) {
       spdlog::warn("task {} stopped after its timeout", task.id);
@@ -57,9 +67,43 @@ void TaskRunner::run(const storage::Task& task, const LoadedAgent& agent, std::s
       tasks_.cancel(task.id, "cancelled");
       spdlog::info("task {} cancelled", task.id);
     }
+    return;
   } catch (const std::exception& e) {  // the agent's failure is this task's only
     tasks_.fail(task.id, e.what());
     spdlog::error("task {} ({}) failed: {}", task.id, task.agent, e.what());
+    return;
+  }
+  finish(task, ctx.emitted(), output, stop);
+}
+
+// The result and the follow-up tasks its events start, in one transaction. A storage error that
+// may pass is retried with the result held, for up to kFinishRetryFor (a result is the model's
+// work: a full disk freed within the minute loses nothing); past that, or on another error, or
+// when the daemon stops, it propagates and on_exception records the failure.
+void TaskRunner::finish(const storage::Task& task, const std::vector<agents::TaskContext::Event>& emitted,
+                        const std::string& output, const std::stop_token& stop) {
+  const auto give_up_at = std::chrono::steady_clock::now() + kFinishRetryFor;
+  for (auto delay = std::chrono::milliseconds(100);; delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
+    try {
+      storage::Transaction tx(db_);
+      if (!tasks_.finish(task.id, output)) {
+        spdlog::info("task {} returned after it had already ended (timed out or cancelled); result dropped", task.id);
+        return;
+      }
+      int queued = publish_events(tasks_, catalog_, task, emitted);
+      tx.commit();
+      spdlog::info("task {} finished: {} bytes{}", task.id, output.size(),
+                   queued ? ", " + std::to_string(queued) + " follow-up task(s)" : "");
+      return;
+    } catch (const storage::DatabaseError& e) {
+      if (!may_pass(e.code()) || shutting_down_ || stop.stop_requested() ||
+          std::chrono::steady_clock::now() + delay > give_up_at) {
+        throw;
+      }
+      spdlog::warn("task {} ({}): could not record its result: {}; the result is kept, trying again in {} ms", task.id,
+                   task.agent, e.what(), delay.count());
+      boost::this_fiber::sleep_for(delay);
+    }
   }
 }
 

@@ -2,7 +2,9 @@
 // Dispatcher job for a task and holds the dispatcher hooks, so every way a task can end is
 // decided in one place:
 //
-//   the agent returns                → finished (its events published in the same transaction)
+//   the agent returns                → finished (its events published in the same transaction;
+//                                      a storage error that may pass is retried for a minute,
+//                                      the result held)
 //   the agent throws                 → failed with the message
 //   its timeout passes               → failed "timed out after ..." at once (a late result is
 //                                      ignored), and the agent is cancelled
@@ -20,6 +22,7 @@
 #include <set>
 
 #include "agents/live_output.hpp"
+#include "agents/task_context.hpp"
 #include "engine/engine.hpp"
 #include "engine/router.hpp"
 #include "runtime/agent_catalog.hpp"
@@ -48,6 +51,8 @@ class TaskRunner {
 
  private:
   void run(const storage::Task& task, const LoadedAgent& agent, std::stop_token stop);
+  void finish(const storage::Task& task, const std::vector<agents::TaskContext::Event>& emitted, const std::string& output,
+              const std::stop_token& stop);
   static void recording(const scheduler::Job& job, const std::function<void()>& write);
 
   engine::Engine& engine_;

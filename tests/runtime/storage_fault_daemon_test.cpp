@@ -1,7 +1,8 @@
 // `agentd run` with the storage fault switch (AGENTD_STORAGE_FAULT, storage/fault_injection.hpp):
 // SQLITE_BUSY, SQLITE_FULL and SQLITE_IOERR at each point of a task's life. Whatever the point,
 // the daemon stays up and keeps serving, the task the fault hits is retried or ends failed with a
-// reason naming the storage error (never left running), a task finished before is unchanged row
+// reason naming the storage error (never left running; a result the agent returned is recorded
+// once the storage lets it), a task finished before is unchanged row
 // for row, the file passes PRAGMA integrity_check, and the status counts equal a COUNT.
 #include <httplib.h>
 #include <sqlite3.h>
@@ -173,6 +174,12 @@ TEST_P(StorageFaultDaemonTest, TheDaemonStaysUpTheTaskEndsWithTheReasonAndNothin
     if (point != Point::task_insert) {  // the fault did fire: the daemon logged the failed claim
       EXPECT_TRUE(wait_for_line(*daemon, "claiming the next task failed: " + db() + ": step: " + message));
     }
+  } else if (point == Point::task_finish) {
+    // The agent's result is held and its recording tried again: the model's work is not lost.
+    EXPECT_EQ(task_b["status"], "finished") << task_b.dump(2);
+    EXPECT_EQ(task_b["attempt"], 1);
+    EXPECT_FALSE(task_b.value("output", "").empty()) << task_b.dump(2);
+    EXPECT_TRUE(wait_for_line(*daemon, "could not record its result: " + db() + ": step: " + message));
   } else {
     EXPECT_EQ(task_b["status"], "failed") << task_b.dump(2);
     std::string error = task_b.value("error", "");
