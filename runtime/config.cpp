@@ -70,6 +70,7 @@ void read_http(const ConfigReader& h, HttpOptions& o) {
   int kb = static_cast<int>(o.max_body_bytes >> 10);
   h.integer("max_body_kb", kb, 1, 1 << 20);
   o.max_body_bytes = static_cast<size_t>(kb) << 10;
+  h.integer("request_timeout_s", o.request_timeout_s, 1, 3600);
 }
 
 void read_cloud(const ConfigReader& c, std::optional<CloudOptions>& out) {
@@ -125,7 +126,7 @@ void apply_config_file(const fs::path& path, DaemonOptions& o) {
     read_engine(*e, o.engine);
   }
   if (auto a = top.object("agents", {"dir", "roots", "max_tokens", "timeout"})) read_agents(*a, path, o.agents);
-  if (auto h = top.object("http", {"enabled", "listen", "token_env", "max_queued", "max_per_client", "max_body_kb"})) read_http(*h, o.http);
+  if (auto h = top.object("http", {"enabled", "listen", "token_env", "max_queued", "max_per_client", "max_body_kb", "request_timeout_s"})) read_http(*h, o.http);
   if (auto c = top.object("cloud", {"base_url", "model", "api_key_env", "input_price_per_mtok", "output_price_per_mtok",
                                      "escalate", "timeout", "max_retries"})) {
     read_cloud(*c, o.cloud);

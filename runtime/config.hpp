@@ -10,7 +10,7 @@
 //     "agents": { "dir": "~/agentd/agents.d", "roots": ["~", "/srv/shared"],
 //                 "max_tokens": 256, "timeout": "10m" },
 //     "http":   { "enabled": true, "listen": "127.0.0.1:8377", "token_env": "AGENTD_TOKEN",
-//                 "max_queued": 16, "max_per_client": 32, "max_body_kb": 1024 },
+//                 "max_queued": 16, "max_per_client": 32, "max_body_kb": 1024, "request_timeout_s": 30 },
 //     "cloud":  { "base_url": "https://api.openai.com/v1", "model": "gpt-4o-mini",
 //                 "api_key_env": "OPENAI_API_KEY", "input_price_per_mtok": 0.15,
 //                 "output_price_per_mtok": 0.6, "escalate": "high", "timeout": "2m", "max_retries": 3 },

@@ -58,7 +58,14 @@ SocketStream::~SocketStream() {
 }
 
 bool SocketStream::is_readable() const {
-  return buffer_at_ < buffer_end_ || (wait_for(sock_, POLLIN, timeouts_.read) & (POLLIN | POLLHUP | POLLERR)) != 0;
+  if (buffer_at_ < buffer_end_) return true;
+  const auto left = std::chrono::duration_cast<std::chrono::microseconds>(request_deadline_ - std::chrono::steady_clock::now());
+  if (left <= std::chrono::microseconds(0)) return false;
+  return (wait_for(sock_, POLLIN, std::min(timeouts_.read, left)) & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+void SocketStream::start_request() {
+  request_deadline_ = std::chrono::steady_clock::now() + timeouts_.request;
 }
 
 // Writable, and the client still there: a peek that reads 0 bytes means it closed (a stream to a
@@ -76,7 +83,7 @@ bool SocketStream::has_input_now() const {
 
 ssize_t SocketStream::read(char* ptr, size_t size) {
   if (buffer_at_ == buffer_end_) {
-    if (!is_readable()) return -1;  // the read timeout passed
+    if (!is_readable()) return -1;  // the read timeout or the request's deadline passed
     ssize_t n;
     do {
       n = ::recv(sock_, buffer_.data(), buffer_.size(), 0);

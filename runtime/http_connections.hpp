@@ -31,6 +31,9 @@ namespace agentd::runtime {
 struct SocketTimeouts {
   std::chrono::microseconds read{std::chrono::seconds(5)};   // per read: a client that stops mid-request
   std::chrono::microseconds write{std::chrono::seconds(5)};  // per write: a client that stops reading
+  // A whole request (head and body) from its first byte: a client that sends a byte every few
+  // seconds (slowloris) held a worker and a place in its client's budget for as long as it liked.
+  std::chrono::microseconds request{std::chrono::seconds(30)};
 };
 
 // httplib::Stream over an accepted socket: reads are buffered (httplib reads the head a byte at a
@@ -52,12 +55,15 @@ class SocketStream final : public httplib::Stream {
 
   // Bytes of a next request are here now (buffered, or waiting in the socket): no wait.
   bool has_input_now() const;
+  // A request begins: reading it must end within SocketTimeouts::request from now.
+  void start_request();
 
  private:
   const int sock_;
   const SocketTimeouts timeouts_;
   std::vector<char> buffer_;
   size_t buffer_at_ = 0, buffer_end_ = 0;
+  std::chrono::steady_clock::time_point request_deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 // One accepted connection between requests: its stream (and what it buffered), its client and

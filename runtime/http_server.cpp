@@ -59,9 +59,10 @@ class Listener : public httplib::Server {
   bool set_backlog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
 
   // Set before serving: where idle connections wait, and who counts a client's active ones.
-  void serve_through(IdleConnections& idle, ClientLimit& clients) {
+  void serve_through(IdleConnections& idle, ClientLimit& clients, std::chrono::seconds request_timeout) {
     idle_ = &idle;
     clients_ = &clients;
+    request_timeout_ = request_timeout;
   }
   httplib::TaskQueue* make_workers(size_t threads) {
     std::atomic_store(&workers_, std::make_shared<HttpWorkers>(threads));
@@ -84,7 +85,8 @@ class Listener : public httplib::Server {
     serve(std::make_unique<Connection>(sock, SocketTimeouts{std::chrono::seconds(read_timeout_sec_) +
                                                                 std::chrono::microseconds(read_timeout_usec_),
                                                             std::chrono::seconds(write_timeout_sec_) +
-                                                                std::chrono::microseconds(write_timeout_usec_)}));
+                                                                std::chrono::microseconds(write_timeout_usec_),
+                                                            request_timeout_}));
     return true;
   }
 
@@ -97,12 +99,14 @@ class Listener : public httplib::Server {
       const bool last = ++c->requests >= keep_alive_max_count_;
       bool closed = false;
       t_close_connection = false;
+      c->stream.start_request();
       if (!process_request(c->stream, last, closed, nullptr) || closed || last || t_close_connection) return;
     }
   }
 
   IdleConnections* idle_ = nullptr;
   ClientLimit* clients_ = nullptr;
+  std::chrono::seconds request_timeout_{30};
   std::shared_ptr<HttpWorkers> workers_;  // set once, before any connection; read with atomic_load
 };
 
@@ -427,7 +431,7 @@ void HttpServer::configure() {
   auto& listener = static_cast<Listener&>(s);
   idle_ = std::make_unique<IdleConnections>([&listener](std::unique_ptr<Connection> c) { listener.resume(std::move(c)); },
                                             std::chrono::seconds(kKeepAliveSeconds), kMaxIdlePerClient);
-  listener.serve_through(*idle_, clients_);
+  listener.serve_through(*idle_, clients_, std::chrono::seconds(options_.request_timeout_s));
   s.new_task_queue = [&listener, workers] { return listener.make_workers(workers); };
   s.set_socket_options(listener_socket_options);
   // No Nagle: httplib writes a response's head and body separately, and on a kept-alive connection

@@ -88,6 +88,7 @@ struct HttpOptions {
   int max_queued = 16;                    // per priority class, waiting for the engine
   int max_per_client = 32;                // requests in flight per client address (+ the interactive reserve)
   size_t max_body_bytes = 1 << 20;
+  int request_timeout_s = 30;             // a request's head and body, from its first byte
 };
 
 struct HttpContext {

@@ -422,6 +422,30 @@ TEST_F(HttpTest, RequestFramingThatCouldSmuggleOrOverflowIsRefused) {
   EXPECT_EQ(exit_code(daemon->wait()), 0);
 }
 
+// A client that trickles its head a byte at a time, each within the per-read timeout (5 s), is
+// cut off at http.request_timeout_s (here 1 s) instead of holding a worker as long as it likes.
+TEST_F(HttpTest, AHeadTrickledByteByByteIsCutOffAtTheRequestTimeout) {
+  std::ofstream(dir_ / "agentd.json") << R"({"http": {"request_timeout_s": 1}})";
+  auto daemon = start_http();
+  const int fd = connect_raw();
+  ASSERT_GE(fd, 0);
+  const std::string head = "GET /v1/models HTTP/1.1\r\nX-Slow: " + std::string(40, 'a');
+  size_t sent = 0;
+  for (; sent < head.size(); ++sent) {
+    if (::send(fd, head.data() + sent, 1, MSG_NOSIGNAL) != 1) break;
+    // The slow client under test: a byte every 200 ms (the behaviour, not a synchronisation).
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    char c;
+    if (::recv(fd, &c, 1, MSG_DONTWAIT) >= 0) break;  // the server answered or closed: it gave up
+
+  }
+  ::close(fd);
+  EXPECT_LT(sent, head.size()) << "the server waited for the whole trickled head (" << head.size() * 200 / 1000 << " s)";
+  EXPECT_EQ(get("/v1/models")["data"][0]["id"], "stories260K") << "still serving";
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(exit_code(daemon->wait()), 0);
+}
+
 TEST_F(HttpTest, ASecondDaemonCannotListenOnTheSamePort) {
   auto daemon = start_http();
   testing::TempDir other;
