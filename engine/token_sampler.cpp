@@ -31,8 +31,8 @@ constexpr size_t kGrowth = 8;
 
 TokenSampler::TokenSampler(const Sampling& s, int n_vocab, SamplerPtr grammar, SamplerPtr budget)
     : grammar_(std::move(grammar)), n_vocab_(n_vocab) {
-  // A reasoning budget and the repeat penalty change logits (a forced token, lowered repeats)
-  // whatever the grammar allows, so they go over the whole vocabulary before it.
+  // A logit bias, a reasoning budget and the repeat penalty change logits (a moved token, a forced
+  // one, lowered repeats) whatever the grammar allows, so they go over the whole vocabulary before it.
   const bool penalty = s.repeat_penalty != 1.0f && s.repeat_last_n != 0;
   if (budget || penalty || !s.logit_bias.empty()) {
     before_ = new_chain();

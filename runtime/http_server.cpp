@@ -106,7 +106,7 @@ class Listener : public httplib::Server {
 
   IdleConnections* idle_ = nullptr;
   ClientLimit* clients_ = nullptr;
-  std::chrono::seconds request_timeout_{30};
+  std::chrono::seconds request_timeout_{};  // set by serve_through (http.request_timeout_s)
   std::shared_ptr<HttpWorkers> workers_;  // set once, before any connection; read with atomic_load
 };
 
@@ -454,8 +454,8 @@ void HttpServer::configure() {
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     // httplib's own refusals (a request line or head it cannot parse, 413, 414) end the
     // connection: the bytes after a head it could not read are not requests.
-    if (res.status != 404 && res.body.empty()) t_close_connection = true;
     if (!res.body.empty()) return;
+    if (res.status != 404) t_close_connection = true;
     if (res.status == 413) {
       send_error(res, {413, "the request body is too large", "invalid_request_error", "", "request_too_large"});
     } else if (res.status == 404) {
@@ -543,11 +543,7 @@ void HttpServer::models(const httplib::Request&, httplib::Response& res) {
 }
 
 void HttpServer::model(const httplib::Request& req, httplib::Response& res) {
-  const std::string id = req.matches[1];
-  if (id != context_.info.model && id != "default") {
-    return send_error(res, {404, "the model does not exist (this server has '" + context_.info.model + "')",
-                            "invalid_request_error", "model", "model_not_found"});
-  }
+  if (auto e = unknown_model(req.matches[1], context_.info.model)) return send_error(res, *e);
   send_json(res, model_object(context_.info.model));
 }
 

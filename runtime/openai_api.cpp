@@ -256,6 +256,12 @@ json model_object(const std::string& model) {
   return {{"id", model}, {"object", "model"}, {"created", 0}, {"owned_by", "agentd"}};
 }
 
+std::optional<ApiError> unknown_model(const std::string& asked, const std::string& model_id) {
+  if (asked == model_id || asked == "default") return std::nullopt;
+  return ApiError{404, "the model '" + asked + "' does not exist (this server has '" + model_id + "')",
+                  "invalid_request_error", "model", "model_not_found"};
+}
+
 json error_body(const ApiError& e) {
   return {{"error",
            {{"message", e.message},
@@ -280,11 +286,7 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::s
   ChatCompletionRequest c;
   engine::Request& r = c.request;
   if (!body.contains("model") || !body["model"].is_string()) return bad("model", "'model' must be a string");
-  c.model = body["model"];
-  if (c.model != model_id && c.model != "default") {
-    return ApiError{404, "the model '" + c.model + "' does not exist (this server has '" + model_id + "')",
-                    "invalid_request_error", "model", "model_not_found"};
-  }
+  if (auto e = unknown_model(body["model"], model_id)) return *e;
   c.model = model_id;
   if (auto e = read_messages(body, r)) return *e;
   if (auto e = read_tools(body, r)) return *e;
@@ -295,10 +297,10 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(const std::s
       return bad(unsupported, std::string("'") + unsupported + "' is not supported by this server");
     }
   }
-  if (body.contains("logprobs") && !body["logprobs"].is_null() && !body["logprobs"].is_boolean()) {
-    return bad("logprobs", "'logprobs' must be a boolean");
+  if (body.contains("logprobs") && !body["logprobs"].is_null()) {
+    if (!body["logprobs"].is_boolean()) return bad("logprobs", "'logprobs' must be a boolean");
+    if (body["logprobs"] == true) return bad("logprobs", "'logprobs' is not supported");
   }
-  if (body.contains("logprobs") && body["logprobs"] == true) return bad("logprobs", "'logprobs' is not supported");
   if (body.contains("top_logprobs") && !body["top_logprobs"].is_null() &&
       (!body["top_logprobs"].is_number_integer() || body["top_logprobs"] != 0)) {
     return bad("top_logprobs", "'top_logprobs' needs 'logprobs', which is not supported (only 0)");

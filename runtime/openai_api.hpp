@@ -46,6 +46,8 @@ nlohmann::json error_body(const ApiError& e);
 
 // The /v1/models entry of the model served.
 nlohmann::json model_object(const std::string& model);
+// 404 model_not_found unless `asked` is the served model's id or "default".
+std::optional<ApiError> unknown_model(const std::string& asked, const std::string& model_id);
 
 struct ChatCompletionRequest {
   engine::Request request;
